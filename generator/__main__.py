@@ -1,0 +1,3 @@
+from keras_jax_scaffold.cli import main
+
+main()

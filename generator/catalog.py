@@ -1,0 +1,523 @@
+"""What the generator knows about Keras: tasks, losses, metrics and optimizers, as data.
+
+Nothing here imports keras: rendering must stay fast. ``tests/test_catalog.py`` checks
+every entry against the installed Keras and fails when Keras gains a loss or a metric
+that this file does not know.
+
+A *task* fixes the model's input kind, its output head and the encoding of the targets
+that ``make_dataset`` produces. A loss lists the tasks it fits (the first is its default);
+a metric lists the tasks it is meaningful for, and the generator refuses a metric whose
+tasks do not include the loss's task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    title: str
+    input_kind: str  # "vector" | "image" | "sequence"
+    head_units: str  # "output_units" | "one" | "num_classes" | "num_classes_plus_blank"
+    head_activation: str | None  # Keras activation name of the last Dense layer
+    target: str  # how make_dataset encodes y; see templates/partials/data.py.jinja
+    normalize_output: bool = False  # L2-normalise the head (embeddings)
+    default_metrics: tuple[str, ...] = ()
+
+    @property
+    def uses_num_classes(self) -> bool:
+        """Whether the head or the targets depend on the number of classes."""
+        return self.target in CLASS_TARGETS
+
+
+@dataclass(frozen=True)
+class Loss:
+    class_name: str
+    snake_name: str
+    tasks: tuple[str, ...]
+    notes: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Metric:
+    class_name: str
+    snake_name: str
+    tasks: tuple[str, ...]
+    notes: str
+    aliases: tuple[str, ...] = ()
+    # Constructor arguments as (name, Python expression). The expression may use
+    # {num_classes}, {k} and {output_units}; see spec.metric_arguments().
+    arguments: tuple[tuple[str, str], ...] = ()
+    # Per-task overrides of ``arguments``.
+    task_arguments: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+
+
+# Targets whose encoding depends on the number of classes.
+CLASS_TARGETS = ("multihot", "onehot", "sparse", "distribution", "labels", "label_sequence")
+
+INPUT_SHAPES = {"vector": (16,), "image": (8, 8, 3), "sequence": (12, 8)}
+INPUT_RANKS = {"vector": 1, "image": 3, "sequence": 2}
+
+TASKS: dict[str, Task] = {
+    t.name: t
+    for t in (
+        Task(
+            "regression",
+            "regression: real-valued targets",
+            "vector",
+            "output_units",
+            None,
+            "real",
+            default_metrics=("mean_absolute_error",),
+        ),
+        Task(
+            "positive_regression",
+            "regression with positive targets (log or ratio losses)",
+            "vector",
+            "output_units",
+            "softplus",
+            "positive",
+            default_metrics=("mean_absolute_error",),
+        ),
+        Task(
+            "binary",
+            "binary classification: one sigmoid unit, 0/1 targets",
+            "vector",
+            "one",
+            "sigmoid",
+            "binary",
+            default_metrics=("binary_accuracy",),
+        ),
+        Task(
+            "binary_margin",
+            "binary classification with margin losses: one linear unit, -1/1 targets",
+            "vector",
+            "one",
+            None,
+            "signed",
+            default_metrics=("hinge",),
+        ),
+        Task(
+            "multilabel",
+            "multi-label classification: a sigmoid per class, multi-hot targets",
+            "vector",
+            "num_classes",
+            "sigmoid",
+            "multihot",
+            default_metrics=("binary_accuracy",),
+        ),
+        Task(
+            "multiclass_onehot",
+            "multi-class classification: softmax, one-hot targets",
+            "vector",
+            "num_classes",
+            "softmax",
+            "onehot",
+            default_metrics=("categorical_accuracy",),
+        ),
+        Task(
+            "multiclass_sparse",
+            "multi-class classification: softmax, integer class targets",
+            "vector",
+            "num_classes",
+            "softmax",
+            "sparse",
+            default_metrics=("sparse_categorical_accuracy",),
+        ),
+        Task(
+            "distribution",
+            "probability distributions: softmax, targets that sum to one",
+            "vector",
+            "num_classes",
+            "softmax",
+            "distribution",
+            default_metrics=("kl_divergence",),
+        ),
+        Task(
+            "segmentation",
+            "segmentation masks: a sigmoid per pixel, 0/1 masks",
+            "image",
+            "one",
+            "sigmoid",
+            "mask",
+            default_metrics=("binary_io_u",),
+        ),
+        Task(
+            "sequence_ctc",
+            "sequence labelling with CTC: per-step logits (class 0 is the blank)",
+            "sequence",
+            "num_classes_plus_blank",
+            None,
+            "label_sequence",
+        ),
+        Task(
+            "metric_learning",
+            "metric learning: L2-normalised embeddings, integer labels",
+            "vector",
+            "output_units",
+            None,
+            "labels",
+            normalize_output=True,
+        ),
+    )
+}
+
+_BINARY_LIKE = ("binary", "multilabel", "segmentation")
+_REGRESSION = ("regression", "positive_regression")
+
+LOSSES: tuple[Loss, ...] = (
+    Loss(
+        "BinaryCrossentropy",
+        "binary_crossentropy",
+        _BINARY_LIKE,
+        "0/1 targets, probabilities",
+        ("bce",),
+    ),
+    Loss(
+        "BinaryFocalCrossentropy",
+        "binary_focal_crossentropy",
+        _BINARY_LIKE,
+        "down-weights easy examples",
+    ),
+    Loss(
+        "CategoricalCrossentropy",
+        "categorical_crossentropy",
+        ("multiclass_onehot", "distribution"),
+        "one-hot targets",
+    ),
+    Loss(
+        "CategoricalFocalCrossentropy",
+        "categorical_focal_crossentropy",
+        ("multiclass_onehot",),
+        "one-hot targets, down-weights easy examples",
+    ),
+    Loss(
+        "CategoricalGeneralizedCrossEntropy",
+        "categorical_generalized_cross_entropy",
+        ("multiclass_sparse",),
+        "integer targets, robust to label noise",
+    ),
+    Loss(
+        "CategoricalHinge",
+        "categorical_hinge",
+        ("multiclass_onehot",),
+        "one-hot targets, margin loss",
+    ),
+    Loss(
+        "Circle",
+        "circle",
+        ("metric_learning",),
+        "integer labels, L2-normalised embeddings",
+    ),
+    Loss(
+        "CosineSimilarity",
+        "cosine_similarity",
+        ("regression",),
+        "direction of target vectors",
+    ),
+    Loss("CTC", "ctc", ("sequence_ctc",), "label sequences, 0 pads and is the blank"),
+    Loss("Dice", "dice", ("segmentation", "multilabel"), "overlap of 0/1 masks"),
+    Loss("Hinge", "hinge", ("binary_margin",), "-1/1 targets, margin loss"),
+    Loss("Huber", "huber", ("regression",), "squared near zero, linear for outliers"),
+    Loss(
+        "KLDivergence",
+        "kl_divergence",
+        ("distribution",),
+        "targets are distributions",
+        ("kld",),
+    ),
+    Loss("LogCosh", "log_cosh", ("regression",), "smooth absolute error"),
+    Loss(
+        "MeanAbsoluteError",
+        "mean_absolute_error",
+        ("regression",),
+        "robust to outliers",
+        ("mae",),
+    ),
+    Loss(
+        "MeanAbsolutePercentageError",
+        "mean_absolute_percentage_error",
+        ("positive_regression",),
+        "targets away from zero",
+        ("mape",),
+    ),
+    Loss(
+        "MeanSquaredError",
+        "mean_squared_error",
+        ("regression",),
+        "the default regression loss",
+        ("mse",),
+    ),
+    Loss(
+        "MeanSquaredLogarithmicError",
+        "mean_squared_logarithmic_error",
+        ("positive_regression",),
+        "positive targets, relative error",
+        ("msle",),
+    ),
+    Loss("Poisson", "poisson", ("positive_regression",), "counts or rates"),
+    Loss(
+        "SparseCategoricalCrossentropy",
+        "sparse_categorical_crossentropy",
+        ("multiclass_sparse",),
+        "integer class targets",
+    ),
+    Loss("SquaredHinge", "squared_hinge", ("binary_margin",), "-1/1 targets"),
+    Loss("Tversky", "tversky", ("segmentation",), "weighted overlap of 0/1 masks"),
+)
+
+_THRESHOLD_METRICS_NOTE = "threshold 0.5 on probabilities"
+_K = (("k", "{k}"),)
+
+METRICS: tuple[Metric, ...] = (
+    Metric(
+        "AUC", "auc", _BINARY_LIKE, "area under the ROC curve", aliases=("auc_roc",)
+    ),
+    Metric(
+        "Accuracy",
+        "accuracy",
+        ("binary",),
+        "exact equality of y_true and y_pred; prefer binary_accuracy",
+        aliases=("acc",),
+    ),
+    Metric("BinaryAccuracy", "binary_accuracy", _BINARY_LIKE, _THRESHOLD_METRICS_NOTE),
+    Metric(
+        "BinaryCrossentropy",
+        "binary_crossentropy",
+        _BINARY_LIKE,
+        "log loss",
+        aliases=("bce",),
+    ),
+    Metric("BinaryIoU", "binary_io_u", _BINARY_LIKE, "IoU of the 0 and 1 classes"),
+    Metric(
+        "CategoricalAccuracy",
+        "categorical_accuracy",
+        ("multiclass_onehot", "distribution"),
+        "argmax matches the one-hot target",
+    ),
+    Metric(
+        "CategoricalCrossentropy",
+        "categorical_crossentropy",
+        ("multiclass_onehot", "distribution"),
+        "log loss",
+    ),
+    Metric(
+        "CategoricalHinge",
+        "categorical_hinge",
+        ("multiclass_onehot",),
+        "margin between classes",
+    ),
+    Metric(
+        "ConcordanceCorrelation",
+        "concordance_correlation",
+        _REGRESSION,
+        "agreement with the targets",
+    ),
+    Metric("CosineSimilarity", "cosine_similarity", _REGRESSION, "direction"),
+    Metric(
+        "F1Score",
+        "f1_score",
+        ("binary", "multilabel", "multiclass_onehot"),
+        "macro-averaged",
+        arguments=(("average", '"macro"'), ("threshold", "0.5")),
+        task_arguments=(("multiclass_onehot", (("average", '"macro"'),)),),
+    ),
+    Metric(
+        "FBetaScore",
+        "fbeta_score",
+        ("binary", "multilabel", "multiclass_onehot"),
+        "macro-averaged, beta=1",
+        aliases=("f_beta_score",),
+        arguments=(("average", '"macro"'), ("threshold", "0.5")),
+        task_arguments=(("multiclass_onehot", (("average", '"macro"'),)),),
+    ),
+    Metric("FalseNegatives", "false_negatives", _BINARY_LIKE, _THRESHOLD_METRICS_NOTE),
+    Metric("FalsePositives", "false_positives", _BINARY_LIKE, _THRESHOLD_METRICS_NOTE),
+    Metric("Hinge", "hinge", ("binary_margin",), "-1/1 targets"),
+    Metric(
+        "IoU",
+        "io_u",
+        ("multiclass_sparse",),
+        "IoU of class 0 (edit target_class_ids)",
+        arguments=(
+            ("num_classes", "{num_classes}"),
+            ("target_class_ids", "[0]"),
+            ("sparse_y_pred", "False"),
+        ),
+    ),
+    Metric(
+        "KLDivergence",
+        "kl_divergence",
+        ("distribution", "multiclass_onehot"),
+        "distance between distributions",
+        aliases=("kld",),
+    ),
+    Metric("LogCoshError", "log_cosh_error", _REGRESSION, "smooth absolute error"),
+    Metric(
+        "MeanAbsoluteError",
+        "mean_absolute_error",
+        _REGRESSION,
+        "average absolute error",
+        aliases=("mae",),
+    ),
+    Metric(
+        "MeanAbsolutePercentageError",
+        "mean_absolute_percentage_error",
+        ("positive_regression",),
+        "targets away from zero",
+        aliases=("mape",),
+    ),
+    Metric(
+        "MeanIoU",
+        "mean_io_u",
+        ("multiclass_sparse",),
+        "mean IoU over classes",
+        arguments=(("num_classes", "{num_classes}"), ("sparse_y_pred", "False")),
+    ),
+    Metric(
+        "MeanSquaredError",
+        "mean_squared_error",
+        _REGRESSION,
+        "average squared error",
+        aliases=("mse",),
+    ),
+    Metric(
+        "MeanSquaredLogarithmicError",
+        "mean_squared_logarithmic_error",
+        ("positive_regression",),
+        "positive targets",
+        aliases=("msle",),
+    ),
+    Metric(
+        "OneHotIoU",
+        "one_hot_io_u",
+        ("multiclass_onehot",),
+        "IoU of class 0 (edit target_class_ids)",
+        arguments=(("num_classes", "{num_classes}"), ("target_class_ids", "[0]")),
+    ),
+    Metric(
+        "OneHotMeanIoU",
+        "one_hot_mean_io_u",
+        ("multiclass_onehot",),
+        "mean IoU over classes",
+        arguments=(("num_classes", "{num_classes}"),),
+    ),
+    Metric(
+        "PearsonCorrelation", "pearson_correlation", _REGRESSION, "linear correlation"
+    ),
+    Metric("Poisson", "poisson", ("positive_regression",), "counts or rates"),
+    Metric("Precision", "precision", _BINARY_LIKE, _THRESHOLD_METRICS_NOTE),
+    Metric(
+        "PrecisionAtRecall",
+        "precision_at_recall",
+        _BINARY_LIKE,
+        "precision at recall 0.5",
+        arguments=(("recall", "0.5"),),
+    ),
+    Metric("R2Score", "r2_score", _REGRESSION, "coefficient of determination"),
+    Metric("Recall", "recall", _BINARY_LIKE, _THRESHOLD_METRICS_NOTE),
+    Metric(
+        "RecallAtPrecision",
+        "recall_at_precision",
+        _BINARY_LIKE,
+        "recall at precision 0.5",
+        arguments=(("precision", "0.5"),),
+    ),
+    Metric(
+        "RootMeanSquaredError",
+        "root_mean_squared_error",
+        _REGRESSION,
+        "square root of the MSE",
+        aliases=("rmse",),
+    ),
+    Metric(
+        "SensitivityAtSpecificity",
+        "sensitivity_at_specificity",
+        _BINARY_LIKE,
+        "sensitivity at specificity 0.5",
+        arguments=(("specificity", "0.5"),),
+    ),
+    Metric(
+        "SparseCategoricalAccuracy",
+        "sparse_categorical_accuracy",
+        ("multiclass_sparse",),
+        "argmax matches the integer target",
+    ),
+    Metric(
+        "SparseCategoricalCrossentropy",
+        "sparse_categorical_crossentropy",
+        ("multiclass_sparse",),
+        "log loss",
+    ),
+    Metric(
+        "SparseTopKCategoricalAccuracy",
+        "sparse_top_k_categorical_accuracy",
+        ("multiclass_sparse",),
+        "target among the top k (k = min(5, num_classes - 1))",
+        arguments=_K,
+    ),
+    Metric(
+        "SpecificityAtSensitivity",
+        "specificity_at_sensitivity",
+        _BINARY_LIKE,
+        "specificity at sensitivity 0.5",
+        arguments=(("sensitivity", "0.5"),),
+    ),
+    Metric("SquaredHinge", "squared_hinge", ("binary_margin",), "-1/1 targets"),
+    Metric(
+        "TopKCategoricalAccuracy",
+        "top_k_categorical_accuracy",
+        ("multiclass_onehot",),
+        "target among the top k (k = min(5, num_classes - 1))",
+        arguments=_K,
+    ),
+    Metric("TrueNegatives", "true_negatives", _BINARY_LIKE, _THRESHOLD_METRICS_NOTE),
+    Metric("TruePositives", "true_positives", _BINARY_LIKE, _THRESHOLD_METRICS_NOTE),
+)
+
+# Keras metrics that do not take (y_true, y_pred): not offered.
+EXCLUDED_METRICS = ("Mean", "MeanMetricWrapper", "Metric", "Sum")
+
+OPTIMIZERS: tuple[tuple[str, str], ...] = (
+    ("Adadelta", "adadelta"),
+    ("Adafactor", "adafactor"),
+    ("Adagrad", "adagrad"),
+    ("Adam", "adam"),
+    ("AdamW", "adamw"),
+    ("Adamax", "adamax"),
+    ("Ftrl", "ftrl"),
+    ("Lamb", "lamb"),
+    ("Lion", "lion"),
+    ("Nadam", "nadam"),
+    ("RMSprop", "rmsprop"),
+    ("SGD", "sgd"),
+)
+
+MODEL_TYPES = ("sequential", "functional", "subclassed")
+
+
+def _names(entry: Loss | Metric) -> tuple[str, ...]:
+    return (entry.snake_name, entry.class_name, *entry.aliases)
+
+
+def name_index(entries) -> dict[str, object]:
+    """Lower-cased accepted name -> entry (class name, snake_case name, aliases)."""
+    index: dict[str, object] = {}
+    for entry in entries:
+        for name in _names(entry):
+            index[name.lower()] = entry
+    return index
+
+
+LOSS_INDEX = name_index(LOSSES)
+METRIC_INDEX = name_index(METRICS)
+OPTIMIZER_INDEX = {
+    name.lower(): cls for cls, snake in OPTIMIZERS for name in (cls, snake)
+}
+
+
+def compatible_metrics(task: str) -> tuple[Metric, ...]:
+    return tuple(m for m in METRICS if task in m.tasks)

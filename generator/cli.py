@@ -1,0 +1,247 @@
+"""The command line: Typer only. Parses flags, asks what is missing, calls the pipeline.
+
+Errors from any stage are ``UserError``s, printed as one ``error: ...`` line on stderr
+with exit status 1 (2 for usage problems such as missing answers without a terminal).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from keras_jax_scaffold import __version__, catalog
+from keras_jax_scaffold.errors import UserError
+
+app = typer.Typer(
+    name="keras-jax-scaffold",
+    help=(
+        "Generate Keras 3 models whose train/test/predict steps are written out the "
+        "stateless JAX way and train exactly like model.fit."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _complete(values):
+    def complete(incomplete: str):
+        return [v for v in values if v.startswith(incomplete.lower())]
+
+    return complete
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"keras-jax-scaffold {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Generate Keras 3 + JAX models with stateless custom training steps."""
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def new(
+    name: Annotated[
+        Optional[str],
+        typer.Argument(help="Module name (a Python identifier); writes NAME.py."),
+    ] = None,
+    model_type: Annotated[
+        Optional[str],
+        typer.Option(
+            help="sequential, functional or subclassed. Default: functional.",
+            autocompletion=_complete(catalog.MODEL_TYPES),
+        ),
+    ] = None,
+    loss: Annotated[
+        Optional[str],
+        typer.Option(
+            help=(
+                "A Keras loss: class name, snake_case name or alias (mse, mae, ...). "
+                "Default: sparse_categorical_crossentropy. See `losses`."
+            ),
+            autocompletion=_complete([entry.snake_name for entry in catalog.LOSSES]),
+        ),
+    ] = None,
+    task: Annotated[
+        Optional[str],
+        typer.Option(
+            help="The task, for losses that fit several (e.g. binary or multilabel). "
+            "Default: the loss's first task.",
+            autocompletion=_complete(list(catalog.TASKS)),
+        ),
+    ] = None,
+    metric: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--metric",
+            "-m",
+            help="A Keras metric; repeat or comma-separate for several, 'none' for no "
+            "metric. Default: the task's usual metric. See `metrics`.",
+            autocompletion=_complete([entry.snake_name for entry in catalog.METRICS]),
+        ),
+    ] = None,
+    optimizer: Annotated[
+        Optional[str],
+        typer.Option(
+            help="A Keras optimizer (adam, adamw, sgd, ...). Default: adam.",
+            autocompletion=_complete([snake for _, snake in catalog.OPTIMIZERS]),
+        ),
+    ] = None,
+    learning_rate: Annotated[
+        Optional[float], typer.Option(help="Learning rate. Default: 0.001.")
+    ] = None,
+    input_shape: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Input shape without the batch axis, e.g. 16 or 8,8,3. "
+            "Default: 16 (vectors), 8,8,3 (images), 12,8 (sequences)."
+        ),
+    ] = None,
+    num_classes: Annotated[
+        Optional[int], typer.Option(help="Number of classes. Default: 3.")
+    ] = None,
+    output_units: Annotated[
+        Optional[int],
+        typer.Option(help="Output units for regression / embeddings. Default: 1 / 8."),
+    ] = None,
+    hidden_units: Annotated[
+        Optional[int], typer.Option(help="Units of the hidden layer. Default: 32.")
+    ] = None,
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", "-o", help="Where to write NAME.py.")
+    ] = Path("."),
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing, different file.")
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Print a diff of what would change; write nothing."),
+    ] = False,
+    no_input: Annotated[
+        bool,
+        typer.Option("--no-input", help="Never ask; missing answers take the defaults."),
+    ] = False,
+) -> None:
+    """Generate NAME.py: a model class with stateless JAX train/test/predict steps."""
+    from keras_jax_scaffold import pipeline, prompts
+    from keras_jax_scaffold.spec import Answers, split_metrics
+
+    metrics = None
+    if metric is not None:
+        metrics = split_metrics(metric)
+        if [m.lower() for m in metrics] == ["none"]:
+            metrics = ()
+    given = Answers(
+        name=name,
+        model_type=model_type,
+        loss=loss,
+        task=task,
+        metrics=metrics,
+        optimizer=optimizer,
+        learning_rate=learning_rate,
+        input_shape=input_shape,
+        num_classes=num_classes,
+        output_units=output_units,
+        hidden_units=hidden_units,
+    )
+    try:
+        if not no_input:
+            missing = prompts.missing_flags(given)
+            if missing and not prompts.stdin_is_terminal():
+                fail(
+                    f"no terminal to ask for {', '.join(missing)}: pass them as "
+                    "arguments, or use --no-input to take the defaults",
+                    code=2,
+                )
+            if missing:
+                given = prompts.ask_missing(given)
+        planned = pipeline.generate(given, output_dir, force=force, dry_run=dry_run)
+    except UserError as error:
+        fail(str(error))
+    except typer.Abort:
+        fail("cancelled; nothing was written", code=130)
+
+    for item in planned:
+        shown = str(item.path)
+        if dry_run:
+            diff = item.diff(shown)
+            if diff:
+                typer.echo(diff, nl=False)
+        typer.echo(f"{item.status:>10}  {shown}{'  (dry run)' if dry_run else ''}")
+    if dry_run:
+        conflicts = [str(item.path) for item in planned if item.status == "conflict"]
+        if conflicts:
+            fail(f"{conflicts[0]!r} exists and differs; --force would overwrite it")
+
+
+def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, tuple("-" * w for w in widths), *rows]:
+        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+
+
+@app.command()
+def losses() -> None:
+    """List the Keras losses the generator knows: name, class, tasks, notes."""
+    _table(
+        [
+            (e.snake_name, e.class_name, ", ".join(e.tasks), e.notes)
+            for e in catalog.LOSSES
+        ],
+        ("name", "class", "task", "notes"),
+    )
+
+
+@app.command()
+def metrics(
+    loss: Annotated[
+        Optional[str],
+        typer.Option(help="Only the metrics that fit this loss (its first task)."),
+    ] = None,
+) -> None:
+    """List the Keras metrics the generator knows: name, class, tasks, notes."""
+    entries = catalog.METRICS
+    if loss is not None:
+        from keras_jax_scaffold.spec import resolve_loss
+
+        try:
+            entries = catalog.compatible_metrics(resolve_loss(loss).tasks[0])
+        except UserError as error:
+            fail(str(error))
+    _table(
+        [(e.snake_name, e.class_name, ", ".join(e.tasks), e.notes) for e in entries],
+        ("name", "class", "task", "notes"),
+    )
+
+
+@app.command()
+def tasks() -> None:
+    """List the tasks: what a loss implies for the model's head and the targets."""
+    _table(
+        [
+            (t.name, t.input_kind, t.head_activation or "linear", t.target, t.title)
+            for t in catalog.TASKS.values()
+        ],
+        ("task", "input", "head", "targets", "description"),
+    )
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,127 @@
+"""Spec -> the template context: plain, precomputed data (strings, numbers, lists).
+
+Templates never call into Python objects; every Python expression they print is built
+here. ``CONTEXT_VERSION`` changes when a key is removed or changes meaning (adding a key
+does not change it), so custom templates can check what they get.
+"""
+
+from __future__ import annotations
+
+from keras_jax_scaffold import __version__
+from keras_jax_scaffold.spec import Spec
+
+CONTEXT_VERSION = 1
+
+
+def _call(path: str, arguments: list[tuple[str, str]]) -> str:
+    return f"{path}({', '.join(f'{k}={v}' for k, v in arguments)})"
+
+
+def metric_arguments(metric, spec: Spec) -> list[tuple[str, str]]:
+    """Constructor arguments of a metric, filled from the model's settings."""
+    arguments = dict(metric.task_arguments).get(spec.task.name, metric.arguments)
+    values = {
+        "num_classes": spec.num_classes,
+        "k": max(1, min(5, spec.num_classes - 1)),
+        "output_units": spec.output_units,
+    }
+    return [(key, template.format(**values)) for key, template in arguments]
+
+
+def output_units_expression(spec: Spec) -> str:
+    """Units of the head, as Python source (refers to NUM_CLASSES where it applies)."""
+    return {
+        "output_units": str(spec.output_units),
+        "one": "1",
+        "num_classes": "NUM_CLASSES",
+        "num_classes_plus_blank": "NUM_CLASSES + 1  # class 0 is the CTC blank",
+    }[spec.task.head_units]
+
+
+def layers(spec: Spec) -> list[dict]:
+    """The default architecture, shared by the three model types.
+
+    ``attribute`` names the layer in a subclassed model; ``training`` says whether its
+    call takes ``training=`` (BatchNormalization and Dropout behave differently).
+    """
+    task = spec.task
+    head = [("units", "OUTPUT_UNITS")]
+    if task.head_activation:
+        head.append(("activation", repr(task.head_activation)))
+    result = [
+        ("dense", 'keras.layers.Dense(HIDDEN_UNITS, activation="relu", '
+         "kernel_regularizer=keras.regularizers.L2(1e-4))", False),
+        ("batch_norm", "keras.layers.BatchNormalization()", True),
+        ("dropout", "keras.layers.Dropout(0.1)", True),
+        ("head", _call("keras.layers.Dense", head), False),
+    ]
+    if task.normalize_output:
+        result.append(("normalize", "keras.layers.UnitNormalization()", False))
+    return [
+        {"attribute": attribute, "expression": expression, "training": training}
+        for attribute, expression, training in result
+    ]
+
+
+def command_line(spec: Spec) -> str:
+    """The command that renders this module again (all answers explicit)."""
+    parts = [
+        "keras-jax-scaffold new",
+        spec.name,
+        f"--model-type {spec.model_type}",
+        f"--loss {spec.loss.snake_name}",
+        f"--task {spec.task.name}",
+    ]
+    parts += [f"--metric {m.snake_name}" for m in spec.metrics]
+    parts += [
+        f"--optimizer {spec.optimizer.lower()}",
+        f"--learning-rate {spec.learning_rate!r}",
+        f"--input-shape {','.join(str(d) for d in spec.input_shape)}",
+        f"--num-classes {spec.num_classes}",
+        f"--output-units {spec.output_units}",
+        f"--hidden-units {spec.hidden_units}",
+    ]
+    return " ".join(parts)
+
+
+def build_context(spec: Spec) -> dict:
+    task = spec.task
+    return {
+        "context_version": CONTEXT_VERSION,
+        "tool_version": __version__,
+        "command_line": command_line(spec),
+        "module_name": spec.name,
+        "class_name": spec.class_name,
+        "model_type": spec.model_type,
+        "task": {
+            "name": task.name,
+            "title": task.title,
+            "input_kind": task.input_kind,
+            "target": task.target,
+        },
+        "input_shape": repr(tuple(spec.input_shape)),
+        "num_classes": spec.num_classes,
+        "output_units": spec.output_units,
+        "hidden_units": spec.hidden_units,
+        "uses_num_classes": task.uses_num_classes,
+        "output_units_expression": output_units_expression(spec),
+        "layers": layers(spec),
+        "loss": {
+            "name": spec.loss.snake_name,
+            "expression": f"keras.losses.{spec.loss.class_name}()",
+        },
+        "metrics": [
+            {
+                "name": m.snake_name,
+                "expression": _call(f"keras.metrics.{m.class_name}", metric_arguments(m, spec)),
+            }
+            for m in spec.metrics
+        ],
+        "optimizer": {
+            "name": spec.optimizer,
+            "expression": _call(
+                f"keras.optimizers.{spec.optimizer}",
+                [("learning_rate", repr(spec.learning_rate))],
+            ),
+        },
+    }

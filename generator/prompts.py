@@ -1,0 +1,184 @@
+"""Interactive questions for the answers not given as flags.
+
+Every answer is validated where it is asked: a bad one is re-asked with the reason. The
+metric question is a multi-choice written here (Typer cannot prompt for a list) and offers
+only the metrics that fit the chosen loss.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+import typer
+
+from keras_jax_scaffold import catalog
+from keras_jax_scaffold.errors import UserError
+from keras_jax_scaffold.spec import (
+    DEFAULT_OUTPUT_UNITS,
+    DEFAULTS,
+    Answers,
+    parse_input_shape,
+    resolve_loss,
+    resolve_metric,
+    resolve_model_type,
+    resolve_optimizer,
+    resolve_task,
+    split_metrics,
+    validate_name,
+)
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def ask(question: str, default, check: Callable[[str], object]):
+    """Ask until ``check`` accepts the answer; returns what ``check`` returns."""
+    while True:
+        text = typer.prompt(question, default=default, show_default=default is not None)
+        try:
+            return check(str(text).strip())
+        except UserError as error:
+            typer.echo(f"  {error}", err=True)
+
+
+def _int(label: str, minimum: int) -> Callable[[str], int]:
+    def check(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise UserError(f"invalid {label} {text!r}: give a whole number") from None
+        if value < minimum:
+            raise UserError(f"invalid {label} {value}: must be at least {minimum}")
+        return value
+
+    return check
+
+
+def _float_positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise UserError(f"invalid learning rate {text!r}: give a number") from None
+    if not value > 0:
+        raise UserError(f"invalid learning rate {text!r}: must be positive")
+    return value
+
+
+def parse_metric_choice(text: str, offered: list[catalog.Metric], loss, task):
+    """Numbers or names, comma-separated; ``none`` for no metric."""
+    if text.lower() in ("none", "-"):
+        return ()
+    chosen: list[str] = []
+    for part in split_metrics([text]):
+        if part.isdigit():
+            index = int(part)
+            if not 1 <= index <= len(offered):
+                raise UserError(f"no metric number {index}: choose 1 to {len(offered)}")
+            name = offered[index - 1].snake_name
+        else:
+            name = resolve_metric(part, loss, task).snake_name
+        if name not in chosen:
+            chosen.append(name)
+    return tuple(chosen)
+
+
+def ask_metrics(loss: catalog.Loss, task: catalog.Task) -> tuple[str, ...]:
+    offered = list(catalog.compatible_metrics(task.name))
+    if not offered:
+        typer.echo(f"No built-in metric fits {task.name}; the model logs its loss only.")
+        return ()
+    typer.echo(f"Metrics that fit {loss.snake_name} ({task.name}):")
+    for number, metric in enumerate(offered, start=1):
+        typer.echo(f"  {number:>2}. {metric.snake_name:<36} {metric.notes}")
+    default = ",".join(task.default_metrics) or "none"
+    return ask(
+        "Metrics (numbers or names, comma-separated; 'none' for no metric)",
+        default,
+        lambda text: parse_metric_choice(text, offered, loss, task),
+    )
+
+
+def _choices(values) -> str:
+    return "[" + "/".join(values) + "]"
+
+
+def ask_missing(given: Answers) -> Answers:
+    """Ask for every answer that ``given`` lacks, in dependency order."""
+    name = given.name or ask("Module name (a Python identifier)", None, validate_name)
+    model_type = given.model_type or ask(
+        f"Model type {_choices(catalog.MODEL_TYPES)}",
+        DEFAULTS["model_type"],
+        resolve_model_type,
+    )
+    loss_name = given.loss or ask(
+        "Loss (run `keras-jax-scaffold losses` for the list)",
+        DEFAULTS["loss"],
+        lambda text: resolve_loss(text).snake_name,
+    )
+    loss = resolve_loss(loss_name)
+    task_name = given.task
+    if task_name is None and len(loss.tasks) > 1:
+        task_name = ask(
+            f"Task {_choices(loss.tasks)}",
+            loss.tasks[0],
+            lambda text: resolve_task(loss, text).name,
+        )
+    task = resolve_task(loss, task_name)
+    metrics = given.metrics if given.metrics is not None else ask_metrics(loss, task)
+    optimizer = given.optimizer or ask(
+        "Optimizer", DEFAULTS["optimizer"], lambda text: resolve_optimizer(text).lower()
+    )
+    learning_rate = given.learning_rate or ask(
+        "Learning rate", str(DEFAULTS["learning_rate"]), _float_positive
+    )
+    input_shape = given.input_shape or ask(
+        f"Input shape ({task.input_kind})",
+        ",".join(str(d) for d in catalog.INPUT_SHAPES[task.input_kind]),
+        lambda text: (parse_input_shape(text, task), text)[1],
+    )
+    num_classes = given.num_classes
+    if num_classes is None and task.uses_num_classes:
+        minimum = 1 if task.name == "sequence_ctc" else 2
+        num_classes = ask(
+            "Number of classes", str(DEFAULTS["num_classes"]), _int("number of classes", minimum)
+        )
+    output_units = given.output_units
+    if output_units is None and task.head_units == "output_units":
+        output_units = ask(
+            "Output units",
+            str(DEFAULT_OUTPUT_UNITS.get(task.name, 1)),
+            _int("output units", 1),
+        )
+    hidden_units = given.hidden_units or ask(
+        "Hidden units", str(DEFAULTS["hidden_units"]), _int("hidden units", 1)
+    )
+    return Answers(
+        name=name,
+        model_type=model_type,
+        loss=loss_name,
+        task=task_name,
+        metrics=metrics,
+        optimizer=optimizer,
+        learning_rate=learning_rate,
+        input_shape=input_shape,
+        num_classes=num_classes,
+        output_units=output_units,
+        hidden_units=hidden_units,
+    )
+
+
+def missing_flags(given: Answers) -> list[str]:
+    """Flags whose answers would be asked for (used to explain a non-terminal failure)."""
+    flags = {
+        "name": "NAME",
+        "model_type": "--model-type",
+        "loss": "--loss",
+        "metrics": "--metric",
+        "optimizer": "--optimizer",
+        "learning_rate": "--learning-rate",
+        "input_shape": "--input-shape",
+        "hidden_units": "--hidden-units",
+    }
+    return [flag for field, flag in flags.items() if getattr(given, field) is None]
