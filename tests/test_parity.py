@@ -1,0 +1,289 @@
+"""The generated steps train exactly like Keras's built-in JAX steps.
+
+Each test generates a module, builds the generated model and a twin that uses
+`keras.Model.train_step/test_step/predict_step` (the JAXTrainer reference), trains both
+from the same seed on the same data, and compares history, evaluate results, predictions
+and every weight (BatchNorm statistics and RNG seed state included).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from tests import support  # noqa: E402
+
+RTOL, ATOL = 1e-6, 1e-7
+MODEL_TYPES = ("sequential", "functional", "subclassed")
+
+CONFIGS = {
+    "sparse": dict(
+        loss="sparse_categorical_crossentropy",
+        metrics=(
+            "sparse_categorical_accuracy",
+            "mean_io_u",
+            "io_u",
+            "sparse_top_k_categorical_accuracy",
+        ),
+    ),
+    "binary": dict(
+        loss="binary_crossentropy",
+        metrics=("auc", "precision_at_recall", "f1_score", "binary_io_u"),
+    ),
+    "regression": dict(
+        loss="mse", metrics=("r2_score", "root_mean_squared_error"), output_units=2
+    ),
+    "onehot": dict(
+        loss="categorical_crossentropy",
+        metrics=("one_hot_mean_io_u", "top_k_categorical_accuracy"),
+        num_classes=4,
+    ),
+}
+
+
+def fit_and_evaluate(build, x, y, fit_kwargs, eval_kwargs=None):
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(7)
+    model = build()
+    history = model.fit(verbose=0, shuffle=False, **{"x": x, "y": y, **fit_kwargs})
+    results = model.evaluate(x, y, verbose=0, return_dict=True, **(eval_kwargs or {}))
+    predictions = model.predict(x, verbose=0, batch_size=8)
+    return {
+        "history": history.history,
+        "evaluate": results,
+        "predict": predictions,
+        # In order; paths without the model's name, which differs between the twins.
+        "weights": [
+            (w.path.split("/", 1)[-1], np.asarray(w.numpy())) for w in model.weights
+        ],
+    }
+
+
+def assert_same(generated, builtin):
+    assert generated["history"].keys() == builtin["history"].keys()
+    for key, values in builtin["history"].items():
+        np.testing.assert_allclose(
+            generated["history"][key], values, rtol=RTOL, atol=ATOL, err_msg=key
+        )
+    assert generated["evaluate"].keys() == builtin["evaluate"].keys()
+    for key, value in builtin["evaluate"].items():
+        np.testing.assert_allclose(
+            generated["evaluate"][key], value, rtol=RTOL, atol=ATOL, err_msg=key
+        )
+    np.testing.assert_allclose(generated["predict"], builtin["predict"], rtol=RTOL, atol=ATOL)
+    assert [p for p, _ in generated["weights"]] == [p for p, _ in builtin["weights"]]
+    for (path, mine), (_, theirs) in zip(generated["weights"], builtin["weights"]):
+        np.testing.assert_allclose(mine, theirs, rtol=RTOL, atol=ATOL, err_msg=path)
+
+
+def compare(module, x, y, fit_kwargs, build=None, eval_kwargs=None):
+    generated_cls, builtin_cls = support.builtin_twin(module)
+    build = build or (lambda cls: support.build_with(module, cls))
+    generated = fit_and_evaluate(lambda: build(generated_cls), x, y, fit_kwargs, eval_kwargs)
+    builtin = fit_and_evaluate(lambda: build(builtin_cls), x, y, fit_kwargs, eval_kwargs)
+    assert_same(generated, builtin)
+    return generated
+
+
+@pytest.mark.parametrize("model_type", MODEL_TYPES)
+@pytest.mark.parametrize("config", sorted(CONFIGS))
+def test_sample_weight_short_last_batch_and_validation(tmp_path, model_type, config):
+    """37 samples in batches of 8 (last batch 5), per-sample weights, validation data."""
+    module = support.generate(tmp_path, model_type=model_type, **CONFIGS[config])
+    x, y = module.make_dataset(num_samples=37, seed=1)
+    x_val, y_val = module.make_dataset(num_samples=11, seed=2)
+    sample_weight = np.random.default_rng(3).uniform(0.2, 3.0, size=(37,)).astype("float32")
+    result = compare(
+        module,
+        x,
+        y,
+        dict(
+            batch_size=8,
+            epochs=2,
+            sample_weight=sample_weight,
+            validation_data=(x_val, y_val),
+        ),
+        eval_kwargs=dict(batch_size=8, sample_weight=sample_weight),
+    )
+    losses = result["history"]["loss"]
+    assert np.all(np.isfinite(losses)) and losses[0] != losses[1]
+
+
+@pytest.mark.parametrize("model_type", MODEL_TYPES)
+def test_class_weight(tmp_path, model_type):
+    module = support.generate(tmp_path, model_type=model_type, **CONFIGS["sparse"])
+    x, y = module.make_dataset(num_samples=40, seed=1)
+    compare(
+        module,
+        x,
+        y,
+        dict(batch_size=16, epochs=2, class_weight={0: 0.5, 1: 2.0, 2: 1.0}),
+    )
+
+
+def _regularized_layers(module):
+    """Activity and kernel regularizers, BatchNorm and Dropout (the add_loss path)."""
+    return [
+        keras.layers.Dense(
+            16,
+            activation="relu",
+            kernel_regularizer=keras.regularizers.L2(1e-2),
+            activity_regularizer=keras.regularizers.L1(1e-2),
+        ),
+        keras.layers.BatchNormalization(),
+        keras.layers.Dropout(0.3),
+        keras.layers.Dense(module.OUTPUT_UNITS, activation="softmax"),
+    ]
+
+
+@pytest.mark.parametrize("model_type", MODEL_TYPES)
+def test_regularizers_dropout_batchnorm(tmp_path, model_type):
+    """Losses from add_loss (activity regularizers) and weight regularizers are trained
+    on and logged; Dropout's seed and BatchNorm's statistics come out of the step."""
+    module = support.generate(tmp_path, model_type=model_type, **CONFIGS["sparse"])
+
+    def build(cls):
+        if model_type == "sequential":
+            model = cls([keras.Input(shape=module.INPUT_SHAPE), *_regularized_layers(module)])
+        elif model_type == "functional":
+            inputs = keras.Input(shape=module.INPUT_SHAPE)
+            x = inputs
+            for layer in _regularized_layers(module):
+                x = layer(x)
+            model = cls(inputs=inputs, outputs=x)
+        else:
+
+            class WithAddLoss(cls):
+                def __init__(self, **kwargs):
+                    super().__init__(**kwargs)
+                    self.dense = _regularized_layers(module)[0]
+
+                def call(self, inputs, training=False):
+                    outputs = super().call(inputs, training=training)
+                    self.add_loss(1e-2 * keras.ops.mean(keras.ops.square(outputs)))
+                    return outputs
+
+            model = WithAddLoss()
+            model(keras.Input(shape=module.INPUT_SHAPE))
+        return module.compile_model(model)
+
+    x, y = module.make_dataset(num_samples=48, seed=1)
+    compare(module, x, y, dict(batch_size=16, epochs=2), build=build)
+
+
+def test_dropout_rng_state_advances(tmp_path):
+    """The seed generator state is carried out of the step (not constant under jit)."""
+    module = support.generate(tmp_path, model_type="sequential", **CONFIGS["sparse"])
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(0)
+    model = module.build_model()
+    seeds_before = [np.asarray(v) for v in model.non_trainable_variables if "seed" in v.path]
+    assert seeds_before, "the default model has a Dropout layer with a seed generator"
+    x, y = module.make_dataset(num_samples=32, seed=0)
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    seeds_after = [np.asarray(v) for v in model.non_trainable_variables if "seed" in v.path]
+    assert any(not np.array_equal(a, b) for a, b in zip(seeds_before, seeds_after))
+
+
+@pytest.mark.parametrize("model_type", MODEL_TYPES)
+def test_mixed_float16_loss_scaling(tmp_path, model_type):
+    """Under mixed_float16 the optimizer is a LossScaleOptimizer: the generated step
+    scales the loss like Keras (else gradients would be ~2**15 too small)."""
+    module = support.generate(tmp_path, model_type=model_type, **CONFIGS["sparse"])
+    x, y = module.make_dataset(num_samples=37, seed=1)
+
+    def build(cls):
+        keras.mixed_precision.set_global_policy("mixed_float16")
+        model = support.build_with(module, cls)
+        assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+        return model
+
+    try:
+        compare(module, x, y, dict(batch_size=8, epochs=2), build=build)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_step_without_loss_scaling_differs(tmp_path):
+    """Guard for the test above: dropping `scale_loss` changes the mixed-precision
+    result, so the parity test can see a missing loss scale."""
+    module = support.generate(tmp_path, model_type="functional", **CONFIGS["sparse"])
+    generated_cls, builtin_cls = support.builtin_twin(module)
+
+    class NoScaling(generated_cls):
+        def forward_and_loss(self, *args, **kwargs):
+            optimizer = self.optimizer
+            original = optimizer.scale_loss
+            optimizer.scale_loss = lambda loss: loss
+            try:
+                return super().forward_and_loss(*args, **kwargs)
+            finally:
+                optimizer.scale_loss = original
+
+    x, y = module.make_dataset(num_samples=32, seed=1)
+
+    def build(cls):
+        keras.mixed_precision.set_global_policy("mixed_float16")
+        return support.build_with(module, cls)
+
+    fit = dict(batch_size=8, epochs=2)
+    try:
+        unscaled = fit_and_evaluate(lambda: build(NoScaling), x, y, fit)
+        builtin = fit_and_evaluate(lambda: build(builtin_cls), x, y, fit)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    with pytest.raises(AssertionError):
+        assert_same(unscaled, builtin)
+
+
+def test_generated_helpers_do_not_shadow_keras(tmp_path):
+    """Helper methods of the generated class must not override Keras internals."""
+    module = support.generate(tmp_path, model_type="subclassed")
+    generated_cls, _ = support.builtin_twin(module)
+    own = set(vars(generated_cls)) - {"__module__", "__doc__", "__init__", "call"}
+    overridden = {"train_step", "test_step", "predict_step", "__qualname__"}
+    helpers = sorted(
+        name for name in own - overridden if not name.startswith("__") and callable(
+            getattr(generated_cls, name)
+        )
+    )
+    assert helpers == ["forward_and_loss", "update_metrics"]
+    for name in helpers:
+        assert not hasattr(keras.Model, name), f"{name} shadows keras.Model.{name}"
+
+
+def test_keras_private_loss_tracker_contract():
+    """The one private name generated code uses. If Keras renames or changes it, this
+    fails loudly: see `_loss_tracker` in templates/module.py.jinja."""
+    keras.backend.clear_session()
+    model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1)])
+    model.compile(loss="mse", metrics=["mae"])
+    tracker = model._loss_tracker
+    assert isinstance(tracker, keras.metrics.Mean)
+    assert tracker.name == "loss"
+    assert model.metrics[0] is tracker
+
+
+@pytest.mark.parametrize("model_type", MODEL_TYPES)
+def test_data_parallel_four_cpu_devices(tmp_path, model_type):
+    """keras.distribution.DataParallel over 4 simulated CPU devices (fresh process)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).with_name("dataparallel_check.py")
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    completed = subprocess.run(
+        [sys.executable, str(script), str(tmp_path), model_type],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "dataparallel-ok" in completed.stdout
