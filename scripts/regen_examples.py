@@ -1,0 +1,78 @@
+"""Regenerate examples/ from the current templates: `python scripts/regen_examples.py`.
+
+`--check` writes nothing and exits 1 when a committed example differs from what the
+generator produces now (tests/test_examples.py runs the same comparison).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from keras_jax_scaffold.pipeline import render_spec
+from keras_jax_scaffold.spec import Answers, build_spec
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
+
+# One entry per example module: the answers `keras-jax-scaffold new` would get.
+EXAMPLES = (
+    Answers(
+        name="sequential_classifier",
+        model_type="sequential",
+        loss="sparse_categorical_crossentropy",
+        metrics=("sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy"),
+        num_classes=5,
+    ),
+    Answers(
+        name="functional_regression",
+        model_type="functional",
+        loss="mse",
+        metrics=("mean_absolute_error", "r2_score"),
+        output_units=2,
+    ),
+    Answers(
+        name="subclassed_binary",
+        model_type="subclassed",
+        loss="binary_crossentropy",
+        metrics=("binary_accuracy", "auc"),
+        optimizer="adamw",
+    ),
+    Answers(
+        name="subclassed_segmentation",
+        model_type="subclassed",
+        loss="dice",
+        metrics=("binary_io_u",),
+    ),
+    Answers(name="functional_ctc", model_type="functional", loss="ctc", metrics=()),
+    Answers(name="sequential_embeddings", model_type="sequential", loss="circle", metrics=()),
+)
+
+
+def render_examples() -> dict[str, str]:
+    files: dict[str, str] = {}
+    for answers in EXAMPLES:
+        files.update(render_spec(build_spec(answers)))
+    return files
+
+
+def main(argv: list[str]) -> int:
+    files = render_examples()
+    if "--check" in argv:
+        stale = [
+            name
+            for name, source in files.items()
+            if not (EXAMPLES_DIR / name).exists()
+            or (EXAMPLES_DIR / name).read_text() != source
+        ]
+        for name in stale:
+            print(f"stale: examples/{name}")
+        return 1 if stale else 0
+    EXAMPLES_DIR.mkdir(exist_ok=True)
+    for name, source in sorted(files.items()):
+        (EXAMPLES_DIR / name).write_text(source)
+        print(f"wrote examples/{name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
