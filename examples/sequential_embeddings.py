@@ -49,8 +49,9 @@ def _loss_tracker(model):
     tracker = getattr(model, "_loss_tracker", None)
     if tracker is None:
         raise RuntimeError(
-            "SequentialEmbeddings must be compiled before training, and this Keras "
-            f"({keras.version()}) has no Model._loss_tracker."
+            "SequentialEmbeddings has no Model._loss_tracker: compile the model before "
+            f"training. If it is compiled, Keras {keras.version()} changed this "
+            "internal; see 'Keras internals' in the keras-jax-scaffold README."
         )
     return tracker
 
@@ -213,7 +214,7 @@ def build_model():
         [
             keras.Input(shape=INPUT_SHAPE),
             keras.layers.Dense(
-                HIDDEN_UNITS,
+                units=HIDDEN_UNITS,
                 activation="relu",
                 kernel_regularizer=keras.regularizers.L2(1e-4),
             ),

@@ -49,8 +49,18 @@ def layers(spec: Spec) -> list[dict]:
     if task.head_activation:
         head.append(("activation", repr(task.head_activation)))
     result = [
-        ("dense", 'keras.layers.Dense(HIDDEN_UNITS, activation="relu", '
-         "kernel_regularizer=keras.regularizers.L2(1e-4))", False),
+        (
+            "dense",
+            _call(
+                "keras.layers.Dense",
+                [
+                    ("units", "HIDDEN_UNITS"),
+                    ("activation", '"relu"'),
+                    ("kernel_regularizer", "keras.regularizers.L2(1e-4)"),
+                ],
+            ),
+            False,
+        ),
         ("batch_norm", "keras.layers.BatchNormalization()", True),
         ("dropout", "keras.layers.Dropout(0.1)", True),
         ("head", _call("keras.layers.Dense", head), False),
@@ -77,10 +87,12 @@ def command_line(spec: Spec) -> str:
         f"--optimizer {spec.optimizer.lower()}",
         f"--learning-rate {spec.learning_rate!r}",
         f"--input-shape {','.join(str(d) for d in spec.input_shape)}",
-        f"--num-classes {spec.num_classes}",
-        f"--output-units {spec.output_units}",
-        f"--hidden-units {spec.hidden_units}",
     ]
+    if spec.task.uses_num_classes:
+        parts.append(f"--num-classes {spec.num_classes}")
+    if spec.task.head_units == "output_units":
+        parts.append(f"--output-units {spec.output_units}")
+    parts.append(f"--hidden-units {spec.hidden_units}")
     return " ".join(parts)
 
 
