@@ -7,10 +7,9 @@ with exit status 1 (2 for usage problems such as missing answers without a termi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
-
 from keras_jax_scaffold import __version__, catalog
 from keras_jax_scaffold.errors import UserError
 
@@ -52,6 +51,8 @@ def root(
 
 
 def fail(message: str, code: int = 1) -> None:
+    # Always one line: some messages (black's parse errors) span several.
+    message = " ".join(line.strip() for line in message.splitlines() if line.strip())
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 
@@ -59,18 +60,18 @@ def fail(message: str, code: int = 1) -> None:
 @app.command()
 def new(
     name: Annotated[
-        Optional[str],
+        str | None,
         typer.Argument(help="Module name (a Python identifier); writes NAME.py."),
     ] = None,
     model_type: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             help="sequential, functional or subclassed. Default: functional.",
             autocompletion=_complete(catalog.MODEL_TYPES),
         ),
     ] = None,
     loss: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             help=(
                 "A Keras loss: class name, snake_case name or alias (mse, mae, ...). "
@@ -80,7 +81,7 @@ def new(
         ),
     ] = None,
     task: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             help="The task, for losses that fit several (e.g. binary or multilabel). "
             "Default: the loss's first task.",
@@ -88,7 +89,7 @@ def new(
         ),
     ] = None,
     metric: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option(
             "--metric",
             "-m",
@@ -98,31 +99,31 @@ def new(
         ),
     ] = None,
     optimizer: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             help="A Keras optimizer (adam, adamw, sgd, ...). Default: adam.",
             autocompletion=_complete([snake for _, snake in catalog.OPTIMIZERS]),
         ),
     ] = None,
     learning_rate: Annotated[
-        Optional[float], typer.Option(help="Learning rate. Default: 0.001.")
+        float | None, typer.Option(help="Learning rate. Default: 0.001.")
     ] = None,
     input_shape: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             help="Input shape without the batch axis, e.g. 16 or 8,8,3. "
             "Default: 16 (vectors), 8,8,3 (images), 12,8 (sequences)."
         ),
     ] = None,
     num_classes: Annotated[
-        Optional[int], typer.Option(help="Number of classes. Default: 3.")
+        int | None, typer.Option(help="Number of classes. Default: 3.")
     ] = None,
     output_units: Annotated[
-        Optional[int],
+        int | None,
         typer.Option(help="Output units for regression / embeddings. Default: 1 / 8."),
     ] = None,
     hidden_units: Annotated[
-        Optional[int], typer.Option(help="Units of the hidden layer. Default: 32.")
+        int | None, typer.Option(help="Units of the hidden layer. Default: 32.")
     ] = None,
     output_dir: Annotated[
         Path, typer.Option("--output-dir", "-o", help="Where to write NAME.py.")
@@ -132,11 +133,15 @@ def new(
     ] = False,
     dry_run: Annotated[
         bool,
-        typer.Option("--dry-run", help="Print a diff of what would change; write nothing."),
+        typer.Option(
+            "--dry-run", help="Print a diff of what would change; write nothing."
+        ),
     ] = False,
     no_input: Annotated[
         bool,
-        typer.Option("--no-input", help="Never ask; missing answers take the defaults."),
+        typer.Option(
+            "--no-input", help="Never ask; missing answers take the defaults."
+        ),
     ] = False,
 ) -> None:
     """Generate NAME.py: a model class with stateless JAX train/test/predict steps."""
@@ -212,7 +217,7 @@ def losses() -> None:
 @app.command()
 def metrics(
     loss: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(help="Only the metrics that fit this loss (its first task)."),
     ] = None,
 ) -> None:

@@ -23,7 +23,9 @@ class PlannedFile:
         return "".join(difflib.unified_diff(old, new, before, f"b/{display}"))
 
 
-def plan_files(files: dict[str, str], output_dir: Path, force: bool) -> list[PlannedFile]:
+def plan_files(
+    files: dict[str, str], output_dir: Path, force: bool
+) -> list[PlannedFile]:
     """Compare each rendered file with the disk. Raises UserError before any write."""
     if output_dir.exists() and not output_dir.is_dir():
         raise UserError(f"output directory {str(output_dir)!r} is a file")

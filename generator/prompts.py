@@ -7,11 +7,11 @@ only the metrics that fit the chosen loss.
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable
 
 import typer
-
 from keras_jax_scaffold import catalog
 from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.spec import (
@@ -61,8 +61,10 @@ def _float_positive(text: str) -> float:
         value = float(text)
     except ValueError:
         raise UserError(f"invalid learning rate {text!r}: give a number") from None
-    if not value > 0:
-        raise UserError(f"invalid learning rate {text!r}: must be positive")
+    if not (value > 0 and math.isfinite(value)):
+        raise UserError(
+            f"invalid learning rate {text!r}: must be a positive finite number"
+        )
     return value
 
 
@@ -87,7 +89,9 @@ def parse_metric_choice(text: str, offered: list[catalog.Metric], loss, task):
 def ask_metrics(loss: catalog.Loss, task: catalog.Task) -> tuple[str, ...]:
     offered = list(catalog.compatible_metrics(task.name))
     if not offered:
-        typer.echo(f"No built-in metric fits {task.name}; the model logs its loss only.")
+        typer.echo(
+            f"No built-in metric fits {task.name}; the model logs its loss only."
+        )
         return ()
     typer.echo(f"Metrics that fit {loss.snake_name} ({task.name}):")
     for number, metric in enumerate(offered, start=1):
@@ -104,18 +108,50 @@ def _choices(values) -> str:
     return "[" + "/".join(values) + "]"
 
 
+def _check_given(given: Answers) -> None:
+    """Reject bad flags before asking anything, so no answer is asked in vain."""
+    if given.name is not None:
+        validate_name(given.name)
+    if given.model_type is not None:
+        resolve_model_type(given.model_type)
+    if given.optimizer is not None:
+        resolve_optimizer(given.optimizer)
+    if given.learning_rate is not None:
+        _float_positive(str(given.learning_rate))
+    if given.loss is not None:
+        loss = resolve_loss(given.loss)
+        task = resolve_task(loss, given.task)
+        for metric in given.metrics or ():
+            resolve_metric(metric, loss, task)
+        if given.input_shape is not None:
+            parse_input_shape(given.input_shape, task)
+
+
 def ask_missing(given: Answers) -> Answers:
     """Ask for every answer that ``given`` lacks, in dependency order."""
-    name = given.name or ask("Module name (a Python identifier)", None, validate_name)
-    model_type = given.model_type or ask(
-        f"Model type {_choices(catalog.MODEL_TYPES)}",
-        DEFAULTS["model_type"],
-        resolve_model_type,
+    _check_given(given)
+    name = (
+        given.name
+        if given.name is not None
+        else ask("Module name (a Python identifier)", None, validate_name)
     )
-    loss_name = given.loss or ask(
-        "Loss (run `keras-jax-scaffold losses` for the list)",
-        DEFAULTS["loss"],
-        lambda text: resolve_loss(text).snake_name,
+    model_type = (
+        given.model_type
+        if given.model_type is not None
+        else ask(
+            f"Model type {_choices(catalog.MODEL_TYPES)}",
+            DEFAULTS["model_type"],
+            resolve_model_type,
+        )
+    )
+    loss_name = (
+        given.loss
+        if given.loss is not None
+        else ask(
+            "Loss (run `keras-jax-scaffold losses` for the list)",
+            DEFAULTS["loss"],
+            lambda text: resolve_loss(text).snake_name,
+        )
     )
     loss = resolve_loss(loss_name)
     task_name = given.task
@@ -127,32 +163,48 @@ def ask_missing(given: Answers) -> Answers:
         )
     task = resolve_task(loss, task_name)
     metrics = given.metrics if given.metrics is not None else ask_metrics(loss, task)
-    optimizer = given.optimizer or ask(
-        "Optimizer", DEFAULTS["optimizer"], lambda text: resolve_optimizer(text).lower()
+    optimizer = (
+        given.optimizer
+        if given.optimizer is not None
+        else ask(
+            "Optimizer",
+            DEFAULTS["optimizer"],
+            lambda text: resolve_optimizer(text).lower(),
+        )
     )
-    learning_rate = given.learning_rate or ask(
-        "Learning rate", str(DEFAULTS["learning_rate"]), _float_positive
+    learning_rate = (
+        given.learning_rate
+        if given.learning_rate is not None
+        else ask("Learning rate", str(DEFAULTS["learning_rate"]), _float_positive)
     )
-    input_shape = given.input_shape or ask(
-        f"Input shape ({task.input_kind})",
-        ",".join(str(d) for d in catalog.INPUT_SHAPES[task.input_kind]),
-        lambda text: (parse_input_shape(text, task), text)[1],
+    input_shape = (
+        given.input_shape
+        if given.input_shape is not None
+        else ask(
+            f"Input shape ({task.input_kind})",
+            ",".join(str(d) for d in catalog.INPUT_SHAPES[task.input_kind]),
+            lambda text: (parse_input_shape(text, task), text)[1],
+        )
     )
     num_classes = given.num_classes
     if num_classes is None and task.uses_num_classes:
         minimum = 1 if task.name == "sequence_ctc" else 2
         num_classes = ask(
-            "Number of classes", str(DEFAULTS["num_classes"]), _int("number of classes", minimum)
+            "Number of classes",
+            str(DEFAULTS["num_classes"]),
+            _int("number of classes", minimum),
         )
     output_units = given.output_units
     if output_units is None and task.head_units == "output_units":
         output_units = ask(
             "Output units",
-            str(DEFAULT_OUTPUT_UNITS.get(task.name, 1)),
-            _int("output units", 1),
+            str(max(DEFAULT_OUTPUT_UNITS.get(task.name, 1), loss.min_output_units)),
+            _int("output units", loss.min_output_units),
         )
-    hidden_units = given.hidden_units or ask(
-        "Hidden units", str(DEFAULTS["hidden_units"]), _int("hidden units", 1)
+    hidden_units = (
+        given.hidden_units
+        if given.hidden_units is not None
+        else ask("Hidden units", str(DEFAULTS["hidden_units"]), _int("hidden units", 1))
     )
     return Answers(
         name=name,
@@ -181,4 +233,18 @@ def missing_flags(given: Answers) -> list[str]:
         "input_shape": "--input-shape",
         "hidden_units": "--hidden-units",
     }
-    return [flag for field, flag in flags.items() if getattr(given, field) is None]
+    missing = [flag for field, flag in flags.items() if getattr(given, field) is None]
+    if given.loss is not None:
+        # The loss decides whether the task, classes and output units are asked too.
+        try:
+            loss = resolve_loss(given.loss)
+            task = resolve_task(loss, given.task)
+        except UserError:
+            return missing  # reported by the pipeline
+        if given.task is None and len(loss.tasks) > 1:
+            missing.append("--task")
+        if given.num_classes is None and task.uses_num_classes:
+            missing.append("--num-classes")
+        if given.output_units is None and task.head_units == "output_units":
+            missing.append("--output-units")
+    return missing

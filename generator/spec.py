@@ -9,6 +9,7 @@ wrong. Nothing here touches the disk.
 from __future__ import annotations
 
 import keyword
+import math
 import re
 from dataclasses import dataclass, fields
 
@@ -93,8 +94,11 @@ def validate_name(name: str) -> str:
             f"invalid name {name!r}: {name}.py would shadow the {name!r} module "
             "that the generated code imports"
         )
-    if not class_name_for(name):
-        raise UserError(f"invalid name {name!r}: it gives no class name")
+    class_name = class_name_for(name)
+    # The class name must be a usable identifier too: `none` -> `None`, `_1x` -> `1x`.
+    if not class_name.isidentifier() or keyword.iskeyword(class_name):
+        shown = f"class name {class_name!r}" if class_name else "no class name"
+        raise UserError(f"invalid name {name!r}: it gives {shown}")
     return name
 
 
@@ -129,7 +133,9 @@ def resolve_task(loss: catalog.Loss, value: str | None) -> catalog.Task:
     return catalog.TASKS[value]
 
 
-def resolve_metric(value: str, loss: catalog.Loss, task: catalog.Task) -> catalog.Metric:
+def resolve_metric(
+    value: str, loss: catalog.Loss, task: catalog.Task
+) -> catalog.Metric:
     entry = catalog.METRIC_INDEX.get(value.lower())
     compatible = [m.snake_name for m in catalog.compatible_metrics(task.name)]
     if entry is None:
@@ -203,9 +209,7 @@ def build_spec(answers: Answers) -> Spec:
     loss = resolve_loss(answers.loss or DEFAULTS["loss"])
     task = resolve_task(loss, answers.task)
 
-    metric_names = (
-        task.default_metrics if answers.metrics is None else answers.metrics
-    )
+    metric_names = task.default_metrics if answers.metrics is None else answers.metrics
     metrics: list[catalog.Metric] = []
     for value in metric_names:
         metric = resolve_metric(value, loss, task)
@@ -214,8 +218,10 @@ def build_spec(answers: Answers) -> Spec:
         metrics.append(metric)
 
     learning_rate = _given(answers.learning_rate, DEFAULTS["learning_rate"])
-    if not learning_rate > 0:
-        raise UserError(f"invalid learning rate {learning_rate!r}: must be positive")
+    if not (learning_rate > 0 and math.isfinite(learning_rate)):
+        raise UserError(
+            f"invalid learning rate {learning_rate!r}: must be a positive finite number"
+        )
 
     if answers.input_shape is None:
         input_shape = catalog.INPUT_SHAPES[task.input_kind]
@@ -228,8 +234,12 @@ def build_spec(answers: Answers) -> Spec:
         minimum=1 if task.name == "sequence_ctc" else 2,
     )
     output_units = _positive(
-        "output units",
-        _given(answers.output_units, DEFAULT_OUTPUT_UNITS.get(task.name, 1)),
+        f"output units for loss {loss.snake_name!r}",
+        _given(
+            answers.output_units,
+            max(DEFAULT_OUTPUT_UNITS.get(task.name, 1), loss.min_output_units),
+        ),
+        minimum=loss.min_output_units,
     )
     hidden_units = _positive(
         "hidden units", _given(answers.hidden_units, DEFAULTS["hidden_units"])

@@ -16,7 +16,9 @@ def ensure_writable(directory: Path) -> None:
     while not probe.exists():
         probe = probe.parent
     if not probe.is_dir():
-        raise UserError(f"output directory {str(directory)!r}: {str(probe)!r} is a file")
+        raise UserError(
+            f"output directory {str(directory)!r}: {str(probe)!r} is a file"
+        )
     if not os.access(probe, os.W_OK | os.X_OK):
         raise UserError(f"output directory {str(directory)!r} is not writable")
 
@@ -46,4 +48,6 @@ def apply_plan(planned: list[PlannedFile]) -> None:
             try:
                 write_atomic(item.path, item.content)
             except OSError as error:
-                raise UserError(f"cannot write {str(item.path)!r}: {error.strerror}") from None
+                raise UserError(
+                    f"cannot write {str(item.path)!r}: {error.strerror}"
+                ) from None

@@ -1,0 +1,194 @@
+"""Generated code is reproducible, lint-clean and rendered without importing keras/jax."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from keras_jax_scaffold import catalog
+from keras_jax_scaffold.cli import app
+from keras_jax_scaffold.pipeline import render_spec
+from keras_jax_scaffold.spec import Answers, build_spec
+from typer.testing import CliRunner
+
+TIMEOUT = 120
+
+CONFIGS = {
+    "defaults": [],
+    "multilabel-subclassed": [
+        "--model-type", "subclassed", "--loss", "bce", "--task", "multilabel",
+        "-m", "auc,precision,f1_score", "--num-classes", "5", "--optimizer", "adamw",
+    ],
+    "regression-sequential": [
+        "--model-type", "sequential", "--loss", "mse", "-m", "mae", "-m", "rmse,r2_score",
+        "--output-units", "3", "--learning-rate", "0.0003", "--input-shape", "7",
+    ],
+    "segmentation-functional": [
+        "--loss", "dice", "--task", "segmentation", "--input-shape", "6,6,2",
+        "-m", "binary_io_u,auc",
+    ],
+}  # fmt: skip
+
+
+def run(args, env=None, cwd=None):
+    return subprocess.run(
+        args,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=TIMEOUT,
+        check=False,
+    )
+
+
+def generate_in_subprocess(out: Path, flags, hashseed: str) -> bytes:
+    result = run(
+        [sys.executable, "-m", "keras_jax_scaffold", "new", "demo", "--no-input"]
+        + ["-o", str(out), *flags],
+        env={"PYTHONHASHSEED": hashseed},
+    )
+    assert result.returncode == 0, result.stderr
+    return (out / "demo.py").read_bytes()
+
+
+@pytest.mark.parametrize("config", sorted(CONFIGS))
+def test_same_answers_give_byte_identical_files_across_hash_seeds(tmp_path, config):
+    flags = CONFIGS[config]
+    first = generate_in_subprocess(tmp_path / "seed0", flags, "0")
+    second = generate_in_subprocess(tmp_path / "seed12345", flags, "12345")
+    assert first == second
+    # Nothing about the output directory leaks into the file.
+    assert str(tmp_path) not in first.decode("utf-8")
+
+
+@pytest.mark.parametrize("config", sorted(CONFIGS))
+def test_the_recorded_command_line_renders_the_same_file(tmp_path, config):
+    out = tmp_path / "out"
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["new", "demo", "--no-input", "-o", str(out)] + CONFIGS[config]
+    )
+    assert result.exit_code == 0, result.output
+    text = (out / "demo.py").read_text(encoding="utf-8")
+    match = re.search(r"^\s+keras-jax-scaffold (new demo .*)$", text, re.MULTILINE)
+    assert match, "the module docstring records how to render it again"
+    args = shlex.split(match.group(1))
+    assert "--no-input" not in args  # every answer is explicit
+    result = runner.invoke(app, [*args, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^\s*identical\s", result.stdout, re.MULTILINE), result.stdout
+
+
+def test_rendering_never_imports_keras_jax_or_tensorflow(tmp_path):
+    out = tmp_path / "out"
+    script = textwrap.dedent(
+        f"""
+        import json, sys
+        from keras_jax_scaffold.cli import main
+        sys.argv = ["keras-jax-scaffold", "new", "demo", "--no-input", "-o", {str(out)!r},
+                    "--loss", "bce", "-m", "auc", "--model-type", "subclassed"]
+        try:
+            main()
+        except SystemExit as exit:
+            assert exit.code in (0, None), exit.code
+        heavy = sorted(
+            name for name in sys.modules
+            if name.split(".")[0] in ("keras", "jax", "jaxlib", "tensorflow")
+        )
+        print(json.dumps(heavy))
+        """
+    )
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (out / "demo.py").is_file()  # the pipeline did run
+    assert json.loads(result.stdout.splitlines()[-1]) == []
+
+
+def _tool(name: str) -> list[str]:
+    script = Path(sys.executable).parent / name
+    if script.exists():
+        return [str(script)]
+    if shutil.which(name) is None:
+        return [sys.executable, "-m", name]
+    return [shutil.which(name)]
+
+
+@pytest.fixture(scope="module")
+def every_configuration(tmp_path_factory) -> Path:
+    """Every loss x task, rendered to disk.
+
+    The model types rotate, and so do "every metric that fits" and "no metric", so that
+    each model type meets both (rendering all combinations costs black time for little).
+    """
+    out = tmp_path_factory.mktemp("every_configuration")
+    pairs = [(loss, task) for loss in catalog.LOSSES for task in loss.tasks]
+    for number, (loss, task) in enumerate(pairs):
+        all_metrics = tuple(m.snake_name for m in catalog.compatible_metrics(task))
+        answers = Answers(
+            name=f"module_{number}",
+            model_type=catalog.MODEL_TYPES[number % len(catalog.MODEL_TYPES)],
+            loss=loss.snake_name,
+            task=task,
+            metrics=all_metrics if number % 2 == 0 else (),
+        )
+        for relative, source in render_spec(build_spec(answers)).items():
+            (out / relative).write_text(source, encoding="utf-8")
+    return out
+
+
+def test_every_configuration_is_valid_python(every_configuration):
+    files = sorted(every_configuration.glob("*.py"))
+    assert len(files) == sum(len(loss.tasks) for loss in catalog.LOSSES)
+    for path in files:
+        compile(path.read_text(encoding="utf-8"), str(path), "exec")
+
+
+def test_generated_code_passes_ruff_with_default_rules(every_configuration):
+    result = run(
+        [*_tool("ruff"), "check", "--isolated", "--no-cache", "."],
+        cwd=every_configuration,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_generated_code_is_black_formatted(every_configuration):
+    result = run(
+        [sys.executable, "-m", "black", "--check", "--quiet", "."],
+        cwd=every_configuration,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_cli_output_passes_ruff_and_black(tmp_path):
+    for config, flags in CONFIGS.items():
+        out = tmp_path / config
+        result = CliRunner().invoke(
+            app, ["new", "demo", "--no-input", "-o", str(out), *flags]
+        )
+        assert result.exit_code == 0, result.output
+    ruff = run([*_tool("ruff"), "check", "--isolated", "--no-cache", "."], cwd=tmp_path)
+    assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+    black = run(
+        [sys.executable, "-m", "black", "--check", "--quiet", "."], cwd=tmp_path
+    )
+    assert black.returncode == 0, black.stdout + black.stderr

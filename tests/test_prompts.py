@@ -1,0 +1,463 @@
+"""Interactive mode: every missing answer is asked, validated and re-asked when bad.
+
+Most tests run the app in-process with ``CliRunner`` after making
+``prompts.stdin_is_terminal`` say yes; one drives ``python -m keras_jax_scaffold new``
+through a real pseudo-terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import subprocess
+import sys
+import time
+
+import pytest
+from keras_jax_scaffold import catalog, prompts
+from keras_jax_scaffold.cli import app
+from keras_jax_scaffold.errors import UserError
+from keras_jax_scaffold.spec import Answers
+from typer.testing import CliRunner
+
+PROMPTS = {
+    "name": "Module name (a Python identifier)",
+    "model_type": "Model type [sequential/functional/subclassed] [functional]",
+    "loss": "Loss (run `keras-jax-scaffold losses` for the list)",
+    "task": "Task [",
+    "metrics": "Metrics (numbers or names, comma-separated; 'none' for no metric)",
+    "optimizer": "Optimizer [adam]",
+    "learning_rate": "Learning rate [0.001]",
+    "input_shape": "Input shape (",
+    "num_classes": "Number of classes [3]",
+    "output_units": "Output units [",
+    "hidden_units": "Hidden units [32]",
+}
+
+
+@pytest.fixture
+def terminal(monkeypatch):
+    monkeypatch.setattr(prompts, "stdin_is_terminal", lambda: True)
+
+
+def interact(*args, answers):
+    """Run the app in-process, typing ``answers`` (one per line)."""
+    text = "".join(f"{answer}\n" for answer in answers)
+    return CliRunner().invoke(app, [str(a) for a in args], input=text)
+
+
+def asked(output: str) -> list[str]:
+    """The questions in ``output``, in order, repeats included."""
+    found = []
+    for line in output.splitlines():
+        for key, prompt in PROMPTS.items():
+            if line.startswith(prompt):
+                found.append(key)
+    return found
+
+
+def metric_classes(text: str) -> list[str]:
+    return re.findall(r"keras\.metrics\.(\w+)\(", text)
+
+
+def no_input(tmp_path, *flags, name="demo"):
+    out = tmp_path / "reference"
+    result = CliRunner().invoke(
+        app, ["new", name, "--no-input", "-o", str(out), *map(str, flags)]
+    )
+    assert result.exit_code == 0, result.output
+    return (out / f"{name}.py").read_text(encoding="utf-8")
+
+
+def test_every_answer_is_asked_and_bad_answers_are_reasked(tmp_path, terminal):
+    out = tmp_path / "out"
+    result = interact(
+        "new",
+        "-o",
+        out,
+        answers=[
+            "class",  # keyword
+            "my_net",
+            "sequental",  # typo
+            "sequential",
+            "mean_sqared_error",  # typo
+            "mse",
+            "foo",  # unknown metric
+            "accuracy",  # does not fit mse
+            "99",  # out of range
+            "4,r2_score",
+            "adm",  # typo
+            "sgd",
+            "-1",
+            "abc",
+            "0.01",
+            "8,8",  # wrong rank
+            "4",
+            "x",
+            "0",
+            "2",  # output units
+            "0",
+            "16",  # hidden units
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert asked(result.stdout) == [
+        "name",
+        "name",
+        "model_type",
+        "model_type",
+        "loss",
+        "loss",
+        *["metrics"] * 4,
+        "optimizer",
+        "optimizer",
+        *["learning_rate"] * 3,
+        "input_shape",
+        "input_shape",
+        *["output_units"] * 3,
+        "hidden_units",
+        "hidden_units",
+    ]
+    # Each bad answer is explained, on stderr, before it is asked again.
+    for reason in [
+        "invalid name 'class': it is a Python keyword",
+        "unknown model type 'sequental' (did you mean 'sequential'?)",
+        "unknown loss 'mean_sqared_error' (did you mean 'mean_squared_error'?)",
+        "unknown metric 'foo'",
+        "metric 'accuracy' does not fit loss 'mean_squared_error'",
+        "no metric number 99: choose 1 to 8",
+        "unknown optimizer 'adm' (did you mean 'adam'?)",
+        "invalid learning rate '-1'",
+        "invalid learning rate 'abc'",
+        "task regression takes vector inputs of rank 1",
+        "invalid output units 'x'",
+        "invalid output units 0",
+        "invalid hidden units 0",
+    ]:
+        assert reason in result.stderr, reason
+    assert "error:" not in result.stderr
+    target = out / "my_net.py"
+    assert re.search(
+        rf"^\s*create\s+{re.escape(str(target))}$", result.stdout, re.MULTILINE
+    )
+    text = target.read_text(encoding="utf-8")
+    assert "class MyNet(keras.Sequential):" in text
+    assert "loss=keras.losses.MeanSquaredError()" in text
+    assert metric_classes(text) == ["MeanAbsoluteError", "R2Score"]
+    assert "keras.optimizers.SGD(learning_rate=0.01)" in text
+    assert "INPUT_SHAPE = (4,)" in text
+    assert "OUTPUT_UNITS = 2" in text
+    assert "HIDDEN_UNITS = 16" in text
+
+
+def test_enter_everywhere_gives_the_no_input_defaults(tmp_path, terminal):
+    out = tmp_path / "out"
+    result = interact("new", "-o", out, answers=["demo"] + [""] * 12)
+    assert result.exit_code == 0, result.output
+    assert asked(result.stdout) == [
+        "name",
+        "model_type",
+        "loss",
+        "metrics",
+        "optimizer",
+        "learning_rate",
+        "input_shape",
+        "num_classes",
+        "hidden_units",
+    ]
+    assert (out / "demo.py").read_text(encoding="utf-8") == no_input(tmp_path)
+
+
+def test_only_answers_not_given_as_flags_are_asked(tmp_path, terminal):
+    out = tmp_path / "out"
+    result = interact(
+        "new",
+        "demo",
+        "-o",
+        out,
+        "--loss",
+        "bce",
+        "-m",
+        "auc",
+        answers=["subclassed", "multilabel", "adamw", "0.01", "10", "4", "8"],
+    )
+    assert result.exit_code == 0, result.output
+    assert asked(result.stdout) == [
+        "model_type",
+        "task",
+        "optimizer",
+        "learning_rate",
+        "input_shape",
+        "num_classes",
+        "hidden_units",
+    ]
+    # The choices are shown with the question.
+    assert "Task [binary/multilabel/segmentation] [binary]:" in result.stdout
+    assert "Input shape (vector) [16]:" in result.stdout
+    text = (out / "demo.py").read_text(encoding="utf-8")
+    assert "class Demo(keras.Model):" in text and "def call(self" in text
+    assert metric_classes(text) == ["AUC"]
+    assert "keras.optimizers.AdamW(learning_rate=0.01)" in text
+    assert "INPUT_SHAPE = (10,)" in text
+    assert "NUM_CLASSES = 4" in text
+    assert "HIDDEN_UNITS = 8" in text
+
+
+def test_task_and_classes_are_asked_even_when_the_main_flags_are_given(
+    tmp_path, terminal
+):
+    out = tmp_path / "out"
+    flags = [
+        "--model-type", "functional", "--loss", "bce", "-m", "auc",
+        "--optimizer", "adam", "--learning-rate", "0.001", "--input-shape", "16",
+        "--hidden-units", "32",
+    ]  # fmt: skip
+    result = interact("new", "demo", "-o", out, *flags, answers=["multilabel", "6"])
+    assert result.exit_code == 0, result.output
+    assert asked(result.stdout) == ["task", "num_classes"]
+    assert "NUM_CLASSES = 6" in (out / "demo.py").read_text(encoding="utf-8")
+
+
+def test_metric_menu_offers_only_metrics_that_fit_the_loss(tmp_path, terminal):
+    out = tmp_path / "out"
+    result = interact(
+        "new",
+        "demo",
+        "-o",
+        out,
+        "--model-type",
+        "functional",
+        "--loss",
+        "mse",
+        answers=["2, r2_score,2", "", "", "", "", ""],
+    )
+    assert result.exit_code == 0, result.output
+    offered = catalog.compatible_metrics("regression")
+    menu = re.findall(r"^\s+(\d+)\. (\w+)", result.stdout, re.MULTILINE)
+    assert menu == [(str(i), m.snake_name) for i, m in enumerate(offered, start=1)]
+    assert "Metrics that fit mean_squared_error (regression):" in result.stdout
+    assert "binary_accuracy" not in result.stdout
+    assert f"{PROMPTS['metrics']} [mean_absolute_error]:" in result.stdout
+    text = (out / "demo.py").read_text(encoding="utf-8")
+    # Numbers and names mix; repeats are dropped, the order is kept.
+    assert metric_classes(text) == ["CosineSimilarity", "R2Score"]
+
+
+@pytest.mark.parametrize(
+    ("loss", "task"),
+    [("bce", "binary"), ("categorical_crossentropy", "multiclass_onehot")],
+)
+def test_metric_menu_follows_the_chosen_loss(tmp_path, terminal, loss, task):
+    result = interact("new", "demo", "-o", tmp_path, "--loss", loss, answers=[""] * 10)
+    assert result.exit_code == 0, result.output
+    menu = re.findall(r"^\s+\d+\. (\w+)", result.stdout, re.MULTILINE)
+    assert menu == [m.snake_name for m in catalog.compatible_metrics(task)]
+
+
+def test_metric_none_at_the_prompt(tmp_path, terminal):
+    result = interact(
+        "new",
+        "demo",
+        "-o",
+        tmp_path,
+        "--model-type",
+        "functional",
+        "--loss",
+        "mse",
+        answers=["none"] + [""] * 6,
+    )
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "demo.py").read_text(encoding="utf-8")
+    assert metric_classes(text) == []
+
+
+def test_no_metric_question_when_none_fits(tmp_path, terminal):
+    result = interact("new", "demo", "-o", tmp_path, "--loss", "ctc", answers=[""] * 8)
+    assert result.exit_code == 0, result.output
+    assert "metrics" not in asked(result.stdout)
+    assert "No built-in metric fits sequence_ctc" in result.stdout
+    assert "Input shape (sequence) [12,8]:" in result.stdout
+
+
+def test_bad_flag_fails_before_any_question(tmp_path, terminal):
+    for flags in (
+        ["class"],
+        ["demo", "--learning-rate", "0"],
+        ["demo", "--loss", "mse", "-m", "accuracy"],
+        ["demo", "--optimizer", "adm"],
+    ):
+        result = interact("new", "-o", tmp_path, *flags, answers=[""] * 12)
+        assert result.exit_code != 0, flags
+        assert asked(result.stdout) == [], (flags, result.stdout)
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_end_of_input_cancels_and_writes_nothing(tmp_path, terminal):
+    out = tmp_path / "out"
+    result = interact("new", "demo", "-o", out, answers=["sequential"])
+    assert result.exit_code == 130
+    assert result.stderr.splitlines()[-1] == "error: cancelled; nothing was written"
+    assert not out.exists()
+
+
+# --------------------------------------------------------------------------- units
+
+
+def test_missing_flags():
+    assert prompts.missing_flags(Answers()) == [
+        "NAME",
+        "--model-type",
+        "--loss",
+        "--metric",
+        "--optimizer",
+        "--learning-rate",
+        "--input-shape",
+        "--hidden-units",
+    ]
+    full = {
+        "name": "demo",
+        "model_type": "functional",
+        "metrics": (),
+        "optimizer": "adam",
+        "learning_rate": 0.1,
+        "input_shape": "16",
+        "hidden_units": 8,
+    }
+    assert prompts.missing_flags(Answers(loss="mse", **full)) == ["--output-units"]
+    assert prompts.missing_flags(Answers(loss="mse", output_units=1, **full)) == []
+    assert prompts.missing_flags(Answers(loss="bce", **full)) == ["--task"]
+    assert prompts.missing_flags(Answers(loss="bce", task="multilabel", **full)) == [
+        "--num-classes"
+    ]
+    assert prompts.missing_flags(Answers(loss="scce", **full)) == []  # bad loss:
+    # reported by the pipeline, not as a missing answer.
+
+
+def test_parse_metric_choice():
+    loss = catalog.LOSS_INDEX["mse"]
+    task = catalog.TASKS["regression"]
+    offered = list(catalog.compatible_metrics("regression"))
+    parse = prompts.parse_metric_choice
+    assert parse("none", offered, loss, task) == ()
+    assert parse("1", offered, loss, task) == (offered[0].snake_name,)
+    assert parse("mae, 1 ,mae", offered, loss, task) == (
+        "mean_absolute_error",
+        offered[0].snake_name,
+    )
+    with pytest.raises(UserError, match="choose 1 to"):
+        parse("0", offered, loss, task)
+    with pytest.raises(UserError, match="does not fit"):
+        parse("auc", offered, loss, task)
+
+
+# --------------------------------------------------------------------------- real pty
+
+
+class Terminal:
+    """A child process on a pseudo-terminal, driven like a person at the keyboard."""
+
+    def __init__(self, args, cwd, timeout=60.0):
+        import pty  # noqa: F401  (POSIX only; the test is skipped elsewhere)
+
+        self.master, slave = os.openpty()
+        env = {**os.environ, "TERM": "dumb", "COLUMNS": "100", "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(
+            args,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            cwd=cwd,
+            env=env,
+            close_fds=True,
+            start_new_session=True,
+        )
+        os.close(slave)
+        self.deadline = time.monotonic() + timeout
+        self.output = ""
+        self.position = 0
+
+    def _read(self, wait: float) -> bool:
+        ready, _, _ = select.select([self.master], [], [], wait)
+        if not ready:
+            return True
+        try:
+            data = os.read(self.master, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            return False
+        if not data:
+            return False
+        self.output += data.decode("utf-8", "replace").replace("\r\n", "\n")
+        return True
+
+    def expect(self, text: str) -> None:
+        """Read until ``text`` appears after what was already matched."""
+        while True:
+            found = self.output.find(text, self.position)
+            if found >= 0:
+                self.position = found + len(text)
+                return
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"timed out waiting for {text!r}:\n{self.output}")
+            if not self._read(min(remaining, 0.5)) and self.process.poll() is not None:
+                raise AssertionError(f"exited before {text!r}:\n{self.output}")
+
+    def send(self, line: str) -> None:
+        os.write(self.master, f"{line}\n".encode())
+
+    def finish(self) -> int:
+        while time.monotonic() < self.deadline:
+            if not self._read(0.2) and self.process.poll() is not None:
+                break
+        return self.process.wait(timeout=max(1.0, self.deadline - time.monotonic()))
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        os.close(self.master)
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a POSIX pseudo-terminal")
+def test_real_terminal_session(tmp_path):
+    out = tmp_path / "out"
+    terminal = Terminal(
+        [sys.executable, "-m", "keras_jax_scaffold", "new", "-o", str(out)],
+        cwd=tmp_path,
+    )
+    try:
+        for prompt, answer in [
+            (PROMPTS["name"], "pty_model"),
+            (PROMPTS["model_type"], "sequential"),
+            (PROMPTS["loss"], "mean_sqared_error"),  # typo: re-asked
+            ("did you mean 'mean_squared_error'?", None),
+            (PROMPTS["loss"], "mse"),
+            ("Metrics that fit mean_squared_error (regression):", None),
+            (PROMPTS["metrics"], "accuracy"),  # does not fit: re-asked
+            ("does not fit loss 'mean_squared_error'", None),
+            (PROMPTS["metrics"], "1,rmse"),
+            (PROMPTS["optimizer"], ""),
+            (PROMPTS["learning_rate"], "0.01"),
+            ("Input shape (vector) [16]", "6"),
+            ("Output units [1]", "2"),
+            (PROMPTS["hidden_units"], ""),
+            ("create", None),
+        ]:
+            terminal.expect(prompt)
+            if answer is not None:
+                terminal.send(answer)
+        assert terminal.finish() == 0, terminal.output
+    finally:
+        terminal.close()
+    assert "Traceback" not in terminal.output
+    text = (out / "pty_model.py").read_text(encoding="utf-8")
+    assert "class PtyModel(keras.Sequential):" in text
+    assert "loss=keras.losses.MeanSquaredError()" in text
+    first = catalog.compatible_metrics("regression")[0].class_name
+    assert metric_classes(text) == [first, "RootMeanSquaredError"]
+    assert "keras.optimizers.Adam(learning_rate=0.01)" in text
+    assert "INPUT_SHAPE = (6,)" in text
+    assert "OUTPUT_UNITS = 2" in text
