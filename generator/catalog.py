@@ -39,6 +39,9 @@ class Loss:
     tasks: tuple[str, ...]
     notes: str
     aliases: tuple[str, ...] = ()
+    # Fewest output units the loss can train (cosine similarity of one number has a
+    # zero gradient); also the default when --output-units is not given.
+    min_output_units: int = 1
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,14 @@ class Metric:
 
 
 # Targets whose encoding depends on the number of classes.
-CLASS_TARGETS = ("multihot", "onehot", "sparse", "distribution", "labels", "label_sequence")
+CLASS_TARGETS = (
+    "multihot",
+    "onehot",
+    "sparse",
+    "distribution",
+    "labels",
+    "label_sequence",
+)
 
 INPUT_SHAPES = {"vector": (16,), "image": (8, 8, 3), "sequence": (12, 8)}
 INPUT_RANKS = {"vector": 1, "image": 3, "sequence": 2}
@@ -216,7 +226,8 @@ LOSSES: tuple[Loss, ...] = (
         "CosineSimilarity",
         "cosine_similarity",
         ("regression",),
-        "direction of target vectors",
+        "direction of target vectors (at least 2 output units)",
+        min_output_units=2,
     ),
     Loss("CTC", "ctc", ("sequence_ctc",), "label sequences, 0 pads and is the blank"),
     Loss("Dice", "dice", ("segmentation", "multilabel"), "overlap of 0/1 masks"),
@@ -271,6 +282,11 @@ LOSSES: tuple[Loss, ...] = (
 
 _THRESHOLD_METRICS_NOTE = "threshold 0.5 on probabilities"
 _K = (("k", "{k}"),)
+# Correlations over the batch (axis 0), one per output unit. Keras's default axis=-1
+# correlates the output units of each sample: NaN (Pearson) or 0 (concordance) for
+# the one-unit regression head. Over the batch there is one value per output, so
+# Keras refuses per-sample weights for these metrics.
+_BATCH_AXIS = (("axis", "0"),)
 
 METRICS: tuple[Metric, ...] = (
     Metric(
@@ -314,9 +330,17 @@ METRICS: tuple[Metric, ...] = (
         "ConcordanceCorrelation",
         "concordance_correlation",
         _REGRESSION,
-        "agreement with the targets",
+        "agreement per output over each batch; no sample_weight",
+        arguments=_BATCH_AXIS,
     ),
-    Metric("CosineSimilarity", "cosine_similarity", _REGRESSION, "direction"),
+    # Not positive_regression: targets and the softplus head are both positive, so
+    # with the default one output unit the cosine is 1 whatever the model predicts.
+    Metric(
+        "CosineSimilarity",
+        "cosine_similarity",
+        ("regression",),
+        "direction of target vectors (one output unit: agreement of signs)",
+    ),
     Metric(
         "F1Score",
         "f1_score",
@@ -406,7 +430,11 @@ METRICS: tuple[Metric, ...] = (
         arguments=(("num_classes", "{num_classes}"),),
     ),
     Metric(
-        "PearsonCorrelation", "pearson_correlation", _REGRESSION, "linear correlation"
+        "PearsonCorrelation",
+        "pearson_correlation",
+        _REGRESSION,
+        "correlation per output over each batch; no sample_weight",
+        arguments=_BATCH_AXIS,
     ),
     Metric("Poisson", "poisson", ("positive_regression",), "counts or rates"),
     Metric("Precision", "precision", _BINARY_LIKE, _THRESHOLD_METRICS_NOTE),
