@@ -125,7 +125,9 @@ def build_context(spec: Spec) -> dict:
         "metrics": [
             {
                 "name": m.snake_name,
-                "expression": _call(f"keras.metrics.{m.class_name}", metric_arguments(m, spec)),
+                "expression": _call(
+                    f"keras.metrics.{m.class_name}", metric_arguments(m, spec)
+                ),
             }
             for m in spec.metrics
         ],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import black
-
 from keras_jax_scaffold.errors import UserError
 
 MODE = black.Mode(target_versions={black.TargetVersion.PY310})

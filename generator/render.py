@@ -6,7 +6,6 @@ from importlib import resources
 from pathlib import Path
 
 import jinja2
-
 from keras_jax_scaffold.errors import UserError
 
 # One template per generated file, named after it.
@@ -57,7 +56,9 @@ def render_template(env: jinja2.Environment, name: str, context: dict) -> str:
         raise UserError(f"template not found: {error.name}") from None
 
 
-def render_module(context: dict, template_dirs: tuple[Path, ...] = ()) -> dict[str, str]:
+def render_module(
+    context: dict, template_dirs: tuple[Path, ...] = ()
+) -> dict[str, str]:
     """``{relative path: source}`` for a single-module render."""
     env = make_environment(template_dirs)
     source = render_template(env, MODULE_TEMPLATE, context)

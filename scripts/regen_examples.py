@@ -44,7 +44,9 @@ EXAMPLES = (
         metrics=("binary_io_u",),
     ),
     Answers(name="functional_ctc", model_type="functional", loss="ctc", metrics=()),
-    Answers(name="sequential_embeddings", model_type="sequential", loss="circle", metrics=()),
+    Answers(
+        name="sequential_embeddings", model_type="sequential", loss="circle", metrics=()
+    ),
 )
 
 

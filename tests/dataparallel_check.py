@@ -7,19 +7,22 @@ import sys
 os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
 os.environ["KERAS_BACKEND"] = "jax"
 
-import jax  # noqa: E402
-import keras  # noqa: E402
-from pathlib import Path  # noqa: E402
+from pathlib import Path
+
+import jax
+import keras
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests import support  # noqa: E402
-from tests.test_parity import CONFIGS, compare  # noqa: E402
+from tests import support
+from tests.test_parity import CONFIGS, compare
 
 
 def main(directory: str, model_type: str) -> None:
     assert len(jax.devices()) == 4, jax.devices()
-    module = support.generate(Path(directory), model_type=model_type, **CONFIGS["sparse"])
+    module = support.generate(
+        Path(directory), model_type=model_type, **CONFIGS["sparse"]
+    )
     x, y = module.make_dataset(num_samples=64, seed=1)
 
     def build(cls):
@@ -31,7 +34,7 @@ def main(directory: str, model_type: str) -> None:
         assert len(kernel.sharding.device_set) == 4, kernel.sharding
         return model
 
-    result = compare(module, x, y, dict(batch_size=16, epochs=2), build=build)
+    result = compare(module, x, y, {"batch_size": 16, "epochs": 2}, build=build)
     print("dataparallel-ok", result["history"]["loss"])
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
-from keras_jax_scaffold.pipeline import render_spec  # noqa: E402
-from keras_jax_scaffold.spec import Answers, build_spec  # noqa: E402
+from keras_jax_scaffold.pipeline import render_spec
+from keras_jax_scaffold.spec import Answers, build_spec
 
 _counter = itertools.count()
 

@@ -14,7 +14,12 @@ def _run(code: str, cwd, backend: str | None):
     if backend:
         env["KERAS_BACKEND"] = backend
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 

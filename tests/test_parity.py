@@ -12,37 +12,39 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import keras
+import numpy as np
+import pytest
 
-from tests import support  # noqa: E402
+from tests import support
 
 RTOL, ATOL = 1e-6, 1e-7
 MODEL_TYPES = ("sequential", "functional", "subclassed")
 
 CONFIGS = {
-    "sparse": dict(
-        loss="sparse_categorical_crossentropy",
-        metrics=(
+    "sparse": {
+        "loss": "sparse_categorical_crossentropy",
+        "metrics": (
             "sparse_categorical_accuracy",
             "mean_io_u",
             "io_u",
             "sparse_top_k_categorical_accuracy",
         ),
-    ),
-    "binary": dict(
-        loss="binary_crossentropy",
-        metrics=("auc", "precision_at_recall", "f1_score", "binary_io_u"),
-    ),
-    "regression": dict(
-        loss="mse", metrics=("r2_score", "root_mean_squared_error"), output_units=2
-    ),
-    "onehot": dict(
-        loss="categorical_crossentropy",
-        metrics=("one_hot_mean_io_u", "top_k_categorical_accuracy"),
-        num_classes=4,
-    ),
+    },
+    "binary": {
+        "loss": "binary_crossentropy",
+        "metrics": ("auc", "precision_at_recall", "f1_score", "binary_io_u"),
+    },
+    "regression": {
+        "loss": "mse",
+        "metrics": ("r2_score", "root_mean_squared_error"),
+        "output_units": 2,
+    },
+    "onehot": {
+        "loss": "categorical_crossentropy",
+        "metrics": ("one_hot_mean_io_u", "top_k_categorical_accuracy"),
+        "num_classes": 4,
+    },
 }
 
 
@@ -75,7 +77,9 @@ def assert_same(generated, builtin):
         np.testing.assert_allclose(
             generated["evaluate"][key], value, rtol=RTOL, atol=ATOL, err_msg=key
         )
-    np.testing.assert_allclose(generated["predict"], builtin["predict"], rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        generated["predict"], builtin["predict"], rtol=RTOL, atol=ATOL
+    )
     assert [p for p, _ in generated["weights"]] == [p for p, _ in builtin["weights"]]
     for (path, mine), (_, theirs) in zip(generated["weights"], builtin["weights"]):
         np.testing.assert_allclose(mine, theirs, rtol=RTOL, atol=ATOL, err_msg=path)
@@ -84,8 +88,12 @@ def assert_same(generated, builtin):
 def compare(module, x, y, fit_kwargs, build=None, eval_kwargs=None):
     generated_cls, builtin_cls = support.builtin_twin(module)
     build = build or (lambda cls: support.build_with(module, cls))
-    generated = fit_and_evaluate(lambda: build(generated_cls), x, y, fit_kwargs, eval_kwargs)
-    builtin = fit_and_evaluate(lambda: build(builtin_cls), x, y, fit_kwargs, eval_kwargs)
+    generated = fit_and_evaluate(
+        lambda: build(generated_cls), x, y, fit_kwargs, eval_kwargs
+    )
+    builtin = fit_and_evaluate(
+        lambda: build(builtin_cls), x, y, fit_kwargs, eval_kwargs
+    )
     assert_same(generated, builtin)
     return generated
 
@@ -97,18 +105,20 @@ def test_sample_weight_short_last_batch_and_validation(tmp_path, model_type, con
     module = support.generate(tmp_path, model_type=model_type, **CONFIGS[config])
     x, y = module.make_dataset(num_samples=37, seed=1)
     x_val, y_val = module.make_dataset(num_samples=11, seed=2)
-    sample_weight = np.random.default_rng(3).uniform(0.2, 3.0, size=(37,)).astype("float32")
+    sample_weight = (
+        np.random.default_rng(3).uniform(0.2, 3.0, size=(37,)).astype("float32")
+    )
     result = compare(
         module,
         x,
         y,
-        dict(
-            batch_size=8,
-            epochs=2,
-            sample_weight=sample_weight,
-            validation_data=(x_val, y_val),
-        ),
-        eval_kwargs=dict(batch_size=8, sample_weight=sample_weight),
+        {
+            "batch_size": 8,
+            "epochs": 2,
+            "sample_weight": sample_weight,
+            "validation_data": (x_val, y_val),
+        },
+        eval_kwargs={"batch_size": 8, "sample_weight": sample_weight},
     )
     losses = result["history"]["loss"]
     assert np.all(np.isfinite(losses)) and losses[0] != losses[1]
@@ -122,7 +132,7 @@ def test_class_weight(tmp_path, model_type):
         module,
         x,
         y,
-        dict(batch_size=16, epochs=2, class_weight={0: 0.5, 1: 2.0, 2: 1.0}),
+        {"batch_size": 16, "epochs": 2, "class_weight": {0: 0.5, 1: 2.0, 2: 1.0}},
     )
 
 
@@ -149,7 +159,9 @@ def test_regularizers_dropout_batchnorm(tmp_path, model_type):
 
     def build(cls):
         if model_type == "sequential":
-            model = cls([keras.Input(shape=module.INPUT_SHAPE), *_regularized_layers(module)])
+            model = cls(
+                [keras.Input(shape=module.INPUT_SHAPE), *_regularized_layers(module)]
+            )
         elif model_type == "functional":
             inputs = keras.Input(shape=module.INPUT_SHAPE)
             x = inputs
@@ -173,7 +185,7 @@ def test_regularizers_dropout_batchnorm(tmp_path, model_type):
         return module.compile_model(model)
 
     x, y = module.make_dataset(num_samples=48, seed=1)
-    compare(module, x, y, dict(batch_size=16, epochs=2), build=build)
+    compare(module, x, y, {"batch_size": 16, "epochs": 2}, build=build)
 
 
 def test_dropout_rng_state_advances(tmp_path):
@@ -182,11 +194,15 @@ def test_dropout_rng_state_advances(tmp_path):
     keras.backend.clear_session()
     keras.utils.set_random_seed(0)
     model = module.build_model()
-    seeds_before = [np.asarray(v) for v in model.non_trainable_variables if "seed" in v.path]
+    seeds_before = [
+        np.asarray(v) for v in model.non_trainable_variables if "seed" in v.path
+    ]
     assert seeds_before, "the default model has a Dropout layer with a seed generator"
     x, y = module.make_dataset(num_samples=32, seed=0)
     model.fit(x, y, batch_size=8, epochs=1, verbose=0)
-    seeds_after = [np.asarray(v) for v in model.non_trainable_variables if "seed" in v.path]
+    seeds_after = [
+        np.asarray(v) for v in model.non_trainable_variables if "seed" in v.path
+    ]
     assert any(not np.array_equal(a, b) for a, b in zip(seeds_before, seeds_after))
 
 
@@ -204,7 +220,7 @@ def test_mixed_float16_loss_scaling(tmp_path, model_type):
         return model
 
     try:
-        compare(module, x, y, dict(batch_size=8, epochs=2), build=build)
+        compare(module, x, y, {"batch_size": 8, "epochs": 2}, build=build)
     finally:
         keras.mixed_precision.set_global_policy("float32")
 
@@ -231,7 +247,7 @@ def test_step_without_loss_scaling_differs(tmp_path):
         keras.mixed_precision.set_global_policy("mixed_float16")
         return support.build_with(module, cls)
 
-    fit = dict(batch_size=8, epochs=2)
+    fit = {"batch_size": 8, "epochs": 2}
     try:
         unscaled = fit_and_evaluate(lambda: build(NoScaling), x, y, fit)
         builtin = fit_and_evaluate(lambda: build(builtin_cls), x, y, fit)
@@ -248,9 +264,9 @@ def test_generated_helpers_do_not_shadow_keras(tmp_path):
     own = set(vars(generated_cls)) - {"__module__", "__doc__", "__init__", "call"}
     overridden = {"train_step", "test_step", "predict_step", "__qualname__"}
     helpers = sorted(
-        name for name in own - overridden if not name.startswith("__") and callable(
-            getattr(generated_cls, name)
-        )
+        name
+        for name in own - overridden
+        if not name.startswith("__") and callable(getattr(generated_cls, name))
     )
     assert helpers == ["forward_and_loss", "update_metrics"]
     for name in helpers:
@@ -280,6 +296,7 @@ def test_data_parallel_four_cpu_devices(tmp_path, model_type):
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     completed = subprocess.run(
         [sys.executable, str(script), str(tmp_path), model_type],
+        check=False,
         capture_output=True,
         text=True,
         env=env,
