@@ -35,6 +35,7 @@ def generate(directory: Path, name: str = "demo", **answers):
     for relative, source in render_spec(spec).items():
         (directory / relative).write_text(source)
     module = import_path(directory / f"{name}.py")
+    module.TEST_SPEC = spec
     module.TEST_CLASS_NAME = spec.class_name
     return module
 

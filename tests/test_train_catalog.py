@@ -9,7 +9,6 @@ losses. A static check makes sure every catalog metric is exercised by some case
 from __future__ import annotations
 
 import ast
-import importlib.util
 import math
 import os
 import sys
@@ -22,8 +21,8 @@ import numpy as np
 import pytest
 from keras_jax_scaffold import catalog
 from keras_jax_scaffold.context import metric_arguments
-from keras_jax_scaffold.pipeline import render_spec
-from keras_jax_scaffold.spec import Answers, build_spec
+
+from tests import support
 
 NUM_SAMPLES = 64
 BATCH_SIZE = 16
@@ -81,18 +80,6 @@ def fast_compile():
         jax.config.update(option, previous)
 
 
-def _import_file(path, module_name):
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[module_name]
-        raise
-    return module
-
-
 def _metric_names(spec):
     """The log keys Keras gives the compiled metrics (their default names)."""
     names = []
@@ -114,13 +101,15 @@ def _assert_finite(label, value):
 def test_loss_trains_with_all_compatible_metrics(case, tmp_path):
     loss, task, model_type, metrics = case
     index = CASES.index(case)
-    name = f"catalog_case_{index}_{model_type}"
-    spec = build_spec(
-        Answers(name=name, loss=loss, task=task, metrics=metrics, model_type=model_type)
+    module = support.generate(
+        tmp_path,
+        name=f"catalog_case_{index}_{model_type}",
+        loss=loss,
+        task=task,
+        metrics=metrics,
+        model_type=model_type,
     )
-    for relative, source in render_spec(spec).items():
-        (tmp_path / relative).write_text(source)
-    module = _import_file(tmp_path / f"{name}.py", f"{name}_{os.getpid()}")
+    spec = module.TEST_SPEC
     try:
         # Metric names are made unique per session: read the default names in a
         # fresh session, then start another one for the model.
