@@ -7,7 +7,6 @@ only the metrics that fit the chosen loss.
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Callable
 
@@ -15,9 +14,11 @@ import typer
 from keras_jax_scaffold import catalog
 from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.spec import (
-    DEFAULT_OUTPUT_UNITS,
     DEFAULTS,
     Answers,
+    check_learning_rate,
+    default_output_units,
+    min_num_classes,
     parse_input_shape,
     resolve_loss,
     resolve_metric,
@@ -61,11 +62,7 @@ def _float_positive(text: str) -> float:
         value = float(text)
     except ValueError:
         raise UserError(f"invalid learning rate {text!r}: give a number") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise UserError(
-            f"invalid learning rate {text!r}: must be a positive finite number"
-        )
-    return value
+    return check_learning_rate(value, typed=text)
 
 
 def parse_metric_choice(text: str, offered: list[catalog.Metric], loss, task):
@@ -188,7 +185,7 @@ def ask_missing(given: Answers) -> Answers:
     )
     num_classes = given.num_classes
     if num_classes is None and task.uses_num_classes:
-        minimum = 1 if task.name == "sequence_ctc" else 2
+        minimum = min_num_classes(task)
         num_classes = ask(
             "Number of classes",
             str(DEFAULTS["num_classes"]),
@@ -198,7 +195,7 @@ def ask_missing(given: Answers) -> Answers:
     if output_units is None and task.head_units == "output_units":
         output_units = ask(
             "Output units",
-            str(max(DEFAULT_OUTPUT_UNITS.get(task.name, 1), loss.min_output_units)),
+            str(default_output_units(task, loss)),
             _int("output units", loss.min_output_units),
         )
     hidden_units = (

@@ -190,6 +190,25 @@ def parse_input_shape(value: str, task: catalog.Task) -> tuple[int, ...]:
     return shape
 
 
+def check_learning_rate(value: float, typed: str | None = None) -> float:
+    """``value`` if positive and finite; the error shows ``typed`` (the user's text)."""
+    if not (value > 0 and math.isfinite(value)):
+        shown = repr(typed) if typed is not None else repr(value)
+        raise UserError(
+            f"invalid learning rate {shown}: must be a positive finite number"
+        )
+    return value
+
+
+def min_num_classes(task: catalog.Task) -> int:
+    """CTC can have a single class (besides the blank); classification needs two."""
+    return 1 if task.name == "sequence_ctc" else 2
+
+
+def default_output_units(task: catalog.Task, loss: catalog.Loss) -> int:
+    return max(DEFAULT_OUTPUT_UNITS.get(task.name, 1), loss.min_output_units)
+
+
 def _given(value, default):
     return default if value is None else value
 
@@ -217,11 +236,9 @@ def build_spec(answers: Answers) -> Spec:
             raise UserError(f"metric {value!r} is given twice")
         metrics.append(metric)
 
-    learning_rate = _given(answers.learning_rate, DEFAULTS["learning_rate"])
-    if not (learning_rate > 0 and math.isfinite(learning_rate)):
-        raise UserError(
-            f"invalid learning rate {learning_rate!r}: must be a positive finite number"
-        )
+    learning_rate = check_learning_rate(
+        _given(answers.learning_rate, DEFAULTS["learning_rate"])
+    )
 
     if answers.input_shape is None:
         input_shape = catalog.INPUT_SHAPES[task.input_kind]
@@ -231,14 +248,11 @@ def build_spec(answers: Answers) -> Spec:
     num_classes = _positive(
         "number of classes",
         _given(answers.num_classes, DEFAULTS["num_classes"]),
-        minimum=1 if task.name == "sequence_ctc" else 2,
+        minimum=min_num_classes(task),
     )
     output_units = _positive(
         f"output units for loss {loss.snake_name!r}",
-        _given(
-            answers.output_units,
-            max(DEFAULT_OUTPUT_UNITS.get(task.name, 1), loss.min_output_units),
-        ),
+        _given(answers.output_units, default_output_units(task, loss)),
         minimum=loss.min_output_units,
     )
     hidden_units = _positive(
