@@ -6,6 +6,7 @@ with exit status 1 (2 for usage problems such as missing answers without a termi
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -50,11 +51,40 @@ def root(
     """Generate Keras 3 + JAX models with stateless custom training steps."""
 
 
-def fail(message: str, code: int = 1) -> None:
-    # Always one line: some messages (black's parse errors) span several.
+def fail(message: str, code: int = 1, detail: str = "") -> None:
+    # Always one line: some messages (black's parse errors) span several. ``detail``
+    # (e.g. the offending lines of a rendered file) follows below it.
     message = " ".join(line.strip() for line in message.splitlines() if line.strip())
     typer.echo(f"error: {message}", err=True)
+    if detail:
+        typer.echo(detail, err=True)
     raise typer.Exit(code)
+
+
+def fail_with(error: UserError, code: int = 1) -> None:
+    fail(str(error), code=code, detail=error.detail)
+
+
+TemplateDirOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--template-dir",
+        "-t",
+        help="A directory of templates that override the built-ins file by file "
+        "(repeatable; the first that has a template wins). A "
+        ".keras-jax-scaffold/templates directory in the output directory or a parent "
+        "is used too. See `templates`.",
+        file_okay=False,
+    ),
+]
+VarOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--var",
+        help="KEY=VALUE for custom templates, which read it as {{ vars.KEY }} "
+        "(repeatable).",
+    ),
+]
 
 
 @app.command()
@@ -125,8 +155,21 @@ def new(
     hidden_units: Annotated[
         int | None, typer.Option(help="Units of the hidden layer. Default: 32.")
     ] = None,
+    project: Annotated[
+        bool,
+        typer.Option(
+            "--project",
+            help="Create an installable project in NAME/ (package, training entry "
+            "point, tests, answers file for `update`) instead of NAME.py.",
+        ),
+    ] = False,
+    template_dir: TemplateDirOption = None,
+    var: VarOption = None,
     output_dir: Annotated[
-        Path, typer.Option("--output-dir", "-o", help="Where to write NAME.py.")
+        Path,
+        typer.Option(
+            "--output-dir", "-o", help="Where to write NAME.py (or the NAME/ project)."
+        ),
     ] = Path("."),
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite an existing, different file.")
@@ -144,9 +187,12 @@ def new(
         ),
     ] = False,
 ) -> None:
-    """Generate NAME.py: a model class with stateless JAX train/test/predict steps."""
+    """Generate NAME.py: a model class with stateless JAX train/test/predict steps.
+
+    With --project, generate an installable project in NAME/ instead.
+    """
     from keras_jax_scaffold import pipeline, prompts
-    from keras_jax_scaffold.spec import Answers, split_metrics
+    from keras_jax_scaffold.spec import Answers, parse_variable, split_metrics
 
     metrics = None
     if metric is not None:
@@ -167,6 +213,8 @@ def new(
         hidden_units=hidden_units,
     )
     try:
+        if var:
+            given = replace(given, variables=tuple(parse_variable(v) for v in var))
         if not no_input:
             missing = prompts.missing_flags(given)
             if missing and not prompts.stdin_is_terminal():
@@ -177,9 +225,26 @@ def new(
                 )
             if missing:
                 given = prompts.ask_missing(given)
-        planned = pipeline.generate(given, output_dir, force=force, dry_run=dry_run)
+        if project:
+            from keras_jax_scaffold import project as projects
+
+            planned = projects.create_project(
+                given,
+                output_dir,
+                force=force,
+                dry_run=dry_run,
+                template_dirs=tuple(template_dir or ()),
+            )
+        else:
+            planned = pipeline.generate(
+                given,
+                output_dir,
+                force=force,
+                dry_run=dry_run,
+                template_dirs=tuple(template_dir or ()),
+            )
     except UserError as error:
-        fail(str(error))
+        fail_with(error)
     except typer.Abort:
         fail("cancelled; nothing was written", code=130)
 
@@ -246,6 +311,11 @@ def tasks() -> None:
         ],
         ("task", "input", "head", "targets", "description"),
     )
+
+
+from keras_jax_scaffold.cli_templates import templates_app  # noqa: E402
+
+app.add_typer(templates_app, name="templates")
 
 
 def main() -> None:

@@ -7,10 +7,33 @@ does not change it), so custom templates can check what they get.
 
 from __future__ import annotations
 
+import importlib.metadata
+import re
+import shlex
+
 from keras_jax_scaffold import __version__
+from keras_jax_scaffold.layout import ANSWERS_FILE
 from keras_jax_scaffold.spec import Spec
 
 CONTEXT_VERSION = 1
+
+# What a generated project depends on: the ranges this tool is tested with, read from
+# this tool's own metadata (pyproject.toml) so the two cannot drift apart.
+PROJECT_RUNTIME_PACKAGES = ("keras", "jax", "jaxlib")
+
+
+def project_dependencies() -> list[str]:
+    """``["keras>=3.15,<4", ...]``: this tool's own ranges for keras, jax and jaxlib."""
+    requirements = importlib.metadata.requires("keras-jax-scaffold") or []
+    result = {}
+    for requirement in requirements:
+        name, specifiers = re.match(r"([A-Za-z0-9_.-]+)\s*(.*)", requirement).groups()
+        if name.lower() in PROJECT_RUNTIME_PACKAGES and ";" not in specifiers:
+            ordered = sorted(
+                specifiers.split(","), key=lambda s: (not s.startswith(">="), s)
+            )
+            result[name.lower()] = name.lower() + ",".join(ordered)
+    return [result[name] for name in PROJECT_RUNTIME_PACKAGES if name in result]
 
 
 def _call(path: str, arguments: list[tuple[str, str]]) -> str:
@@ -93,6 +116,7 @@ def command_line(spec: Spec) -> str:
     if spec.task.head_units == "output_units":
         parts.append(f"--output-units {spec.output_units}")
     parts.append(f"--hidden-units {spec.hidden_units}")
+    parts += [f"--var {shlex.quote(f'{k}={v}')}" for k, v in spec.variables]
     return " ".join(parts)
 
 
@@ -103,6 +127,7 @@ def build_context(spec: Spec) -> dict:
         "tool_version": __version__,
         "command_line": command_line(spec),
         "module_name": spec.name,
+        "package_name": spec.name,
         "class_name": spec.class_name,
         "model_type": spec.model_type,
         "task": {
@@ -131,6 +156,9 @@ def build_context(spec: Spec) -> dict:
             }
             for m in spec.metrics
         ],
+        "dependencies": project_dependencies(),
+        "answers_file": ANSWERS_FILE,
+        "vars": dict(spec.variables),
         "optimizer": {
             "name": spec.optimizer,
             "expression": _call(

@@ -6,7 +6,15 @@ import difflib
 
 
 class UserError(Exception):
-    """Bad input: printed as ``error: <message>`` with a non-zero exit, no traceback."""
+    """Bad input: printed as ``error: <message>`` with a non-zero exit, no traceback.
+
+    ``detail`` (optional, several lines) is printed below the one-line message, e.g. the
+    offending lines of a rendered file.
+    """
+
+    def __init__(self, message: str, detail: str = ""):
+        super().__init__(message)
+        self.detail = detail
 
 
 def did_you_mean(value: str, choices) -> str:

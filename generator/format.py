@@ -1,20 +1,80 @@
-"""Rendered sources -> black-formatted sources, in memory; invalid Python is an error."""
+"""Rendered files -> black-formatted sources, in memory; invalid Python is an error.
+
+The error names the template that produced the bad code (the user template whose text
+matches the offending line, when a user template took part) and shows the lines.
+"""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import black
 from keras_jax_scaffold.errors import UserError
+from keras_jax_scaffold.render import Rendered
 
 MODE = black.Mode(target_versions={black.TargetVersion.PY310})
 
 
-def format_source(path: str, source: str) -> str:
+def _excerpt(source: str, lineno: int, around: int = 2) -> str:
+    lines = source.splitlines()
+    first, last = max(1, lineno - around), min(len(lines), lineno + around)
+    return "\n".join(
+        f"{'>' if n == lineno else ' '} {n:4d} | {lines[n - 1]}"
+        for n in range(first, last + 1)
+    )
+
+
+def _template_line(rendered: Rendered, text: str) -> str | None:
+    """``FILE:LINE`` of the user template line that printed ``text``, if one did."""
+    text = text.strip()
+    if not text:
+        return None
+    for filename in rendered.user_templates:
+        try:
+            lines = Path(filename).read_text(encoding="utf-8").splitlines()
+        except OSError:
+            continue
+        for lineno, line in enumerate(lines, 1):
+            if line.strip() == text:
+                return f"{filename}:{lineno}"
+        for lineno, line in enumerate(lines, 1):
+            if text in line:
+                return f"{filename}:{lineno}"
+    return None
+
+
+def invalid_python(rendered: Rendered, reason: str) -> UserError:
+    """The error for a rendered ``.py`` file that black cannot parse."""
+    match = re.search(r"(\d+):(\d+): ", reason)
+    lineno = int(match.group(1)) if match else 0
+    reason = reason[match.end() :] if match else reason
+    lines = rendered.source.splitlines()
+    offending = lines[lineno - 1] if 0 < lineno <= len(lines) else ""
+    where = _template_line(rendered, offending) or rendered.template_file
+    message = (
+        f"{where}: rendered {rendered.path} is not valid Python "
+        f"(line {lineno}: {reason.strip() or 'cannot parse'})"
+    )
+    if rendered.user_templates:
+        message += f"; user templates used: {', '.join(rendered.user_templates)}"
+    detail = _excerpt(rendered.source, lineno) if lineno else ""
+    return UserError(message, detail=detail)
+
+
+def format_file(rendered: Rendered) -> str:
+    if not rendered.path.endswith(".py"):
+        return (
+            rendered.source
+            if rendered.source.endswith("\n")
+            else rendered.source + "\n"
+        )
     try:
-        return black.format_str(source, mode=MODE)
+        return black.format_str(rendered.source, mode=MODE)
     except black.parsing.InvalidInput as error:
         # black reports "Cannot parse for target version ...: LINE:COL: text".
-        raise UserError(f"{path}: rendered code is not valid Python: {error}") from None
+        raise invalid_python(rendered, str(error)) from None
 
 
-def format_files(files: dict[str, str]) -> dict[str, str]:
-    return {path: format_source(path, source) for path, source in files.items()}
+def format_files(rendered: dict[str, Rendered]) -> dict[str, str]:
+    return {path: format_file(item) for path, item in rendered.items()}

@@ -1,4 +1,5 @@
-"""The pipeline, end to end: answers -> spec -> context -> rendered -> formatted -> plan -> disk.
+"""The pipeline, end to end: answers -> spec -> context -> rendered -> formatted -> checked
+-> plan -> disk.
 
 Each stage lives in its own module; this one only chains them, so a reader (and the
 command line) sees the whole flow in one place. Nothing is written unless every stage
@@ -9,17 +10,48 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from keras_jax_scaffold.check import check_files
+from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.context import build_context
 from keras_jax_scaffold.format import format_files
+from keras_jax_scaffold.layout import LAYOUTS, LOCAL_TEMPLATE_DIR
 from keras_jax_scaffold.plan import PlannedFile, check_plan, plan_files
-from keras_jax_scaffold.render import render_module
+from keras_jax_scaffold.render import render_files
 from keras_jax_scaffold.spec import Answers, Spec, build_spec
 from keras_jax_scaffold.write import apply_plan, ensure_writable
 
 
-def render_spec(spec: Spec, template_dirs: tuple[Path, ...] = ()) -> dict[str, str]:
+def find_local_template_dir(start: Path) -> Path | None:
+    """The nearest ``.keras-jax-scaffold/templates`` in ``start`` or a parent of it."""
+    directory = start.resolve()
+    for candidate in (directory, *directory.parents):
+        if (candidate / LOCAL_TEMPLATE_DIR).is_dir():
+            return candidate / LOCAL_TEMPLATE_DIR
+    return None
+
+
+def template_search_path(
+    template_dirs: tuple[Path, ...], output_dir: Path
+) -> tuple[Path, ...]:
+    """``--template-dir``s first, then the project-local directory, if any."""
+    for directory in template_dirs:
+        if not directory.is_dir():
+            raise UserError(f"template directory {str(directory)!r} does not exist")
+    local = find_local_template_dir(output_dir)
+    extra = (local,) if local is not None and local not in template_dirs else ()
+    return (*template_dirs, *extra)
+
+
+def render_spec(
+    spec: Spec, template_dirs: tuple[Path, ...] = (), layout: str = "module"
+) -> dict[str, str]:
     """``{relative path: formatted source}`` for ``spec``; touches no file."""
-    return format_files(render_module(build_context(spec), template_dirs))
+    context = build_context(spec)
+    files = LAYOUTS[layout]
+    rendered = render_files(context, files, template_dirs)
+    formatted = format_files(rendered)
+    check_files(formatted, rendered, files, context)
+    return formatted
 
 
 def generate(
@@ -32,11 +64,12 @@ def generate(
 ) -> list[PlannedFile]:
     """Render ``answers`` into ``output_dir``; returns the plan that was (or would be) applied.
 
-    With ``dry_run`` nothing is written and conflicts are left in the plan for the
-    caller to report; otherwise a conflict raises UserError before any write.
+    ``template_dirs`` are searched before the project-local template directory and the
+    built-ins. With ``dry_run`` nothing is written and conflicts are left in the plan
+    for the caller to report; otherwise a conflict raises UserError before any write.
     """
     spec = build_spec(answers)
-    files = render_spec(spec, template_dirs)
+    files = render_spec(spec, template_search_path(template_dirs, output_dir))
     planned = plan_files(files, output_dir, force)
     if dry_run:
         return planned

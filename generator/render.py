@@ -1,33 +1,80 @@
-"""Context -> rendered files (in memory), with strict undefined and located errors."""
+"""Context -> rendered files (in memory), with strict undefined and located errors.
+
+Templates are looked up in the user's template directories first (``--template-dir``,
+then the project-local ``.keras-jax-scaffold/templates``), then in the built-ins: a
+Jinja ``ChoiceLoader``, so a user directory overrides single templates (partials and
+macros included) and everything else falls back. ``builtin/NAME`` always names the
+built-in template, so a user template can ``{% extends "builtin/NAME" %}`` the file it
+overrides and replace one block.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import jinja2
-from keras_jax_scaffold.errors import UserError
+from keras_jax_scaffold.errors import UserError, did_you_mean
+from keras_jax_scaffold.layout import OutputFile
 
-# One template per generated file, named after it.
-MODULE_TEMPLATE = "module.py.jinja"
+BUILTIN_PREFIX = "builtin"
 
 
 def builtin_template_dir() -> Path:
     return Path(str(resources.files("keras_jax_scaffold.templates")))
 
 
+def builtin_template_names() -> list[str]:
+    """Every built-in template, as the name templates use (``partials/data.py.jinja``)."""
+    root = builtin_template_dir()
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.jinja"))
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One rendered (not yet formatted) file and where its source came from."""
+
+    path: str  # output path, relative to the output directory
+    source: str
+    template: str  # template name, e.g. "module.py.jinja"
+    template_file: str  # the file that rendered it (user override or built-in)
+    user_templates: tuple[str, ...]  # user template files that took part, load order
+
+
+class _RecordingLoader(jinja2.ChoiceLoader):
+    """A ChoiceLoader that remembers which files it served (for error messages)."""
+
+    def __init__(self, loaders):
+        super().__init__(loaders)
+        self.loaded: list[str] = []
+
+    def get_source(self, environment, template):
+        source, filename, uptodate = super().get_source(environment, template)
+        self.loaded.append(filename)
+        return source, filename, uptodate
+
+
 def make_environment(template_dirs: tuple[Path, ...] = ()) -> jinja2.Environment:
     """A Jinja environment: user directories first, then the built-in templates."""
-    loaders = [jinja2.FileSystemLoader(str(d)) for d in template_dirs]
-    loaders.append(jinja2.FileSystemLoader(str(builtin_template_dir())))
+    builtin = jinja2.FileSystemLoader(str(builtin_template_dir()))
+    loaders = [jinja2.PrefixLoader({BUILTIN_PREFIX: builtin})]
+    loaders += [jinja2.FileSystemLoader(str(d)) for d in template_dirs]
+    loaders.append(builtin)
     return jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
+        loader=_RecordingLoader(loaders),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
+        # No cache: every render records the files it loads (templates are small).
+        cache_size=0,
     )
+
+
+def is_builtin_file(filename: str) -> bool:
+    return Path(filename).resolve().is_relative_to(builtin_template_dir().resolve())
 
 
 def _location(error: Exception, default: str) -> str:
@@ -45,21 +92,54 @@ def _location(error: Exception, default: str) -> str:
     return location
 
 
+def _not_found(env: jinja2.Environment, name: str) -> str:
+    names = builtin_template_names()
+    return f"template {name!r} not found{did_you_mean(name, names)}"
+
+
 def render_template(env: jinja2.Environment, name: str, context: dict) -> str:
+    """Render template ``name``; any error becomes a UserError ``FILE:LINE: message``."""
     try:
-        return env.get_template(name).render(context)
+        template = env.get_template(name)
     except jinja2.TemplateSyntaxError as error:
         raise UserError(f"{_location(error, name)}: {error.message}") from None
-    except jinja2.UndefinedError as error:
+    except jinja2.TemplateNotFound as error:
+        raise UserError(_not_found(env, error.name)) from None
+    try:
+        return template.render(context)
+    except jinja2.TemplateSyntaxError as error:
         raise UserError(f"{_location(error, name)}: {error.message}") from None
     except jinja2.TemplateNotFound as error:
-        raise UserError(f"template not found: {error.name}") from None
+        location = _location(error, template.filename or name)
+        raise UserError(f"{location}: {_not_found(env, error.name)}") from None
+    except jinja2.UndefinedError as error:
+        location = _location(error, template.filename or name)
+        raise UserError(f"{location}: {error.message}") from None
+    except Exception as error:  # noqa: BLE001 - any failure inside a user template
+        location = _location(error, template.filename or name)
+        raise UserError(f"{location}: {type(error).__name__}: {error}") from None
 
 
-def render_module(
-    context: dict, template_dirs: tuple[Path, ...] = ()
-) -> dict[str, str]:
-    """``{relative path: source}`` for a single-module render."""
+def render_files(
+    context: dict,
+    layout: tuple[OutputFile, ...],
+    template_dirs: tuple[Path, ...] = (),
+) -> dict[str, Rendered]:
+    """``{output path: Rendered}`` for every file of ``layout``; nothing touches disk."""
     env = make_environment(template_dirs)
-    source = render_template(env, MODULE_TEMPLATE, context)
-    return {f"{context['module_name']}.py": source}
+    loader: _RecordingLoader = env.loader  # type: ignore[assignment]
+    rendered = {}
+    for item in layout:
+        loader.loaded.clear()
+        source = render_template(env, item.template, context)
+        files = list(dict.fromkeys(loader.loaded))
+        user = tuple(f for f in files if not is_builtin_file(f))
+        path = item.output_path(context)
+        rendered[path] = Rendered(
+            path=path,
+            source=source,
+            template=item.template,
+            template_file=files[0] if files else item.template,
+            user_templates=user,
+        )
+    return rendered

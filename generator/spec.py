@@ -50,6 +50,8 @@ class Answers:
     num_classes: int | None = None
     output_units: int | None = None
     hidden_units: int | None = None
+    # `--var KEY=VALUE`: user variables for custom templates (`{{ vars.KEY }}`).
+    variables: tuple[tuple[str, str], ...] | None = None
 
     def merged(self, other: Answers) -> Answers:
         """These answers, with the ones missing here taken from ``other``."""
@@ -74,6 +76,7 @@ class Spec:
     num_classes: int
     output_units: int
     hidden_units: int
+    variables: tuple[tuple[str, str], ...] = ()  # sorted by key
 
 
 def class_name_for(name: str) -> str:
@@ -209,6 +212,42 @@ def default_output_units(task: catalog.Task, loss: catalog.Loss) -> int:
     return max(DEFAULT_OUTPUT_UNITS.get(task.name, 1), loss.min_output_units)
 
 
+def parse_variable(text: str) -> tuple[str, str]:
+    """``KEY=VALUE`` from ``--var``; KEY must be a Python identifier."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep:
+        raise UserError(
+            f"invalid --var {text!r}: expected KEY=VALUE, e.g. clip_norm=1.0"
+        )
+    if not key.isidentifier():
+        raise UserError(
+            f"invalid --var {text!r}: KEY {key!r} must be an identifier "
+            "(templates read it as vars.KEY)"
+        )
+    return key, value
+
+
+def check_variables(pairs) -> tuple[tuple[str, str], ...]:
+    """Sorted ``(key, value)`` pairs; a key given twice with different values is an error."""
+    result: dict[str, str] = {}
+    for key, value in pairs:
+        if not isinstance(key, str) or not key.isidentifier():
+            raise UserError(
+                f"invalid template variable name {key!r}: use an identifier"
+            )
+        if not isinstance(value, str):
+            raise UserError(
+                f"template variable {key!r} must be a string, got {value!r}"
+            )
+        if key in result and result[key] != value:
+            raise UserError(
+                f"template variable {key!r} is given twice ({result[key]!r} and {value!r})"
+            )
+        result[key] = value
+    return tuple(sorted(result.items()))
+
+
 def _given(value, default):
     return default if value is None else value
 
@@ -271,4 +310,5 @@ def build_spec(answers: Answers) -> Spec:
         num_classes=num_classes,
         output_units=output_units,
         hidden_units=hidden_units,
+        variables=check_variables(answers.variables or ()),
     )

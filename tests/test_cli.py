@@ -693,10 +693,10 @@ def test_multi_line_messages_are_printed_on_one_line(out_dir, monkeypatch):
     # black's parse errors span several lines; the error must still be one line.
     from keras_jax_scaffold import format as format_module
 
-    def broken(path, source):
-        raise UserError(f"{path}: not valid Python:\n    class 1abc:\n         ^\n")
+    def broken(rendered):
+        raise UserError(f"{rendered.path}: not valid Python:\n    class 1abc:\n  ^\n")
 
-    monkeypatch.setattr(format_module, "format_source", broken)
+    monkeypatch.setattr(format_module, "format_file", broken)
     before = snapshot(out_dir)
     result = invoke("new", "demo", "--no-input", "-o", out_dir)
     assert_rejected(result, out_dir, before, "demo.py: not valid Python: class 1abc: ^")
