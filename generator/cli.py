@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from keras_jax_scaffold import __version__, catalog
+from keras_jax_scaffold.cli_templates import templates_app
 from keras_jax_scaffold.errors import UserError
 
 app = typer.Typer(
@@ -312,8 +313,6 @@ def tasks() -> None:
         ("task", "input", "head", "targets", "description"),
     )
 
-
-from keras_jax_scaffold.cli_templates import templates_app  # noqa: E402
 
 app.add_typer(templates_app, name="templates")
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from keras_jax_scaffold.check import check_files
-from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.context import build_context
+from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.format import format_files
 from keras_jax_scaffold.layout import LAYOUTS, LOCAL_TEMPLATE_DIR
 from keras_jax_scaffold.plan import PlannedFile, check_plan, plan_files
