@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 
 import typer
 from keras_jax_scaffold import catalog
@@ -124,6 +125,18 @@ def _check_given(given: Answers) -> None:
             parse_input_shape(given.input_shape, task)
 
 
+def asks_task(given: Answers, loss: catalog.Loss) -> bool:
+    return given.task is None and len(loss.tasks) > 1
+
+
+def asks_num_classes(given: Answers, task: catalog.Task) -> bool:
+    return given.num_classes is None and task.uses_num_classes
+
+
+def asks_output_units(given: Answers, task: catalog.Task) -> bool:
+    return given.output_units is None and task.head_units == "output_units"
+
+
 def ask_missing(given: Answers) -> Answers:
     """Ask for every answer that ``given`` lacks, in dependency order."""
     _check_given(given)
@@ -152,7 +165,7 @@ def ask_missing(given: Answers) -> Answers:
     )
     loss = resolve_loss(loss_name)
     task_name = given.task
-    if task_name is None and len(loss.tasks) > 1:
+    if asks_task(given, loss):
         task_name = ask(
             f"Task {_choices(loss.tasks)}",
             loss.tasks[0],
@@ -184,7 +197,7 @@ def ask_missing(given: Answers) -> Answers:
         )
     )
     num_classes = given.num_classes
-    if num_classes is None and task.uses_num_classes:
+    if asks_num_classes(given, task):
         minimum = min_num_classes(task)
         num_classes = ask(
             "Number of classes",
@@ -192,7 +205,7 @@ def ask_missing(given: Answers) -> Answers:
             _int("number of classes", minimum),
         )
     output_units = given.output_units
-    if output_units is None and task.head_units == "output_units":
+    if asks_output_units(given, task):
         output_units = ask(
             "Output units",
             str(default_output_units(task, loss)),
@@ -203,7 +216,8 @@ def ask_missing(given: Answers) -> Answers:
         if given.hidden_units is not None
         else ask("Hidden units", str(DEFAULTS["hidden_units"]), _int("hidden units", 1))
     )
-    return Answers(
+    return replace(
+        given,
         name=name,
         model_type=model_type,
         loss=loss_name,
@@ -238,10 +252,10 @@ def missing_flags(given: Answers) -> list[str]:
             task = resolve_task(loss, given.task)
         except UserError:
             return missing  # reported by the pipeline
-        if given.task is None and len(loss.tasks) > 1:
+        if asks_task(given, loss):
             missing.append("--task")
-        if given.num_classes is None and task.uses_num_classes:
+        if asks_num_classes(given, task):
             missing.append("--num-classes")
-        if given.output_units is None and task.head_units == "output_units":
+        if asks_output_units(given, task):
             missing.append("--output-units")
     return missing

@@ -42,12 +42,42 @@ def write_atomic(path: Path, content: str) -> None:
         raise
 
 
+def _created_directories(path: Path) -> list[Path]:
+    """The missing parents of ``path`` (deepest first), i.e. what writing it creates."""
+    missing = []
+    for parent in path.parents:
+        if parent.exists():
+            break
+        missing.append(parent)
+    return missing
+
+
+def _roll_back(done: list[tuple[PlannedFile, list[Path]]]) -> None:
+    """Undo the writes in ``done``: remove created files and directories, restore others."""
+    for item, directories in reversed(done):
+        try:
+            if item.status == "create":
+                item.path.unlink(missing_ok=True)
+            elif item.old_content is not None:
+                write_atomic(item.path, item.old_content)
+            for directory in directories:
+                directory.rmdir()
+        except OSError:
+            pass  # best effort; the original error is what the user needs to see
+
+
 def apply_plan(planned: list[PlannedFile]) -> None:
+    """Write every "create"/"overwrite" file; if one fails, undo the others and raise."""
+    done: list[tuple[PlannedFile, list[Path]]] = []
     for item in planned:
-        if item.status in ("create", "overwrite"):
-            try:
-                write_atomic(item.path, item.content)
-            except OSError as error:
-                raise UserError(
-                    f"cannot write {str(item.path)!r}: {error.strerror}"
-                ) from None
+        if item.status not in ("create", "overwrite"):
+            continue
+        directories = _created_directories(item.path)
+        try:
+            write_atomic(item.path, item.content)
+        except OSError as error:
+            _roll_back([*done, (PlannedFile(item.path, "", "failed"), directories)])
+            raise UserError(
+                f"cannot write {str(item.path)!r}: {error.strerror}; nothing was changed"
+            ) from None
+        done.append((item, directories))

@@ -653,7 +653,7 @@ def test_console_script_version():
 
 
 HELP = {
-    (): ["--version", "new", "losses", "metrics", "tasks"],
+    (): ["--version", "new", "losses", "metrics", "tasks", "templates"],
     ("new",): [
         "--model-type",
         "--loss",
@@ -666,6 +666,10 @@ HELP = {
         "--num-classes",
         "--output-units",
         "--hidden-units",
+        "--project",
+        "--template-dir",
+        "-t",
+        "--var",
         "--output-dir",
         "-o",
         "--force",

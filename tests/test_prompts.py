@@ -461,3 +461,28 @@ def test_real_terminal_session(tmp_path):
     assert "keras.optimizers.Adam(learning_rate=0.01)" in text
     assert "INPUT_SHAPE = (6,)" in text
     assert "OUTPUT_UNITS = 2" in text
+
+
+def test_prompted_answers_keep_template_variables(tmp_path, terminal):
+    """Answers asked at the prompt are merged with --var, not replacing it."""
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "module.py.jinja").write_text(
+        '{% extends "builtin/module.py.jinja" %}\n'
+        "{% block imports %}{{ super() }}\nCLIP = {{ vars.clip }}\n{% endblock %}\n"
+    )
+    out = tmp_path / "out"
+    result = interact(
+        "new",
+        "demo",
+        "-o",
+        out,
+        "-t",
+        templates,
+        "--var",
+        "clip=2.5",
+        answers=[""] * 12,
+    )
+    assert result.exit_code == 0, result.output
+    assert "model_type" in asked(result.stdout)
+    assert "\nCLIP = 2.5\n" in (out / "demo.py").read_text(encoding="utf-8")
