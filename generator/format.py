@@ -46,9 +46,13 @@ def _template_line(rendered: Rendered, text: str) -> str | None:
 
 def invalid_python(rendered: Rendered, reason: str) -> UserError:
     """The error for a rendered ``.py`` file that black cannot parse."""
-    match = re.search(r"(\d+):(\d+): ", reason)
+    # black: "Cannot parse for target version ...: LINE:COL: text" (older) or
+    # "...: LINE:COL\n    text\n    ^\nParseError: bad input" (black 26).
+    match = re.search(r"(\d+):(\d+)(?=:|\s|$):?", reason)
     lineno = int(match.group(1)) if match else 0
-    reason = reason[match.end() :] if match else reason
+    rest = reason[match.end() :] if match else reason
+    tail = [line.strip() for line in rest.splitlines() if line.strip()]
+    reason = tail[-1] if tail and tail[-1] != "^" else ""
     lines = rendered.source.splitlines()
     offending = lines[lineno - 1] if 0 < lineno <= len(lines) else ""
     where = _template_line(rendered, offending) or rendered.template_file

@@ -49,10 +49,12 @@ class _RecordingLoader(jinja2.ChoiceLoader):
         super().__init__(loaders)
         self.loaded: list[str] = []
 
-    def get_source(self, environment, template):
-        source, filename, uptodate = super().get_source(environment, template)
-        self.loaded.append(filename)
-        return source, filename, uptodate
+    def load(self, environment, name, globals=None):
+        # ChoiceLoader.load asks each loader's own load(), never self.get_source.
+        template = super().load(environment, name, globals)
+        if template.filename:
+            self.loaded.append(template.filename)
+        return template
 
 
 def make_environment(template_dirs: tuple[Path, ...] = ()) -> jinja2.Environment:
@@ -94,6 +96,8 @@ def _location(error: Exception, default: str) -> str:
 
 def _not_found(env: jinja2.Environment, name: str) -> str:
     names = builtin_template_names()
+    if name.startswith(f"{BUILTIN_PREFIX}/"):
+        names = [f"{BUILTIN_PREFIX}/{n}" for n in names]
     return f"template {name!r} not found{did_you_mean(name, names)}"
 
 

@@ -1,7 +1,9 @@
 """Regenerate examples/ from the current templates: `python scripts/regen_examples.py`.
 
 `--check` writes nothing and exits 1 when a committed example differs from what the
-generator produces now (tests/test_examples.py runs the same comparison).
+generator produces now (tests/test_examples.py and tests/test_custom_example.py run the
+same comparison). Custom-template examples (examples/custom_templates/) render with
+their template directory, as `new --template-dir DIR --var ...` would.
 """
 
 from __future__ import annotations
@@ -50,6 +52,23 @@ EXAMPLES = (
 )
 
 
+# Custom templates: (answers, template directory relative to examples/, output folder
+# relative to examples/). See examples/custom_templates/README.md.
+CUSTOM_EXAMPLES = (
+    (
+        Answers(
+            name="clipped_classifier",
+            model_type="functional",
+            loss="sparse_categorical_crossentropy",
+            metrics=("sparse_categorical_accuracy",),
+            variables=(("clip_norm", "1.0"),),
+        ),
+        "custom_templates/clip_gradients",
+        "custom_templates",
+    ),
+)
+
+
 def render_examples() -> dict[str, str]:
     files: dict[str, str] = {}
     for answers in EXAMPLES:
@@ -57,8 +76,17 @@ def render_examples() -> dict[str, str]:
     return files
 
 
+def render_custom_examples() -> dict[str, str]:
+    """``{path relative to examples/: source}`` for the custom-template examples."""
+    files: dict[str, str] = {}
+    for answers, template_dir, output in CUSTOM_EXAMPLES:
+        rendered = render_spec(build_spec(answers), (EXAMPLES_DIR / template_dir,))
+        files.update({f"{output}/{name}": text for name, text in rendered.items()})
+    return files
+
+
 def main(argv: list[str]) -> int:
-    files = render_examples()
+    files = {**render_examples(), **render_custom_examples()}
     if "--check" in argv:
         stale = [
             name
@@ -71,6 +99,7 @@ def main(argv: list[str]) -> int:
         return 1 if stale else 0
     EXAMPLES_DIR.mkdir(exist_ok=True)
     for name, source in sorted(files.items()):
+        (EXAMPLES_DIR / name).parent.mkdir(parents=True, exist_ok=True)
         (EXAMPLES_DIR / name).write_text(source)
         print(f"wrote examples/{name}")
     return 0

@@ -1,0 +1,705 @@
+"""Custom templates: overriding a file, a block or a partial, fallback to the built-ins,
+the project-local template directory, --var, every error kind (located, no traceback,
+nothing written), `templates list/show/export`, and docs/templates.md kept in step with
+the templates and the context.
+
+Templates are discovered at runtime (templates/project/** included, whatever exists).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from keras_jax_scaffold import catalog
+from keras_jax_scaffold.cli import app
+from keras_jax_scaffold.context import build_context
+from keras_jax_scaffold.layout import LAYOUTS, LOCAL_TEMPLATE_DIR
+from keras_jax_scaffold.reference import (
+    BLOCK_DOCS,
+    CONTEXT_DOCS,
+    OVERRIDE_EXAMPLES,
+    flatten_context,
+    template_blocks,
+)
+from keras_jax_scaffold.render import builtin_template_dir, builtin_template_names
+from keras_jax_scaffold.spec import Answers, build_spec
+from keras_jax_scaffold.template_catalog import builtin_source, description
+from typer.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILTIN_NAMES = builtin_template_names()
+HAS_PROJECT_TEMPLATES = any(name.startswith("project/") for name in BUILTIN_NAMES)
+STEPS = "partials/steps.py.jinja"
+
+# --------------------------------------------------------------------------- helpers
+
+
+def invoke(*args):
+    """Run the app in-process; ``result.stdout`` and ``result.stderr`` are apart."""
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def snapshot(root: Path) -> dict:
+    """Everything under ``root``: kind, bytes, mode and mtime of each entry."""
+    if not root.exists():
+        return {}
+    state = {}
+    for path in sorted([root, *root.rglob("*")]):
+        info = path.stat()
+        content = None if path.is_dir() else path.read_bytes()
+        mtime = None if path.is_dir() else info.st_mtime_ns
+        state[str(path.relative_to(root))] = (content, info.st_mode, mtime)
+    return state
+
+
+def files_under(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def error_line(result) -> str:
+    """The one ``error: ...`` line of a failed command (more lines only as detail)."""
+    assert result.exit_code != 0, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        result.exception
+    )
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("error: "), result.stderr
+    return first
+
+
+def assert_rejected(result, out: Path, before: dict, *expected: str) -> str:
+    line = error_line(result)
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    for text in expected:
+        assert text in line, f"{text!r} not in {line!r}"
+    assert snapshot(out) == before
+    return line
+
+
+def render(tmp_path: Path, *flags, name: str = "demo") -> str:
+    """The module `new NAME --no-input FLAGS` writes into a fresh directory."""
+    out = tmp_path / f"render-{len(list(tmp_path.glob('render-*')))}"
+    result = invoke("new", name, "--no-input", "-o", out, *flags)
+    assert result.exit_code == 0, result.output
+    return (out / f"{name}.py").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def templates(tmp_path):
+    directory = tmp_path / "my-templates"
+    directory.mkdir()
+    return directory
+
+
+@pytest.fixture
+def out_dir(tmp_path):
+    """An output directory with a file in it, to check that errors change nothing."""
+    out = tmp_path / "out"
+    out.mkdir()
+    write(out / "keep.txt", "keep me\n")
+    return out
+
+
+@pytest.fixture
+def builtin_module(tmp_path):
+    return render(tmp_path)
+
+
+EXTRA_LOGS = (
+    '{% extends "builtin/partials/steps.py.jinja" %}\n'
+    "{% block extra_logs %}\n"
+    '        logs["{{ vars.log_name | default("custom") }}"] = unscaled_loss\n'
+    "{% endblock %}\n"
+)
+
+
+# --------------------------------------------------------------------------- overriding
+
+
+def test_override_whole_file(tmp_path, templates, builtin_module):
+    source = builtin_source("module.py.jinja").replace(
+        "if keras.backend.backend()", "CUSTOM = True\n\nif keras.backend.backend()", 1
+    )
+    write(templates / "module.py.jinja", source)
+    text = render(tmp_path, "-t", templates)
+    assert "\nCUSTOM = True\n" in text
+    assert text.replace("CUSTOM = True\n\n", "", 1) == builtin_module
+
+
+def test_override_one_block(tmp_path, templates, builtin_module):
+    write(templates / STEPS, EXTRA_LOGS)
+    text = render(tmp_path, "-t", templates)
+    added = '        logs["custom"] = unscaled_loss\n'
+    assert text.count(added) == 1
+    assert text.replace(added, "", 1) == builtin_module
+    # The line lands in train_step, after the metrics update.
+    train_step = text[text.index("def train_step") : text.index("def test_step")]
+    assert train_step.index("self.update_metrics(") < train_step.index(added)
+
+
+def test_override_block_keeping_super(tmp_path, templates, builtin_module):
+    write(
+        templates / "module.py.jinja",
+        '{% extends "builtin/module.py.jinja" %}\n'
+        "{% block imports %}\n{{ super() }}\nimport math\n{% endblock %}\n",
+    )
+    text = render(tmp_path, "-t", templates)
+    assert "import numpy as np\n\nimport math\n" in text
+    assert text.replace("import math\n\n", "", 1) == builtin_module
+
+
+def test_override_partial(tmp_path, templates, builtin_module):
+    write(
+        templates / "partials/data.py.jinja",
+        "def make_dataset(num_samples=256, seed=0):\n"
+        '    """Zeros for {{ task.name }}."""\n'
+        "    return np.zeros((num_samples, *INPUT_SHAPE)), np.zeros(num_samples)\n",
+    )
+    text = render(tmp_path, "-t", templates)
+    assert '"""Zeros for multiclass_sparse."""' in text
+    assert "default_rng(seed)" not in text  # the built-in partial is gone
+    assert text.count("def make_dataset(") == 1
+    head = builtin_module[: builtin_module.index("def make_dataset(")]
+    assert text.startswith(head)
+
+
+def test_unrelated_user_file_falls_back_to_the_builtins(
+    tmp_path, templates, builtin_module
+):
+    write(templates / "partials/unused.py.jinja", "this is {{ not valid python\n")
+    write(templates / "notes.txt", "not a template\n")
+    assert render(tmp_path, "-t", templates) == builtin_module
+
+
+def test_first_template_dir_wins(tmp_path, templates):
+    second = tmp_path / "second"
+    write(second / STEPS, EXTRA_LOGS.replace("custom", "second"))
+    write(templates / STEPS, EXTRA_LOGS.replace("custom", "first"))
+    text = render(tmp_path, "-t", templates, "-t", second)
+    assert 'logs["first"]' in text and 'logs["second"]' not in text
+
+
+def test_user_partial_included_by_a_user_template(tmp_path, templates):
+    """User directories may add files of their own; `include` finds them by name."""
+    write(templates / "partials/extra.py.jinja", "EXTRA = {{ hidden_units }}\n")
+    write(
+        templates / "module.py.jinja",
+        '{% extends "builtin/module.py.jinja" %}\n'
+        '{% block imports %}{{ super() }}\n{% include "partials/extra.py.jinja" %}'
+        "{% endblock %}\n",
+    )
+    assert "\nEXTRA = 32\n" in render(tmp_path, "-t", templates)
+
+
+@pytest.mark.parametrize("where", ["output-dir", "parent"])
+def test_project_local_template_dir_is_found(tmp_path, where, builtin_module):
+    root = tmp_path / "work"
+    out = root / "a" / "b"
+    local = (out if where == "output-dir" else root) / LOCAL_TEMPLATE_DIR
+    write(local / STEPS, EXTRA_LOGS)
+    result = invoke("new", "demo", "--no-input", "-o", out)
+    assert result.exit_code == 0, result.output
+    text = (out / "demo.py").read_text(encoding="utf-8")
+    assert 'logs["custom"] = unscaled_loss' in text
+    # A --template-dir comes first; the local directory still fills in the rest.
+    explicit = tmp_path / "explicit"
+    write(explicit / "module.py.jinja", '{% extends "builtin/module.py.jinja" %}\n')
+    write(explicit / STEPS, EXTRA_LOGS.replace("custom", "explicit"))
+    result = invoke("new", "demo", "--no-input", "-o", out, "-t", explicit, "--force")
+    assert result.exit_code == 0, result.output
+    text = (out / "demo.py").read_text(encoding="utf-8")
+    assert 'logs["explicit"]' in text and 'logs["custom"]' not in text
+
+
+def test_no_local_template_dir_means_builtins(tmp_path, builtin_module):
+    (tmp_path / ".keras-jax-scaffold").mkdir()  # no templates/ inside
+    assert render(tmp_path) == builtin_module
+
+
+# --------------------------------------------------------------------------- --var
+
+
+def test_var_reaches_templates_as_vars_key(tmp_path, templates):
+    write(templates / STEPS, EXTRA_LOGS)
+    text = render(tmp_path, "-t", templates, "--var", "log_name=my_loss")
+    assert 'logs["my_loss"] = unscaled_loss' in text
+    # The header's command renders it again, --var included.
+    assert "--var log_name=my_loss" in text
+
+
+def test_vars_do_not_clash_with_the_context(tmp_path, templates):
+    write(
+        templates / "module.py.jinja",
+        '{% extends "builtin/module.py.jinja" %}\n'
+        "{% block imports %}{{ super() }}\n"
+        "NAMES = ({{ vars.class_name | tojson }}, {{ class_name | tojson }})\n"
+        "{% endblock %}\n",
+    )
+    text = render(tmp_path, "-t", templates, "--var", "class_name=Mine")
+    assert 'NAMES = ("Mine", "Demo")' in text
+    assert "class Demo(" in text
+
+
+def test_unknown_vars_key_is_a_located_error(templates, out_dir):
+    steps = write(
+        templates / STEPS,
+        '{% extends "builtin/partials/steps.py.jinja" %}\n'
+        "{% block transform_gradients %}\n"
+        "        clip_norm = {{ vars.clip_norm }}\n"
+        "{% endblock %}\n",
+    )
+    before = snapshot(out_dir)
+    result = invoke("new", "demo", "--no-input", "-o", out_dir, "-t", templates)
+    assert_rejected(result, out_dir, before, f"{steps}:3:", "clip_norm")
+
+
+# --------------------------------------------------------------------------- errors
+
+ERRORS = {
+    # name: (files {relative path: text}, expected location "FILE:LINE", texts)
+    "syntax-error": (
+        {
+            "module.py.jinja": '{% extends "builtin/module.py.jinja" %}\n\n{% block x }\n'
+        },
+        "module.py.jinja:3:",
+        [],
+    ),
+    "syntax-error-in-partial": (
+        {STEPS: '{% extends "builtin/partials/steps.py.jinja" %}\n{% if %}\n'},
+        f"{STEPS}:2:",
+        [],
+    ),
+    "undefined-variable": (
+        {
+            STEPS: '{% extends "builtin/partials/steps.py.jinja" %}\n'
+            "{% block extra_logs %}\n\n"
+            "        logs['x'] = {{ no_such_name }}\n{% endblock %}\n"
+        },
+        f"{STEPS}:4:",
+        ["no_such_name", "undefined"],
+    ),
+    "undefined-attribute": (
+        {"partials/data.py.jinja": "def make_dataset():\n    return {{ task.nme }}\n"},
+        "partials/data.py.jinja:2:",
+        ["nme"],
+    ),
+    "unknown-extends": (
+        {STEPS: '{% extends "builtin/partials/stpes.py.jinja" %}\n'},
+        f"{STEPS}:1:",
+        ["stpes.py.jinja", "not found", "did you mean", "steps.py.jinja"],
+    ),
+    "unknown-include": (
+        {
+            "module.py.jinja": '{% extends "builtin/module.py.jinja" %}\n'
+            "{% block make_dataset %}\n"
+            '{% include "partials/dta.py.jinja" %}\n{% endblock %}\n'
+        },
+        "module.py.jinja:3:",
+        ["partials/dta.py.jinja", "did you mean 'partials/data.py.jinja'"],
+    ),
+    "missing-build-model": (
+        {
+            "module.py.jinja": '{% extends "builtin/module.py.jinja" %}\n'
+            "{% block build_model %}{% endblock %}\n"
+        },
+        "module.py.jinja:",
+        ["no longer defines build_model"],
+    ),
+    "missing-make-dataset": (
+        {
+            "module.py.jinja": '{% extends "builtin/module.py.jinja" %}\n'
+            "{% block make_dataset %}{% endblock %}\n"
+        },
+        "module.py.jinja:",
+        ["no longer defines make_dataset"],
+    ),
+    "missing-class": (
+        {
+            "module.py.jinja": '{% extends "builtin/module.py.jinja" %}\n'
+            "{% block model_class %}\nclass Other(keras.Model):\n"
+            '    """Not the model class."""\n{% endblock %}\n'
+        },
+        "module.py.jinja:",
+        ["no longer defines Demo"],
+    ),
+}
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["write", "dry-run"])
+@pytest.mark.parametrize("case", sorted(ERRORS))
+def test_template_error_is_located_and_writes_nothing(
+    templates, out_dir, case, dry_run
+):
+    files, location, texts = ERRORS[case]
+    for relative, text in files.items():
+        write(templates / relative, text)
+    before = snapshot(out_dir)
+    extra = ["--dry-run"] if dry_run else []
+    result = invoke("new", "demo", "--no-input", "-o", out_dir, "-t", templates, *extra)
+    line = assert_rejected(result, out_dir, before, *texts)
+    # The user's file, as found in the template directory, and the right line.
+    assert f"error: {templates}/{location}" in line, line
+
+
+def test_invalid_python_names_the_template_line_and_shows_the_code(templates, out_dir):
+    steps = write(
+        templates / STEPS,
+        '{% extends "builtin/partials/steps.py.jinja" %}\n'
+        "{% block extra_logs %}\n"
+        '        logs["broken"] = = unscaled_loss\n'
+        "{% endblock %}\n",
+    )
+    before = snapshot(out_dir)
+    result = invoke("new", "demo", "--no-input", "-o", out_dir, "-t", templates)
+    line = error_line(result)
+    assert line.startswith(f"error: {steps}:3: rendered demo.py is not valid Python")
+    assert "Traceback" not in result.stderr
+    detail = result.stderr.splitlines()[1:]
+    marked = [d for d in detail if d.startswith(">")]
+    assert len(marked) == 1 and 'logs["broken"] = = unscaled_loss' in marked[0]
+    assert len(detail) >= 3  # the lines around it too
+    assert snapshot(out_dir) == before
+
+
+@pytest.mark.skipif(not HAS_PROJECT_TEMPLATES, reason="no templates/project yet")
+def test_project_template_error_is_located_and_writes_nothing(templates, out_dir):
+    name = next(n for n in BUILTIN_NAMES if n.startswith("project/"))
+    broken = write(templates / name, "line one\n{{ no_such_name }}\n")
+    before = snapshot(out_dir)
+    result = invoke(
+        "new", "demo", "--project", "--no-input", "-o", out_dir, "-t", templates
+    )
+    assert_rejected(result, out_dir, before, f"{broken}:2:", "no_such_name")
+
+
+def test_missing_template_dir_is_an_error(tmp_path, out_dir):
+    before = snapshot(out_dir)
+    result = invoke("new", "demo", "--no-input", "-o", out_dir, "-t", tmp_path / "nope")
+    assert_rejected(result, out_dir, before, "nope")
+
+
+# --------------------------------------------------------------------------- export
+
+
+@pytest.mark.parametrize(
+    "layout",
+    ["module", *(["project"] if HAS_PROJECT_TEMPLATES else [])],
+)
+def test_export_round_trip_is_byte_identical(tmp_path, layout):
+    """Exported templates, used as --template-dir, render exactly the built-ins."""
+    exported = tmp_path / "exported"
+    result = invoke("templates", "export", exported)
+    assert result.exit_code == 0, result.output
+    assert files_under(exported) == {
+        name: (builtin_template_dir() / name).read_bytes() for name in BUILTIN_NAMES
+    }
+    flags = ["--project"] if layout == "project" else []
+    outputs = []
+    for extra in ([], ["-t", exported]):
+        out = tmp_path / f"out-{len(outputs)}"
+        result = invoke("new", "demo", "--no-input", "-o", out, *flags, *extra)
+        assert result.exit_code == 0, result.output
+        outputs.append(files_under(out))
+    assert outputs[0] == outputs[1]
+    expected = {
+        f.output_path(
+            {"module_name": "demo", "package_name": "demo", "class_name": "Demo"}
+        )
+        for f in LAYOUTS[layout]
+    }
+    prefix = "demo/" if layout == "project" else ""
+    assert {prefix + path for path in expected} <= set(outputs[1])
+
+
+def test_project_templates_are_in_the_round_trip_when_present():
+    """The project layout's templates exist exactly when templates/project does."""
+    project_dir = builtin_template_dir() / "project"
+    assert HAS_PROJECT_TEMPLATES == project_dir.is_dir()
+
+
+def test_export_named_templates_keeps_relative_paths(tmp_path):
+    target = tmp_path / "t"
+    result = invoke("templates", "export", target, STEPS, "module.py.jinja")
+    assert result.exit_code == 0, result.output
+    assert sorted(files_under(target)) == ["module.py.jinja", STEPS]
+    assert (target / STEPS).read_text(encoding="utf-8") == builtin_source(STEPS)
+    assert f"create  {target / STEPS}" in result.stdout
+    # Again: identical files are left alone.
+    before = snapshot(target)
+    result = invoke("templates", "export", target, STEPS)
+    assert result.exit_code == 0, result.output
+    assert f"identical  {target / STEPS}" in result.stdout
+    assert snapshot(target) == before
+
+
+def test_export_refuses_to_overwrite_a_different_file(tmp_path):
+    target = tmp_path / "t"
+    write(target / STEPS, "my edits\n")
+    before = snapshot(target)
+    result = invoke("templates", "export", target)  # everything; one file conflicts
+    assert_rejected(result, target, before, str(target / STEPS), "--force")
+    result = invoke("templates", "export", target, "--force")
+    assert result.exit_code == 0, result.output
+    assert f"overwrite  {target / STEPS}" in result.stdout
+    assert files_under(target)[STEPS] == (builtin_template_dir() / STEPS).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (["modul.py.jinja"], ["'modul.py.jinja'", "did you mean 'module.py.jinja'"]),
+        ([STEPS, "steps"], ["'steps'", f"did you mean '{STEPS}'"]),
+        (["partials/dat.py.jinja"], ["did you mean 'partials/data.py.jinja'"]),
+    ],
+)
+def test_export_unknown_name_writes_nothing(tmp_path, names, expected):
+    target = tmp_path / "t"
+    write(target / "keep.txt", "keep\n")
+    before = snapshot(target)
+    result = invoke("templates", "export", target, *names)
+    assert_rejected(result, target, before, "unknown template", *expected)
+
+
+def test_export_into_a_file_or_below_one_writes_nothing(tmp_path):
+    target = write(tmp_path / "t", "a file\n")
+    before = snapshot(tmp_path)
+    assert_rejected(invoke("templates", "export", target), tmp_path, before, "file")
+    target.unlink()
+    write(target / "partials", "a file where a folder goes\n")
+    before = snapshot(tmp_path)
+    result = invoke("templates", "export", target)
+    assert_rejected(result, tmp_path, before, "partials", "is a file")
+
+
+# --------------------------------------------------------------------------- list, show
+
+
+def table_rows(stdout: str) -> dict[str, list[str]]:
+    lines = stdout.splitlines()
+    assert set(lines[1].replace(" ", "")) == {"-"}, lines[1]
+    return {line.split()[0]: line.split(None, 1)[1:] for line in lines[2:]}
+
+
+def test_list_shows_every_builtin_with_its_description(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke("templates", "list")
+    assert result.exit_code == 0, result.output
+    rows = table_rows(result.stdout)
+    assert list(rows) == BUILTIN_NAMES
+    for name, rest in rows.items():
+        expected = description(builtin_source(name))
+        assert rest == ([expected] if expected else []), name
+
+
+def test_list_marks_overrides_and_user_templates(tmp_path, templates, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(templates / STEPS, "{#- My steps. -#}\n" + EXTRA_LOGS)
+    write(templates / "module.py.jinja", '{% extends "builtin/module.py.jinja" %}\n')
+    write(templates / "partials/mine.py.jinja", "{#- My own partial. -#}\nX = 1\n")
+    result = invoke("templates", "list", "--template-dir", templates)
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.stdout.splitlines()[2:]}
+    assert list(lines) == [*BUILTIN_NAMES, "partials/mine.py.jinja"]
+    assert lines[STEPS].split()[1] == "overridden"
+    assert "My steps." in lines[STEPS] and str(templates / STEPS) in lines[STEPS]
+    builtin_text = description(builtin_source("module.py.jinja"))
+    assert lines["module.py.jinja"].split()[1] == "overridden"
+    assert (
+        builtin_text in lines["module.py.jinja"]
+    )  # no own description: the built-in's
+    mine = lines["partials/mine.py.jinja"]
+    assert mine.split()[1] == "user" and "My own partial." in mine
+    assert lines["partials/data.py.jinja"].split()[1] == "built-in"
+
+
+def test_list_uses_the_local_template_dir(tmp_path, monkeypatch):
+    write(tmp_path / LOCAL_TEMPLATE_DIR / STEPS, EXTRA_LOGS)
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    result = invoke("templates", "list")
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.stdout.splitlines() if x.startswith(STEPS))
+    assert line.split()[1] == "overridden"
+
+
+def test_list_with_missing_template_dir(tmp_path):
+    result = invoke("templates", "list", "-t", tmp_path / "nope")
+    assert "does not exist" in error_line(result)
+
+
+def test_show_prints_the_builtin_source():
+    for name in ("module.py.jinja", STEPS):
+        result = invoke("templates", "show", name)
+        assert result.exit_code == 0, result.output
+        assert result.stdout == builtin_source(name)
+
+
+def test_show_prints_the_effective_template(templates):
+    write(templates / STEPS, EXTRA_LOGS)
+    result = invoke("templates", "show", STEPS, "-t", templates)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == EXTRA_LOGS
+    result = invoke("templates", "show", f"builtin/{STEPS}", "-t", templates)
+    assert result.stdout == builtin_source(STEPS)
+    result = invoke("templates", "show", "partials/data.py.jinja", "-t", templates)
+    assert result.stdout == builtin_source("partials/data.py.jinja")
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("modle.py.jinja", "did you mean 'module.py.jinja'"),
+        ("steps", f"did you mean '{STEPS}'"),
+        ("builtin/partials/stepz.py.jinja", f"did you mean 'builtin/{STEPS}'"),
+        ("zzzzzzzz", "templates list"),
+    ],
+)
+def test_show_unknown_name(name, expected):
+    result = invoke("templates", "show", name)
+    line = error_line(result)
+    assert len(result.stderr.splitlines()) == 1
+    assert f"unknown template {name!r}" in line and expected in line, line
+
+
+def test_templates_help_lists_the_commands():
+    result = invoke("templates", "--help")
+    assert result.exit_code == 0, result.output
+    for command in ("list", "show", "export"):
+        assert command in result.stdout
+
+
+# --------------------------------------------------------------------------- reference
+
+
+@pytest.mark.parametrize("name", BUILTIN_NAMES)
+def test_every_builtin_template_has_a_description(name):
+    """First line: a Jinja comment ``{#- one line -#}`` (shown by `templates list`)."""
+    source = builtin_source(name)
+    assert description(source), (
+        f"templates/{name}: first line must be a comment {{#- what it renders -#}}"
+    )
+    assert source.startswith("{#-") and source.split("\n", 1)[0].endswith("-#}"), (
+        "use {#- ... -#} so the comment leaves no blank line in the output"
+    )
+
+
+def test_every_block_is_documented_and_every_documented_block_exists():
+    defined = {block for found in template_blocks().values() for block, _ in found}
+    assert sorted(defined - set(BLOCK_DOCS)) == [], "add them to BLOCK_DOCS"
+    assert sorted(set(BLOCK_DOCS) - defined) == [], "no template defines these"
+
+
+def _contexts():
+    """Contexts that between them use every task, model type and list shape."""
+    contexts = []
+    for index, task in enumerate(catalog.TASKS):
+        loss = next(e.snake_name for e in catalog.LOSSES if task in e.tasks)
+        model_type = catalog.MODEL_TYPES[index % len(catalog.MODEL_TYPES)]
+        answers = Answers(
+            name="demo",
+            model_type=model_type,
+            loss=loss,
+            task=task,
+            variables=(("clip_norm", "1.0"),),
+        )
+        contexts.append(build_context(build_spec(answers)))
+    contexts.append(build_context(build_spec(Answers(name="bare", metrics=()))))
+    return contexts
+
+
+def test_context_docs_match_build_context():
+    seen: dict[str, set[str]] = {}
+    for context in _contexts():
+        for key, kind in flatten_context(context).items():
+            seen.setdefault(key, set()).add(kind)
+    assert sorted(set(seen) - set(CONTEXT_DOCS)) == [], "add them to CONTEXT_DOCS"
+    assert sorted(set(CONTEXT_DOCS) - set(seen)) == [], "build_context has no such key"
+    for key, kinds in seen.items():
+        documented = CONTEXT_DOCS[key][0]
+        # An empty list (e.g. no metrics) is "list"; any documented list type fits it.
+        kinds = {
+            documented if k == "list" and documented.startswith("list") else k
+            for k in kinds
+        }
+        assert kinds == {documented}, f"{key}: documented {documented}, got {kinds}"
+        assert CONTEXT_DOCS[key][1].strip(), key
+
+
+def test_reference_page_is_up_to_date():
+    """docs/templates.md is what the code writes now; generating it imports no keras/jax."""
+    script = ROOT / "scripts" / "gen_template_reference.py"
+    completed = subprocess.run(
+        [sys.executable, str(script), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert completed.returncode == 0, (
+        completed.stdout
+        + completed.stderr
+        + "\nrun: python scripts/gen_template_reference.py"
+    )
+    probe = (
+        "import sys; from keras_jax_scaffold.reference import render_reference; "
+        "render_reference(); print(sorted({'keras', 'jax'} & set(sys.modules)))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert completed.stdout.strip() == "[]"
+
+
+def test_reference_page_names_every_template_block_and_key():
+    text = (ROOT / "docs" / "templates.md").read_text(encoding="utf-8")
+    for name in BUILTIN_NAMES:
+        assert f"### `{name}`" in text
+    for block in BLOCK_DOCS:
+        assert f"| `{block}` |" in text
+    for key in CONTEXT_DOCS:
+        assert f"| `{key}` |" in text
+    assert "UNDOCUMENTED" not in text
+
+
+def test_gen_template_reference_check_detects_a_stale_page(tmp_path, monkeypatch):
+    from scripts import gen_template_reference
+
+    monkeypatch.setattr(gen_template_reference, "ROOT", tmp_path)
+    assert gen_template_reference.main(["--check"]) == 1  # missing
+    assert gen_template_reference.main([]) == 0
+    assert gen_template_reference.main(["--check"]) == 0
+    page = tmp_path / "docs" / "templates.md"
+    page.write_text(page.read_text(encoding="utf-8") + "edited\n", encoding="utf-8")
+    assert gen_template_reference.main(["--check"]) == 1
+
+
+@pytest.mark.parametrize(
+    "example",
+    [e for e in OVERRIDE_EXAMPLES if e[3] is not None],
+    ids=lambda e: e[0],
+)
+def test_reference_examples_render(tmp_path, templates, example):
+    _, _, path, source, flags = example
+    write(templates / path, source)
+    text = render(tmp_path, "-t", templates, *flags.split())
+    compile(text, "demo.py", "exec")
