@@ -262,6 +262,158 @@ def new(
             fail(f"{conflicts[0]!r} exists and differs; --force would overwrite it")
 
 
+@app.command()
+def update(
+    project_dir: Annotated[
+        Path,
+        typer.Argument(help="The project made by `new NAME --project`."),
+    ] = Path("."),
+    model_type: Annotated[
+        str | None,
+        typer.Option(
+            help="Change the model type (sequential, functional, subclassed).",
+            autocompletion=_complete(catalog.MODEL_TYPES),
+        ),
+    ] = None,
+    loss: Annotated[
+        str | None,
+        typer.Option(
+            help="Change the loss. Recorded answers that no longer fit it are "
+            "re-derived unless given too: the task (when the new loss does not fit "
+            "it: the loss's first task), then for a new task the metrics (those "
+            "that do not fit are dropped; none left: the task's defaults), the input "
+            "shape (when the input kind changes) and the number of classes (when "
+            "below the task's minimum); the output units when their default changes "
+            "or the loss needs more. Each is reported as a note.",
+            autocompletion=_complete([entry.snake_name for entry in catalog.LOSSES]),
+        ),
+    ] = None,
+    task: Annotated[
+        str | None,
+        typer.Option(
+            help="Change the task (it must fit the loss). Recorded metrics, input "
+            "shape, number of classes and output units that do not fit the new task "
+            "are re-derived as for --loss, unless given.",
+            autocompletion=_complete(list(catalog.TASKS)),
+        ),
+    ] = None,
+    metric: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metric",
+            "-m",
+            help="Replace the metrics; repeat or comma-separate, 'none' for no metric.",
+            autocompletion=_complete([entry.snake_name for entry in catalog.METRICS]),
+        ),
+    ] = None,
+    optimizer: Annotated[
+        str | None,
+        typer.Option(
+            help="Change the optimizer.",
+            autocompletion=_complete([snake for _, snake in catalog.OPTIMIZERS]),
+        ),
+    ] = None,
+    learning_rate: Annotated[
+        float | None, typer.Option(help="Change the learning rate.")
+    ] = None,
+    input_shape: Annotated[
+        str | None, typer.Option(help="Change the input shape, e.g. 16 or 8,8,3.")
+    ] = None,
+    num_classes: Annotated[
+        int | None, typer.Option(help="Change the number of classes.")
+    ] = None,
+    output_units: Annotated[
+        int | None, typer.Option(help="Change the output units.")
+    ] = None,
+    hidden_units: Annotated[
+        int | None, typer.Option(help="Change the hidden layer's units.")
+    ] = None,
+    template_dir: TemplateDirOption = None,
+    var: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--var",
+            help="KEY=VALUE for custom templates (repeatable); merged over the "
+            "recorded variables key by key.",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Print the diff of every file that would change; write nothing. "
+            "Exits 1 if there would be conflicts.",
+        ),
+    ] = False,
+) -> None:
+    """Render a project again (current templates, recorded answers) and merge it.
+
+    A 3-way merge of the last render (.keras-jax-scaffold/base.json), your files and
+    the new render: your changes and the template's both stay; where both changed the
+    same lines the file is written with <<<<<<< yours / ======= / >>>>>>> template
+    markers and the command exits 1. Files you deleted stay deleted; files the
+    template no longer generates are deleted unless you changed them. The answers
+    (recorded in .keras-jax-scaffold.json, changed by the flags; the name never
+    changes) and the base are written too. --template-dir is not recorded: put
+    templates to keep in the project's .keras-jax-scaffold/templates.
+    """
+    from keras_jax_scaffold.layout import BASE_FILE
+    from keras_jax_scaffold.spec import Answers, parse_variable, split_metrics
+    from keras_jax_scaffold.update import update_project
+
+    metrics = None
+    if metric is not None:
+        metrics = split_metrics(metric)
+        if [m.lower() for m in metrics] == ["none"]:
+            metrics = ()
+    given = Answers(
+        model_type=model_type,
+        loss=loss,
+        task=task,
+        metrics=metrics,
+        optimizer=optimizer,
+        learning_rate=learning_rate,
+        input_shape=input_shape,
+        num_classes=num_classes,
+        output_units=output_units,
+        hidden_units=hidden_units,
+    )
+    try:
+        if var:
+            given = replace(given, variables=tuple(parse_variable(v) for v in var))
+        result = update_project(
+            project_dir,
+            given,
+            template_dirs=tuple(template_dir or ()),
+            dry_run=dry_run,
+        )
+    except UserError as error:
+        fail_with(error)
+
+    for note in result.notes:
+        typer.echo(f"note: {note}")
+    suffix = "  (dry run)" if dry_run else ""
+    for action in result.actions:
+        shown = str(project_dir / action.path)
+        if dry_run and action.path != BASE_FILE:
+            diff = action.diff(shown)
+            if diff:
+                typer.echo(diff, nl=False)
+        note = f"  ({action.note})" if action.note else ""
+        typer.echo(f"{action.status:>10}  {shown}{note}{suffix}")
+    if result.conflicts:
+        shown = ", ".join(repr(str(project_dir / path)) for path in result.conflicts)
+        if dry_run:
+            fail(
+                f"conflicts in {shown}: your changes and the template's overlap; an "
+                "update would write them with conflict markers"
+            )
+        fail(
+            f"conflicts in {shown}: written with conflict markers (<<<<<<< yours, "
+            "=======, >>>>>>> template); resolve them by hand"
+        )
+
+
 def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, tuple("-" * w for w in widths), *rows]:
