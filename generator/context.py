@@ -161,6 +161,7 @@ def build_context(spec: Spec) -> dict:
         "vars": dict(spec.variables),
         "optimizer": {
             "name": spec.optimizer,
+            "learning_rate": repr(spec.learning_rate),
             "expression": _call(
                 f"keras.optimizers.{spec.optimizer}",
                 [("learning_rate", repr(spec.learning_rate))],

@@ -158,6 +158,10 @@ CONTEXT_DOCS = {
     ),
     "optimizer": ("dict", "The optimizer."),
     "optimizer.name": ("str", "Its Keras class name, e.g. `Adam`."),
+    "optimizer.learning_rate": (
+        "str",
+        "The learning rate as a Python literal, e.g. `0.001`.",
+    ),
     "optimizer.expression": (
         "str",
         (

@@ -1,0 +1,346 @@
+"""`keras-jax-scaffold new NAME --project`: an installable project.
+
+Fast tests render projects in memory (file list, pyproject, lint, the same steps as a
+generated module). The slow tests generate a project with the command line, install it
+into a fresh virtual environment that reuses this environment's packages, run the
+project's own tests and its training entry point.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import math
+import os
+import re
+import site
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_FILE, PROJECT
+from keras_jax_scaffold.pipeline import render_spec
+from keras_jax_scaffold.project import render_project
+from keras_jax_scaffold.spec import Answers, build_spec
+
+MODEL_TYPES = ("sequential", "functional", "subclassed")
+STEP_METHODS = (
+    "forward_and_loss",
+    "update_metrics",
+    "train_step",
+    "test_step",
+    "predict_step",
+)
+STEP_HELPERS = ("_call_kwargs", "_loss_tracker")
+# The tests a generated project has (tests/test_*.py), all expected to pass.
+PROJECT_TESTS = 9
+
+# One loss per task, so every branch of data.py (targets, shape checks) is rendered.
+TASK_ANSWERS = (
+    {"loss": "mse", "output_units": 2},
+    {"loss": "mean_squared_logarithmic_error"},
+    {"loss": "binary_crossentropy"},
+    {"loss": "hinge"},
+    {"loss": "binary_crossentropy", "task": "multilabel"},
+    {"loss": "categorical_crossentropy"},
+    {"loss": "sparse_categorical_crossentropy"},
+    {"loss": "kl_divergence"},
+    {"loss": "dice"},
+    {"loss": "ctc", "metrics": ()},
+    {"loss": "circle", "metrics": ()},
+)
+
+
+def expected_paths(name: str) -> set[str]:
+    context = {"module_name": name, "package_name": name}
+    return {item.output_path(context) for item in PROJECT} | {ANSWERS_FILE, BASE_FILE}
+
+
+def render(directory: Path, name: str, **answers) -> dict[str, str]:
+    spec = build_spec(Answers(name=name, **answers))
+    return render_project(spec, (), directory / name)
+
+
+def write(directory: Path, files: dict[str, str]) -> None:
+    for relative, source in files.items():
+        path = directory / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(source, encoding="utf-8")
+
+
+def top_level(source: str) -> dict[str, ast.AST]:
+    return {
+        node.name: node
+        for node in ast.parse(source).body
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+    }
+
+
+def methods(node: ast.ClassDef) -> dict[str, ast.FunctionDef]:
+    return {n.name: n for n in node.body if isinstance(n, ast.FunctionDef)}
+
+
+@pytest.mark.parametrize("model_type", MODEL_TYPES)
+def test_project_files(tmp_path, model_type):
+    files = render(tmp_path, "my_net", model_type=model_type)
+    assert set(files) == expected_paths("my_net")
+    for path, source in files.items():
+        if path.endswith(".py"):
+            ast.parse(source)
+        assert "{{" not in source or path == BASE_FILE, path
+
+    model = top_level(files["src/my_net/model.py"])
+    bases = [ast.unparse(base) for base in model["MyNet"].bases]
+    parent = "keras.Sequential" if model_type == "sequential" else "keras.Model"
+    assert bases == ["StatelessSteps", parent]
+    assert {"build_model", "compile_model"} <= set(model)
+    assert "StatelessSteps" in top_level(files["src/my_net/steps.py"])
+    assert {"make_dataset", "load_npz"} <= set(top_level(files["src/my_net/data.py"]))
+    assert "main" in top_level(files["src/my_net/train.py"])
+    init = files["src/my_net/__init__.py"]
+    assert 'os.environ.setdefault("KERAS_BACKEND", "jax")' in init
+
+    answers = json.loads(files[ANSWERS_FILE])["answers"]
+    assert answers["name"] == "my_net" and answers["model_type"] == model_type
+    base = json.loads(files[BASE_FILE])["files"]
+    assert set(base) == expected_paths("my_net") - {ANSWERS_FILE, BASE_FILE}
+    assert base["src/my_net/steps.py"] == files["src/my_net/steps.py"]
+
+
+def test_pyproject_and_readme(tmp_path):
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    files = render(tmp_path, "my_net", learning_rate=0.02, optimizer="sgd")
+    pyproject = tomllib.loads(files["pyproject.toml"])
+    project = pyproject["project"]
+    assert project["name"] == "my-net"
+    names = [re.match(r"[A-Za-z0-9_.-]+", d).group(0) for d in project["dependencies"]]
+    assert names == ["keras", "jax", "jaxlib", "numpy"]
+    assert "keras>=3.15,<4" in project["dependencies"]
+    assert {"pytest", "ruff"} <= {
+        re.match(r"[A-Za-z0-9_.-]+", d).group(0)
+        for d in project["optional-dependencies"]["dev"]
+    }
+    assert project["scripts"] == {"my-net-train": "my_net.train:cli"}
+    assert pyproject["tool"]["setuptools"]["packages"]["find"]["where"] == ["src"]
+    assert pyproject["tool"]["pytest"]["ini_options"]["testpaths"] == ["tests"]
+    assert ".keras-jax-scaffold" in pyproject["tool"]["ruff"]["extend-exclude"]
+
+    # The learning rate of the answers is the default of compile_model and train.
+    assert "LEARNING_RATE = 0.02\n" in files["src/my_net/model.py"]
+    assert (
+        "keras.optimizers.SGD(learning_rate=learning_rate)"
+        in (files["src/my_net/model.py"])
+    )
+    readme = files["README.md"]
+    for option in (
+        "--epochs",
+        "--batch-size",
+        "--learning-rate",
+        "--seed",
+        "--data",
+        "--validation-split",
+        "--checkpoint-dir",
+        "--resume",
+        "--csv-log",
+        "--early-stopping",
+        "--verbose",
+        "--data-parallel",
+        "pip install -e .[dev]",
+        "keras-jax-scaffold update",
+        ".keras-jax-scaffold/templates",
+        "--template-dir",
+        ANSWERS_FILE,
+    ):
+        assert option in readme, option
+    train = files["src/my_net/train.py"]
+    options = re.findall(r'add_argument\(\s*"(--[a-z-]+)"', train)
+    assert len(options) >= 13
+    for option in options:
+        assert f"`{option}" in readme, f"README does not document {option}"
+
+
+def test_rendered_projects_pass_ruff(tmp_path):
+    """`ruff check` with the project's own settings, for every task and model type."""
+    for index, answers in enumerate(TASK_ANSWERS):
+        name = f"net_{index}"
+        model_type = MODEL_TYPES[index % len(MODEL_TYPES)]
+        write(tmp_path / name, render(tmp_path, name, model_type=model_type, **answers))
+    completed = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    checked = list(tmp_path.rglob("*.py"))
+    per_project = sum(item.path.endswith(".py") for item in PROJECT)
+    assert len(checked) == len(TASK_ANSWERS) * per_project
+
+
+@pytest.mark.parametrize("model_type", MODEL_TYPES)
+def test_project_and_module_have_the_same_steps(tmp_path, model_type):
+    answers = {"model_type": model_type, "loss": "mse", "metrics": ("r2_score",)}
+    module = render_spec(build_spec(Answers(name="my_net", **answers)))["my_net.py"]
+    project = render(tmp_path, "my_net", **answers)
+    module_names = top_level(module)
+    steps_names = top_level(project["src/my_net/steps.py"])
+
+    module_methods = methods(module_names["MyNet"])
+    mixin_methods = methods(steps_names["StatelessSteps"])
+    assert sorted(mixin_methods) == sorted(STEP_METHODS)
+    for name in STEP_METHODS:
+        assert ast.dump(mixin_methods[name]) == ast.dump(module_methods[name]), name
+    for name in STEP_HELPERS:
+        assert ast.dump(steps_names[name]) == ast.dump(module_names[name]), name
+    # The model class in model.py only adds the mixin: no steps of its own.
+    model_class = top_level(project["src/my_net/model.py"])["MyNet"]
+    assert not set(methods(model_class)) & set(STEP_METHODS)
+    # Same synthetic data as the module.
+    data = top_level(project["src/my_net/data.py"])
+    assert ast.dump(data["make_dataset"]) == ast.dump(module_names["make_dataset"])
+
+
+# --- slow: generate with the CLI, install, run the project's tests and entry point --
+
+
+def parent_paths() -> list[str]:
+    """Where this environment's packages live, for the fresh environment's .pth file."""
+    paths = list(site.getsitepackages())
+    for package in ("keras", "jax", "numpy", "pytest", "pip", "setuptools"):
+        found = importlib.util.find_spec(package)
+        assert found is not None and found.origin, f"{package} is not installed"
+        paths.append(str(Path(found.origin).parents[1]))
+    return list(dict.fromkeys(paths))
+
+
+def make_venv(directory: Path) -> Path:
+    """A venv without pip whose .pth file points at this environment's packages."""
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(directory)], check=True
+    )
+    python = directory / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    Path(purelib, "_parent_environment.pth").write_text("\n".join(parent_paths()))
+    return python
+
+
+def run(command, cwd: Path, env: dict, timeout: int = 300):
+    return subprocess.run(
+        [str(part) for part in command],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def clean_env() -> dict:
+    """This environment without what would change the project's behaviour."""
+    drop = ("KERAS_BACKEND", "XLA_FLAGS", "PYTEST_ADDOPTS", "PYTHONPATH")
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if key not in drop and not key.startswith("PYTEST_")
+    }
+
+
+def final_loss(stdout: str) -> float:
+    match = re.search(r"^epoch \d+: loss=(\S+)", stdout, re.MULTILINE)
+    assert match, stdout[-2000:]
+    return float(match.group(1))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model_type", MODEL_TYPES)
+def test_installed_project_tests_and_training(tmp_path, model_type):
+    name = f"demo_{model_type}"
+    env = clean_env()
+    generated = run(
+        [
+            sys.executable,
+            "-m",
+            "keras_jax_scaffold",
+            "new",
+            name,
+            "--project",
+            "--no-input",
+            "--model-type",
+            model_type,
+            "-o",
+            tmp_path,
+        ],
+        tmp_path,
+        env,
+    )
+    assert generated.returncode == 0, generated.stderr
+    project = tmp_path / name
+    on_disk = {
+        p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()
+    }
+    assert on_disk == expected_paths(name)
+
+    python = make_venv(tmp_path / "venv")
+    installed = run(
+        [python, "-m", "pip", "install", "--no-deps", "--no-build-isolation"]
+        + ["--no-index", "--disable-pip-version-check", "-q", "-e", project],
+        tmp_path,
+        env,
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+
+    # The project's own tests, with its own pytest settings.
+    tests = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, env)
+    output = tests.stdout + tests.stderr
+    assert tests.returncode == 0, output[-6000:]
+    summary = output.strip().splitlines()[-1]
+    assert re.search(rf"\b{PROJECT_TESTS} passed\b", summary), summary
+    assert not re.search(r"failed|error|skipped|deselected", summary), summary
+
+    # `python -m PKG.train`: trains, prints a finite loss, writes a checkpoint.
+    checkpoints = tmp_path / "checkpoints"
+    trained = run(
+        [python, "-m", f"{name}.train", "--epochs", "1", "--verbose", "2"]
+        + ["--num-samples", "128", "--checkpoint-dir", checkpoints],
+        tmp_path,
+        env,
+    )
+    assert trained.returncode == 0, trained.stderr[-4000:]
+    assert math.isfinite(final_loss(trained.stdout))
+    assert (checkpoints / "epoch_001.keras").is_file()
+
+    # The console script: resumes from the checkpoint, appends to a CSV log.
+    script = python.parent / f"{name.replace('_', '-')}-train"
+    log = tmp_path / "train.csv"
+    resumed = run(
+        [script, "--epochs", "2", "--verbose", "0", "--num-samples", "128"]
+        + ["--resume", checkpoints / "epoch_001.keras", "--csv-log", log],
+        tmp_path,
+        env,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-4000:]
+    assert re.search(r"^epoch 2: loss=", resumed.stdout, re.MULTILINE)
+    assert math.isfinite(final_loss(resumed.stdout))
+    rows = log.read_text().splitlines()
+    assert rows[0].startswith("epoch,"), rows
+    assert [row.split(",")[0] for row in rows[1:]] == ["1"]  # only the resumed epoch
+
+    # A bad .npz: one `error:` line naming the file and the array, no traceback.
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, x=np.zeros((4, 3), "float32"), y=np.zeros(4, "int32"))
+    failed = run([script, "--data", bad, "--epochs", "1"], tmp_path, env)
+    assert failed.returncode == 1
+    assert "Traceback" not in failed.stderr
+    lines = failed.stderr.strip().splitlines()
+    assert len(lines) == 1, failed.stderr
+    assert lines[0].startswith(f"error: {bad}: array 'x' has shape (4, 3)"), lines
