@@ -9,6 +9,20 @@ from pathlib import Path
 from keras_jax_scaffold.errors import UserError
 
 
+def unified_diff(old: str | None, new: str | None, display: str) -> str:
+    """Unified diff of ``old`` -> ``new`` (``None``: the file is absent)."""
+    before = f"a/{display}" if old is not None else "/dev/null"
+    after = f"b/{display}" if new is not None else "/dev/null"
+    lines = difflib.unified_diff(
+        (old or "").splitlines(keepends=True),
+        (new or "").splitlines(keepends=True),
+        before,
+        after,
+    )
+    # A last line without a newline would run into the next header.
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
 @dataclass(frozen=True)
 class PlannedFile:
     path: Path
@@ -17,10 +31,7 @@ class PlannedFile:
     old_content: str | None = None
 
     def diff(self, display: str) -> str:
-        old = (self.old_content or "").splitlines(keepends=True)
-        new = self.content.splitlines(keepends=True)
-        before = f"a/{display}" if self.old_content is not None else "/dev/null"
-        return "".join(difflib.unified_diff(old, new, before, f"b/{display}"))
+        return unified_diff(self.old_content, self.content, display)
 
 
 def plan_files(

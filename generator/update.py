@@ -17,7 +17,6 @@ simply be run again.
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -27,6 +26,7 @@ import merge3
 from keras_jax_scaffold import catalog
 from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_FILE
+from keras_jax_scaffold.plan import unified_diff
 from keras_jax_scaffold.project import read_answers, read_base, render_project
 from keras_jax_scaffold.spec import (
     Answers,
@@ -77,13 +77,7 @@ class UpdateAction:
         """Unified diff of the file on disk -> the file after the update."""
         if not self.changes_disk:
             return ""
-        old = (self.old_content or "").splitlines(keepends=True)
-        new = (self.content or "").splitlines(keepends=True)
-        before = f"a/{display}" if self.old_content is not None else "/dev/null"
-        after = f"b/{display}" if self.content is not None else "/dev/null"
-        lines = difflib.unified_diff(old, new, before, after)
-        # A last line without a newline would run into the next header.
-        return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+        return unified_diff(self.old_content, self.content, display)
 
 
 @dataclass(frozen=True)
