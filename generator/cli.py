@@ -354,8 +354,9 @@ def update(
     markers and the command exits 1. Files you deleted stay deleted; files the
     template no longer generates are deleted unless you changed them. The answers
     (recorded in .keras-jax-scaffold.json, changed by the flags; the name never
-    changes) and the base are written too. --template-dir is not recorded: put
-    templates to keep in the project's .keras-jax-scaffold/templates.
+    changes) and the base are written too. The --template-dirs of `new` (or of the
+    last `update` that gave some) are recorded there and used again; give
+    --template-dir to replace them.
     """
     from keras_jax_scaffold.layout import BASE_FILE
     from keras_jax_scaffold.spec import Answers, parse_variable, split_metrics

@@ -9,6 +9,7 @@ bytes.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import fields
 from pathlib import Path
 
@@ -36,7 +37,7 @@ ANSWER_TYPES = {
     "hidden_units": int,
     "variables": dict,
 }
-FILE_KEYS = ("answers", "tool_version")
+FILE_KEYS = ("answers", "template_dirs", "tool_version")
 
 
 def answers_from_spec(spec: Spec) -> Answers:
@@ -57,12 +58,24 @@ def answers_from_spec(spec: Spec) -> Answers:
     )
 
 
-def dump_answers(spec: Spec) -> str:
+def dump_answers(
+    spec: Spec, template_dirs: tuple[Path, ...] = (), project_dir: Path = Path(".")
+) -> str:
+    """The answers file: every answer, the ``--template-dir``s (relative to the project,
+    so `update` uses them again) and the tool version."""
     answers = answers_from_spec(spec)
     values = {key: getattr(answers, key) for key in ANSWER_KEYS}
     values["metrics"] = list(values["metrics"])
     values["variables"] = dict(values["variables"])
-    document = {"answers": values, "tool_version": __version__}
+    directories = [
+        Path(os.path.relpath(d.resolve(), project_dir.resolve())).as_posix()
+        for d in template_dirs
+    ]
+    document = {
+        "answers": values,
+        "template_dirs": directories,
+        "tool_version": __version__,
+    }
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
@@ -117,6 +130,26 @@ def read_answers(project_dir: Path) -> tuple[Answers, str]:
     return Answers(**values), str(document.get("tool_version", "unknown"))
 
 
+def recorded_template_dirs(project_dir: Path) -> tuple[Path, ...]:
+    """The ``--template-dir``s recorded by `new`/`update`, resolved against the project."""
+    path = project_dir / ANSWERS_FILE
+    directories = _load_json(path, "answers file").get("template_dirs", [])
+    if not isinstance(directories, list) or not all(
+        isinstance(d, str) for d in directories
+    ):
+        raise UserError(f"{str(path)!r}: 'template_dirs' must be a list of paths")
+    result = []
+    for directory in directories:
+        resolved = project_dir / directory
+        if not resolved.is_dir():
+            raise UserError(
+                f"{str(path)!r}: recorded template directory {directory!r} does not "
+                "exist; pass --template-dir DIR, or remove it from 'template_dirs'"
+            )
+        result.append(resolved)
+    return tuple(result)
+
+
 def read_base(project_dir: Path) -> dict[str, str]:
     """The files as the last `new`/`update` rendered them (``{path: content}``)."""
     path = project_dir / BASE_FILE
@@ -143,7 +176,7 @@ def render_project(
     )
     return {
         **files,
-        ANSWERS_FILE: dump_answers(spec),
+        ANSWERS_FILE: dump_answers(spec, template_dirs, project_dir),
         BASE_FILE: dump_base(files),
     }
 

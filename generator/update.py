@@ -27,7 +27,12 @@ from keras_jax_scaffold import catalog
 from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_FILE
 from keras_jax_scaffold.plan import unified_diff
-from keras_jax_scaffold.project import read_answers, read_base, render_project
+from keras_jax_scaffold.project import (
+    read_answers,
+    read_base,
+    recorded_template_dirs,
+    render_project,
+)
 from keras_jax_scaffold.spec import (
     Answers,
     Spec,
@@ -458,6 +463,8 @@ def update_project(
             raise UserError(f"{str(answers_path)!r}: {error}") from None
         raise
 
+    if not template_dirs:
+        template_dirs = recorded_template_dirs(project_dir)
     rendered = render_project(spec, template_dirs, project_dir)
     meta = {path: rendered.pop(path) for path in (ANSWERS_FILE, BASE_FILE)}
     theirs = read_theirs(project_dir, set(base) | set(rendered) | set(meta))

@@ -8,6 +8,7 @@ Templates are discovered at runtime (templates/project/** included, whatever exi
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 from keras_jax_scaffold import catalog
 from keras_jax_scaffold.cli import app
 from keras_jax_scaffold.context import build_context
-from keras_jax_scaffold.layout import LAYOUTS, LOCAL_TEMPLATE_DIR
+from keras_jax_scaffold.layout import ANSWERS_FILE, LAYOUTS, LOCAL_TEMPLATE_DIR
 from keras_jax_scaffold.reference import (
     BLOCK_DOCS,
     CONTEXT_DOCS,
@@ -31,7 +32,6 @@ from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILTIN_NAMES = builtin_template_names()
-HAS_PROJECT_TEMPLATES = any(name.startswith("project/") for name in BUILTIN_NAMES)
 STEPS = "partials/steps.py.jinja"
 
 # --------------------------------------------------------------------------- helpers
@@ -376,7 +376,6 @@ def test_invalid_python_names_the_template_line_and_shows_the_code(templates, ou
     assert snapshot(out_dir) == before
 
 
-@pytest.mark.skipif(not HAS_PROJECT_TEMPLATES, reason="no templates/project yet")
 def test_project_template_error_is_located_and_writes_nothing(templates, out_dir):
     name = next(n for n in BUILTIN_NAMES if n.startswith("project/"))
     broken = write(templates / name, "line one\n{{ no_such_name }}\n")
@@ -398,7 +397,7 @@ def test_missing_template_dir_is_an_error(tmp_path, out_dir):
 
 @pytest.mark.parametrize(
     "layout",
-    ["module", *(["project"] if HAS_PROJECT_TEMPLATES else [])],
+    ["module", "project"],
 )
 def test_export_round_trip_is_byte_identical(tmp_path, layout):
     """Exported templates, used as --template-dir, render exactly the built-ins."""
@@ -415,6 +414,13 @@ def test_export_round_trip_is_byte_identical(tmp_path, layout):
         result = invoke("new", "demo", "--no-input", "-o", out, *flags, *extra)
         assert result.exit_code == 0, result.output
         outputs.append(files_under(out))
+    if layout == "project":
+        # The answers file records the --template-dir (for `update`); nothing else
+        # differs.
+        answers = [json.loads(o.pop(f"demo/{ANSWERS_FILE}")) for o in outputs]
+        assert answers[0]["template_dirs"] == []
+        assert answers[1]["template_dirs"] == ["../../exported"]  # out-1/demo
+        assert {**answers[1], "template_dirs": []} == answers[0]
     assert outputs[0] == outputs[1]
     expected = {
         f.output_path(
@@ -424,12 +430,6 @@ def test_export_round_trip_is_byte_identical(tmp_path, layout):
     }
     prefix = "demo/" if layout == "project" else ""
     assert {prefix + path for path in expected} <= set(outputs[1])
-
-
-def test_project_templates_are_in_the_round_trip_when_present():
-    """The project layout's templates exist exactly when templates/project does."""
-    project_dir = builtin_template_dir() / "project"
-    assert HAS_PROJECT_TEMPLATES == project_dir.is_dir()
 
 
 def test_export_named_templates_keeps_relative_paths(tmp_path):

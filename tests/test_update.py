@@ -519,6 +519,29 @@ def test_project_local_templates_are_used(tmp_path, project):
     assert TEMPLATE_LINE in (project / MODEL_PATH).read_text()
 
 
+def test_template_dirs_of_new_are_used_again_by_update(tmp_path):
+    """`new --project -t DIR` records DIR; a later `update` without -t keeps using it."""
+    tpl = template_dir(tmp_path)
+    created = invoke("new", NAME, "--project", "--no-input", "-o", tmp_path, "-t", tpl)
+    assert created.exit_code == 0, created.output
+    project = tmp_path / NAME
+    recorded = json.loads((project / ANSWERS_FILE).read_text())["template_dirs"]
+    assert recorded == ["../templates"]  # relative to the project
+    assert TEMPLATE_LINE in (project / MODEL_PATH).read_text()
+    result = invoke("update", project, "--hidden-units", "9")
+    assert result.exit_code == 0, result.output
+    text = (project / MODEL_PATH).read_text()
+    assert TEMPLATE_LINE in text and "HIDDEN_UNITS = 9" in text
+    # A recorded directory that is gone: a clear error, nothing changed.
+    shutil.rmtree(tpl)
+    before = snapshot(project)
+    result = invoke("update", project, "--hidden-units", "10")
+    assert_one_error(
+        result, "recorded template directory '../templates' does not exist"
+    )
+    assert snapshot(project) == before
+
+
 def test_changing_the_loss_gives_the_project_new_would_make(project):
     result = invoke("update", project, "--loss", "mse")
     assert result.exit_code == 0, result.output
