@@ -14,6 +14,7 @@ import typer
 from keras_jax_scaffold import __version__, catalog
 from keras_jax_scaffold.cli_templates import templates_app
 from keras_jax_scaffold.errors import UserError
+from keras_jax_scaffold.spec import Answers, parse_variable, split_metrics
 
 app = typer.Typer(
     name="keras-jax-scaffold",
@@ -64,6 +65,21 @@ def fail(message: str, code: int = 1, detail: str = "") -> None:
 
 def fail_with(error: UserError, code: int = 1) -> None:
     fail(str(error), code=code, detail=error.detail)
+
+
+def _metrics(metric: list[str] | None) -> tuple[str, ...] | None:
+    """``--metric`` values: repeatable and comma-separated; ``none`` alone: no metric."""
+    if metric is None:
+        return None
+    metrics = split_metrics(metric)
+    return () if [m.lower() for m in metrics] == ["none"] else metrics
+
+
+def _with_variables(given: Answers, var: list[str] | None) -> Answers:
+    """``given`` with the ``--var KEY=VALUE`` pairs (UserError for a bad one)."""
+    if not var:
+        return given
+    return replace(given, variables=tuple(parse_variable(v) for v in var))
 
 
 TemplateDirOption = Annotated[
@@ -193,19 +209,13 @@ def new(
     With --project, generate an installable project in NAME/ instead.
     """
     from keras_jax_scaffold import pipeline, prompts
-    from keras_jax_scaffold.spec import Answers, parse_variable, split_metrics
 
-    metrics = None
-    if metric is not None:
-        metrics = split_metrics(metric)
-        if [m.lower() for m in metrics] == ["none"]:
-            metrics = ()
     given = Answers(
         name=name,
         model_type=model_type,
         loss=loss,
         task=task,
-        metrics=metrics,
+        metrics=_metrics(metric),
         optimizer=optimizer,
         learning_rate=learning_rate,
         input_shape=input_shape,
@@ -214,8 +224,7 @@ def new(
         hidden_units=hidden_units,
     )
     try:
-        if var:
-            given = replace(given, variables=tuple(parse_variable(v) for v in var))
+        given = _with_variables(given, var)
         if not no_input:
             missing = prompts.missing_flags(given)
             if missing and not prompts.stdin_is_terminal():
@@ -359,19 +368,13 @@ def update(
     --template-dir to replace them.
     """
     from keras_jax_scaffold.layout import BASE_FILE
-    from keras_jax_scaffold.spec import Answers, parse_variable, split_metrics
     from keras_jax_scaffold.update import update_project
 
-    metrics = None
-    if metric is not None:
-        metrics = split_metrics(metric)
-        if [m.lower() for m in metrics] == ["none"]:
-            metrics = ()
     given = Answers(
         model_type=model_type,
         loss=loss,
         task=task,
-        metrics=metrics,
+        metrics=_metrics(metric),
         optimizer=optimizer,
         learning_rate=learning_rate,
         input_shape=input_shape,
@@ -380,8 +383,7 @@ def update(
         hidden_units=hidden_units,
     )
     try:
-        if var:
-            given = replace(given, variables=tuple(parse_variable(v) for v in var))
+        given = _with_variables(given, var)
         result = update_project(
             project_dir,
             given,

@@ -34,30 +34,31 @@ class PlannedFile:
         return unified_diff(self.old_content, self.content, display)
 
 
+def plan_file(path: Path, content: str, force: bool) -> PlannedFile:
+    """The fate of one file: compare ``content`` with what is at ``path``."""
+    if path.is_dir():
+        raise UserError(f"cannot write {str(path)!r}: it is a directory")
+    if not path.exists():
+        return PlannedFile(path, content, "create")
+    try:
+        old = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"cannot read existing {str(path)!r}: {error}") from None
+    if old == content:
+        return PlannedFile(path, content, "identical", old)
+    return PlannedFile(path, content, "overwrite" if force else "conflict", old)
+
+
 def plan_files(
     files: dict[str, str], output_dir: Path, force: bool
 ) -> list[PlannedFile]:
     """Compare each rendered file with the disk. Raises UserError before any write."""
     if output_dir.exists() and not output_dir.is_dir():
         raise UserError(f"output directory {str(output_dir)!r} is a file")
-    planned = []
-    for relative, content in sorted(files.items()):
-        path = output_dir / relative
-        if path.is_dir():
-            raise UserError(f"cannot write {str(path)!r}: it is a directory")
-        if not path.exists():
-            planned.append(PlannedFile(path, content, "create"))
-            continue
-        try:
-            old = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise UserError(f"cannot read existing {str(path)!r}: {error}") from None
-        if old == content:
-            planned.append(PlannedFile(path, content, "identical", old))
-        else:
-            status = "overwrite" if force else "conflict"
-            planned.append(PlannedFile(path, content, status, old))
-    return planned
+    return [
+        plan_file(output_dir / relative, content, force)
+        for relative, content in sorted(files.items())
+    ]
 
 
 def check_plan(planned: list[PlannedFile]) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jinja2
 from keras_jax_scaffold.errors import UserError
-from keras_jax_scaffold.plan import PlannedFile
+from keras_jax_scaffold.plan import PlannedFile, plan_file
 from keras_jax_scaffold.render import (
     BUILTIN_PREFIX,
     builtin_template_dir,
@@ -175,22 +175,7 @@ def export_plan(
                 raise UserError(
                     f"cannot write {str(path)!r}: {str(blocked)!r} is a file"
                 )
-        if path.is_dir():
-            raise UserError(f"cannot write {str(path)!r}: it is a directory")
-        content = builtin_source(name)
-        if not path.exists():
-            planned.append(PlannedFile(path, content, "create"))
-            continue
-        try:
-            old = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise UserError(f"cannot read existing {str(path)!r}: {error}") from None
-        if old == content:
-            planned.append(PlannedFile(path, content, "identical", old))
-        else:
-            planned.append(
-                PlannedFile(path, content, "overwrite" if force else "conflict", old)
-            )
+        planned.append(plan_file(path, builtin_source(name), force))
     conflicts = [str(item.path) for item in planned if item.status == "conflict"]
     if conflicts:
         more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""

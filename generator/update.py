@@ -42,7 +42,7 @@ from keras_jax_scaffold.spec import (
     resolve_loss,
     resolve_task,
 )
-from keras_jax_scaffold.write import ensure_writable, write_atomic
+from keras_jax_scaffold.write import ensure_writable, missing_parents, write_atomic
 
 YOURS_LABEL = "yours"
 TEMPLATE_LABEL = "template"
@@ -296,7 +296,7 @@ def apply_update(project_dir: Path, actions: list[UpdateAction]) -> None:
     done: list[tuple[UpdateAction, list[Path]]] = []
     for action in sorted(changing, key=lambda a: last.get(a.path, 0)):
         path = project_dir / action.path
-        created = _missing_parents(path)
+        created = missing_parents(path)
         try:
             if action.status == "delete":
                 path.unlink()
@@ -312,16 +312,6 @@ def apply_update(project_dir: Path, actions: list[UpdateAction]) -> None:
     for action, _ in done:
         if action.status == "delete":
             _remove_empty_parents(project_dir / action.path, project_dir)
-
-
-def _missing_parents(path: Path) -> list[Path]:
-    """The parents of ``path`` that writing it creates, deepest first."""
-    missing = []
-    for parent in path.parents:
-        if parent.exists():
-            break
-        missing.append(parent)
-    return missing
 
 
 def _roll_back(project_dir: Path, done: list[tuple[UpdateAction, list[Path]]]) -> None:

@@ -42,7 +42,7 @@ def write_atomic(path: Path, content: str) -> None:
         raise
 
 
-def _created_directories(path: Path) -> list[Path]:
+def missing_parents(path: Path) -> list[Path]:
     """The missing parents of ``path`` (deepest first), i.e. what writing it creates."""
     missing = []
     for parent in path.parents:
@@ -72,7 +72,7 @@ def apply_plan(planned: list[PlannedFile]) -> None:
     for item in planned:
         if item.status not in ("create", "overwrite"):
             continue
-        directories = _created_directories(item.path)
+        directories = missing_parents(item.path)
         try:
             write_atomic(item.path, item.content)
         except OSError as error:
