@@ -70,6 +70,13 @@ def generate(
     """
     spec = build_spec(answers)
     files = render_spec(spec, template_search_path(template_dirs, output_dir))
+    return write_files(files, output_dir, force=force, dry_run=dry_run)
+
+
+def write_files(
+    files: dict[str, str], output_dir: Path, *, force: bool, dry_run: bool
+) -> list[PlannedFile]:
+    """Plan ``files`` against the disk and, unless ``dry_run``, write them (all or none)."""
     planned = plan_files(files, output_dir, force)
     if dry_run:
         return planned

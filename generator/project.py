@@ -16,10 +16,9 @@ from pathlib import Path
 from keras_jax_scaffold import __version__
 from keras_jax_scaffold.errors import UserError, unknown
 from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_FILE
-from keras_jax_scaffold.pipeline import render_spec, template_search_path
-from keras_jax_scaffold.plan import PlannedFile, check_plan, plan_files
+from keras_jax_scaffold.pipeline import render_spec, template_search_path, write_files
+from keras_jax_scaffold.plan import PlannedFile
 from keras_jax_scaffold.spec import Answers, Spec, build_spec
-from keras_jax_scaffold.write import apply_plan, ensure_writable
 
 ANSWER_KEYS = tuple(f.name for f in fields(Answers))
 # JSON type of each answer (None is never stored: every answer is explicit).
@@ -201,10 +200,4 @@ def create_project(
             "`keras-jax-scaffold update` to update a generated project"
         )
     files = render_project(spec, template_dirs, project_dir)
-    planned = plan_files(files, project_dir, force)
-    if dry_run:
-        return planned
-    check_plan(planned)
-    ensure_writable(project_dir)
-    apply_plan(planned)
-    return planned
+    return write_files(files, project_dir, force=force, dry_run=dry_run)
