@@ -344,3 +344,55 @@ def test_installed_project_tests_and_training(tmp_path, model_type):
     lines = failed.stderr.strip().splitlines()
     assert len(lines) == 1, failed.stderr
     assert lines[0].startswith(f"error: {bad}: array 'x' has shape (4, 3)"), lines
+
+
+@pytest.mark.slow
+def test_project_parity_test_catches_a_changed_step(tmp_path):
+    """The generated parity test can fail: with a custom step (gradients halved by a
+    one-block template override) the project's own test_parity.py reports failures."""
+    name = "demo_guard"
+    env = clean_env()
+    templates = tmp_path / "templates" / "partials"
+    templates.mkdir(parents=True)
+    (templates / "steps.py.jinja").write_text(
+        '{% extends "builtin/partials/steps.py.jinja" %}\n'
+        "{% block transform_gradients %}\n"
+        "        grads = [g * 0.5 for g in grads]\n"
+        "{% endblock %}\n"
+    )
+    generated = run(
+        [sys.executable, "-m", "keras_jax_scaffold", "new", name, "--project"]
+        + ["--no-input", "-o", tmp_path, "-t", tmp_path / "templates"],
+        tmp_path,
+        env,
+    )
+    assert generated.returncode == 0, generated.stderr
+    project = tmp_path / name
+    steps = (project / "src" / name / "steps.py").read_text()
+    assert "grads = [g * 0.5 for g in grads]" in steps
+    python = make_venv(tmp_path / "venv")
+    installed = run(
+        [python, "-m", "pip", "install", "--no-deps", "--no-build-isolation"]
+        + ["--no-index", "--disable-pip-version-check", "-q", "-e", project],
+        tmp_path,
+        env,
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    tests = run(
+        [
+            python,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_parity.py",
+        ],
+        project,
+        env,
+    )
+    output = tests.stdout + tests.stderr
+    assert tests.returncode == 1, output[-4000:]
+    summary = output.strip().splitlines()[-1]
+    assert re.search(r"\b\d+ failed\b", summary), summary
+    assert "Mismatched elements" in output or "Not equal to tolerance" in output
