@@ -153,7 +153,8 @@ t = T()
 from keras_jax_scaffold import pipeline
 from keras_jax_scaffold.context import build_context
 from keras_jax_scaffold.format import format_files
-from keras_jax_scaffold.render import render_module
+from keras_jax_scaffold.layout import MODULE
+from keras_jax_scaffold.render import render_files
 from keras_jax_scaffold.spec import Answers, build_spec
 out["import keras_jax_scaffold.pipeline (rest)"] = T() - t
 t = T(); import keras_jax_scaffold.cli; out["import keras_jax_scaffold.cli (typer)"] = T() - t
@@ -163,16 +164,20 @@ answers = Answers(name=NAME, model_type="functional",
                   num_classes=10, hidden_units=256)
 t = T(); spec = build_spec(answers); context = build_context(spec)
 out["first: build_spec + build_context"] = T() - t
-t = T(); rendered = render_module(context); out["first: Jinja render (incl. template compile)"] = T() - t
+t = T(); rendered = render_files(context, MODULE); out["first: Jinja render (incl. template compile)"] = T() - t
 t = T(); formatted = format_files(rendered); out["first: black format"] = T() - t
 warm, warm_jinja, warm_black = [], [], []
 for _ in range(REPEAT):
     t = T(); pipeline.render_spec(build_spec(answers)); warm.append(T() - t)
-    t = T(); r = render_module(build_context(build_spec(answers))); warm_jinja.append(T() - t)
+    t = T(); r = render_files(build_context(build_spec(answers)), MODULE); warm_jinja.append(T() - t)
     t = T(); format_files(r); warm_black.append(T() - t)
 out["warm: render_spec (median)"] = statistics.median(warm)
 out["warm: Jinja render (median)"] = statistics.median(warm_jinja)
 out["warm: black format (median)"] = statistics.median(warm_black)
+project = []
+for _ in range(REPEAT):
+    t = T(); pipeline.render_spec(build_spec(answers), layout="project"); project.append(T() - t)
+out["warm: render_spec of a project, 13 files (median)"] = statistics.median(project)
 # The command as the console script runs it, in-process: Typer parsing (Typer >= 0.2x
 # coerces parameters through pydantic, imported lazily here), render, write.
 had_pydantic = "pydantic" in sys.modules

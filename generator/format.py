@@ -14,6 +14,7 @@ from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.render import Rendered
 
 MODE = black.Mode(target_versions={black.TargetVersion.PY310})
+LOOK_BACK = 6  # rendered lines searched for the user template line that caused an error
 
 
 def _excerpt(source: str, lineno: int, around: int = 2) -> str:
@@ -54,15 +55,21 @@ def invalid_python(rendered: Rendered, reason: str) -> UserError:
     tail = [line.strip() for line in rest.splitlines() if line.strip()]
     reason = tail[-1] if tail and tail[-1] != "^" else ""
     lines = rendered.source.splitlines()
-    offending = lines[lineno - 1] if 0 < lineno <= len(lines) else ""
-    where = _template_line(rendered, offending) or rendered.template_file
+    # The parser often stops a few lines after the mistake (an unclosed bracket is
+    # noticed at the next statement): look back from the reported line.
+    where = None
+    for number in range(min(lineno, len(lines)), max(0, lineno - LOOK_BACK), -1):
+        where = _template_line(rendered, lines[number - 1])
+        if where:
+            break
+    where = where or rendered.template_file
     message = (
         f"{where}: rendered {rendered.path} is not valid Python "
         f"(line {lineno}: {reason.strip() or 'cannot parse'})"
     )
     if rendered.user_templates:
         message += f"; user templates used: {', '.join(rendered.user_templates)}"
-    detail = _excerpt(rendered.source, lineno) if lineno else ""
+    detail = _excerpt(rendered.source, lineno, around=3) if lineno else ""
     return UserError(message, detail=detail)
 
 

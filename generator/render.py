@@ -42,37 +42,35 @@ class Rendered:
     user_templates: tuple[str, ...]  # user template files that took part, load order
 
 
-class _RecordingLoader(jinja2.ChoiceLoader):
-    """A ChoiceLoader that remembers which files it served (for error messages)."""
+class _RecordingEnvironment(jinja2.Environment):
+    """An Environment that remembers which template files each render loaded
+    (the file rendered and every include/extends/import), for error messages."""
 
-    def __init__(self, loaders):
-        super().__init__(loaders)
-        self.loaded: list[str] = []
+    loaded: list[str]
 
-    def load(self, environment, name, globals=None):
-        # ChoiceLoader.load asks each loader's own load(), never self.get_source.
-        template = super().load(environment, name, globals)
+    def get_template(self, name, parent=None, globals=None):
+        template = super().get_template(name, parent, globals)
         if template.filename:
             self.loaded.append(template.filename)
         return template
 
 
-def make_environment(template_dirs: tuple[Path, ...] = ()) -> jinja2.Environment:
+def make_environment(template_dirs: tuple[Path, ...] = ()) -> _RecordingEnvironment:
     """A Jinja environment: user directories first, then the built-in templates."""
     builtin = jinja2.FileSystemLoader(str(builtin_template_dir()))
     loaders = [jinja2.PrefixLoader({BUILTIN_PREFIX: builtin})]
     loaders += [jinja2.FileSystemLoader(str(d)) for d in template_dirs]
     loaders.append(builtin)
-    return jinja2.Environment(
-        loader=_RecordingLoader(loaders),
+    env = _RecordingEnvironment(
+        loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
-        # No cache: every render records the files it loads (templates are small).
-        cache_size=0,
     )
+    env.loaded = []
+    return env
 
 
 def is_builtin_file(filename: str) -> bool:
@@ -131,12 +129,11 @@ def render_files(
 ) -> dict[str, Rendered]:
     """``{output path: Rendered}`` for every file of ``layout``; nothing touches disk."""
     env = make_environment(template_dirs)
-    loader: _RecordingLoader = env.loader  # type: ignore[assignment]
     rendered = {}
     for item in layout:
-        loader.loaded.clear()
+        env.loaded.clear()
         source = render_template(env, item.template, context)
-        files = list(dict.fromkeys(loader.loaded))
+        files = list(dict.fromkeys(env.loaded))
         user = tuple(f for f in files if not is_builtin_file(f))
         path = item.output_path(context)
         rendered[path] = Rendered(

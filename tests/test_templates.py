@@ -376,6 +376,21 @@ def test_invalid_python_names_the_template_line_and_shows_the_code(templates, ou
     assert snapshot(out_dir) == before
 
 
+def test_unclosed_bracket_is_traced_back_to_the_template_line(templates, out_dir):
+    """Python notices an unclosed bracket only at the next statement; the error still
+    names the user template line that opened it."""
+    data = write(
+        templates / "partials/data.py.jinja",
+        "def make_dataset(num_samples=256, seed=0):\n    return oops(\n",
+    )
+    before = snapshot(out_dir)
+    result = invoke("new", "demo", "--no-input", "-o", out_dir, "-t", templates)
+    line = error_line(result)
+    assert line.startswith(f"error: {data}:2: rendered demo.py is not valid Python")
+    assert "    return oops(" in result.stderr
+    assert snapshot(out_dir) == before
+
+
 def test_project_template_error_is_located_and_writes_nothing(templates, out_dir):
     name = next(n for n in BUILTIN_NAMES if n.startswith("project/"))
     broken = write(templates / name, "line one\n{{ no_such_name }}\n")
