@@ -429,6 +429,21 @@ def out_dir(tmp_path):
     return out
 
 
+def deny_writes(monkeypatch) -> None:
+    """Make every directory look unwritable to ``os.access``.
+
+    Tests may run as root, where chmod does not stop writes: fake the permission check.
+    """
+    real_access = os.access
+
+    def access(path, mode, *args, **kwargs):
+        if mode & os.W_OK:
+            return False
+        return real_access(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+
+
 def assert_rejected(result, out: Path, before: dict, *expected: str) -> None:
     assert result.exit_code != 0, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), (
@@ -485,15 +500,7 @@ def test_existing_file_without_force_changes_nothing(out_dir):
 
 @pytest.mark.parametrize("target", ["out", "out/new/deeper"])
 def test_output_directory_not_writable(out_dir, monkeypatch, target):
-    # We may run as root, where chmod does not stop writes: fake the permission check.
-    real_access = os.access
-
-    def access(path, mode, *args, **kwargs):
-        if mode & os.W_OK:
-            return False
-        return real_access(path, mode, *args, **kwargs)
-
-    monkeypatch.setattr(os, "access", access)
+    deny_writes(monkeypatch)
     before = snapshot(out_dir)
     output = out_dir.parent / target
     result = invoke("new", "demo", "--no-input", "-o", output)

@@ -233,6 +233,19 @@ def make_venv(directory: Path) -> Path:
     return python
 
 
+def install(project: Path, venv: Path, env: dict) -> Path:
+    """``pip install -e project`` into a fresh venv; its python."""
+    python = make_venv(venv)
+    installed = run(
+        [python, "-m", "pip", "install", "--no-deps", "--no-build-isolation"]
+        + ["--no-index", "--disable-pip-version-check", "-q", "-e", project],
+        venv.parent,
+        env,
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    return python
+
+
 def run(command, cwd: Path, env: dict, timeout: int = 300):
     return subprocess.run(
         [str(part) for part in command],
@@ -290,14 +303,7 @@ def test_installed_project_tests_and_training(tmp_path, model_type):
     }
     assert on_disk == expected_paths(name)
 
-    python = make_venv(tmp_path / "venv")
-    installed = run(
-        [python, "-m", "pip", "install", "--no-deps", "--no-build-isolation"]
-        + ["--no-index", "--disable-pip-version-check", "-q", "-e", project],
-        tmp_path,
-        env,
-    )
-    assert installed.returncode == 0, installed.stdout + installed.stderr
+    python = install(project, tmp_path / "venv", env)
 
     # The project's own tests, with its own pytest settings.
     tests = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, env)
@@ -370,14 +376,7 @@ def test_project_parity_test_catches_a_changed_step(tmp_path):
     project = tmp_path / name
     steps = (project / "src" / name / "steps.py").read_text()
     assert "grads = [g * 0.5 for g in grads]" in steps
-    python = make_venv(tmp_path / "venv")
-    installed = run(
-        [python, "-m", "pip", "install", "--no-deps", "--no-build-isolation"]
-        + ["--no-index", "--disable-pip-version-check", "-q", "-e", project],
-        tmp_path,
-        env,
-    )
-    assert installed.returncode == 0, installed.stdout + installed.stderr
+    python = install(project, tmp_path / "venv", env)
     tests = run(
         [
             python,

@@ -11,7 +11,7 @@ from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_FILE, PROJECT
 from keras_jax_scaffold.project import read_answers, read_base
 from keras_jax_scaffold.spec import Answers, build_spec
 
-from tests.test_cli import assert_rejected, invoke, snapshot
+from tests.test_cli import assert_rejected, deny_writes, invoke, snapshot
 
 FLAGS = ("--model-type", "subclassed", "--loss", "bce", "-m", "auc,precision")
 
@@ -94,15 +94,7 @@ def test_target_is_a_file(tmp_path):
 
 
 def test_unwritable_location(tmp_path, monkeypatch):
-    # We may run as root, where chmod does not stop writes: fake the permission check.
-    real_access = os.access
-    monkeypatch.setattr(
-        os,
-        "access",
-        lambda path, mode, *a, **k: (
-            False if mode & os.W_OK else real_access(path, mode, *a, **k)
-        ),
-    )
+    deny_writes(monkeypatch)
     before = snapshot(tmp_path)
     result = invoke("new", "proj", "--project", "--no-input", "-o", tmp_path)
     assert_rejected(result, tmp_path, before, "not writable")

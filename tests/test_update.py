@@ -37,6 +37,8 @@ from keras_jax_scaffold.update import (
 )
 from typer.testing import CliRunner
 
+from tests.test_cli import deny_writes
+
 NAME = "proj"
 CONTEXT = {"module_name": NAME, "package_name": NAME}
 MODEL = next(f for f in PROJECT if f.path.endswith("/model.py"))
@@ -691,15 +693,7 @@ def test_project_directory_that_is_a_file(tmp_path):
 
 
 def test_unwritable_project_changes_nothing(project, monkeypatch):
-    # We may run as root, where chmod does not stop writes: fake the permission check.
-    real_access = os.access
-
-    def access(path, mode, *args, **kwargs):
-        if mode & os.W_OK:
-            return False
-        return real_access(path, mode, *args, **kwargs)
-
-    monkeypatch.setattr(os, "access", access)
+    deny_writes(monkeypatch)
     before = snapshot(project)
     result = invoke("update", project, "--learning-rate", "0.01")
     assert_one_error(result, "not writable")
