@@ -660,7 +660,11 @@ def test_console_script_version():
 
 
 HELP = {
-    (): ["--version", "new", "losses", "metrics", "tasks", "templates"],
+    (): ["--version", "new", "update", "losses", "metrics", "tasks", "templates"],
+    ("update",): ["--loss", "--metric", "--learning-rate", "--template-dir", "--var"]
+    + ["--dry-run"],
+    ("templates",): ["list", "show", "export"],
+    ("templates", "export"): ["--force"],
     ("new",): [
         "--model-type",
         "--loss",
