@@ -39,7 +39,8 @@ def check_files(
         required = item.required_names(context)
         if not required:
             continue
-        missing = [n for n in required if n not in top_level_names(formatted[path])]
+        defined = top_level_names(formatted[path])
+        missing = [n for n in required if n not in defined]
         if missing:
             origin = rendered[path]
             where = (

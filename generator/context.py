@@ -7,6 +7,7 @@ does not change it), so custom templates can check what they get.
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import re
 import shlex
@@ -22,7 +23,8 @@ CONTEXT_VERSION = 1
 PROJECT_RUNTIME_PACKAGES = ("keras", "jax", "jaxlib")
 
 
-def project_dependencies() -> list[str]:
+@functools.cache
+def project_dependencies() -> tuple[str, ...]:
     """``["keras>=3.15,<4", ...]``: this tool's own ranges for keras, jax and jaxlib."""
     requirements = importlib.metadata.requires("keras-jax-scaffold") or []
     result = {}
@@ -33,7 +35,7 @@ def project_dependencies() -> list[str]:
                 specifiers.split(","), key=lambda s: (not s.startswith(">="), s)
             )
             result[name.lower()] = name.lower() + ",".join(ordered)
-    return [result[name] for name in PROJECT_RUNTIME_PACKAGES if name in result]
+    return tuple(result[name] for name in PROJECT_RUNTIME_PACKAGES if name in result)
 
 
 def _call(path: str, arguments: list[tuple[str, str]]) -> str:
@@ -156,7 +158,7 @@ def build_context(spec: Spec) -> dict:
             }
             for m in spec.metrics
         ],
-        "dependencies": project_dependencies(),
+        "dependencies": list(project_dependencies()),
         "answers_file": ANSWERS_FILE,
         "vars": dict(spec.variables),
         "optimizer": {

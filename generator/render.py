@@ -10,15 +10,17 @@ overrides and replace one block.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import jinja2
-from keras_jax_scaffold.errors import UserError, did_you_mean
+from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.layout import OutputFile
 
 BUILTIN_PREFIX = "builtin"
+TEMPLATE_SUFFIX = ".jinja"
 
 
 def builtin_template_dir() -> Path:
@@ -73,10 +75,6 @@ def make_environment(template_dirs: tuple[Path, ...] = ()) -> _RecordingEnvironm
     return env
 
 
-def is_builtin_file(filename: str) -> bool:
-    return Path(filename).resolve().is_relative_to(builtin_template_dir().resolve())
-
-
 def _location(error: Exception, default: str) -> str:
     """``file:line`` of the template frame that raised ``error``."""
     filename, lineno = getattr(error, "filename", None), getattr(error, "lineno", None)
@@ -92,33 +90,46 @@ def _location(error: Exception, default: str) -> str:
     return location
 
 
-def _not_found(env: jinja2.Environment, name: str) -> str:
+def suggest_template(name: str, names) -> str:
+    """`` (did you mean 'x'?)``: by the whole name, else by the file name alone."""
+    names = list(names)
+    close = difflib.get_close_matches(name, names, n=1)
+    if not close:
+        by_file = {}
+        for candidate in names:
+            by_file.setdefault(Path(candidate).name, candidate)
+        given = Path(name).name
+        if given and not given.endswith(TEMPLATE_SUFFIX):
+            starts = [f for f in by_file if f.startswith(given + ".")]
+            close = starts[:1]
+        close = close or difflib.get_close_matches(given, list(by_file), n=1)
+        close = [by_file[c] for c in close]
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _not_found(name: str) -> str:
     names = builtin_template_names()
     if name.startswith(f"{BUILTIN_PREFIX}/"):
         names = [f"{BUILTIN_PREFIX}/{n}" for n in names]
-    return f"template {name!r} not found{did_you_mean(name, names)}"
+    return f"template {name!r} not found{suggest_template(name, names)}"
 
 
 def render_template(env: jinja2.Environment, name: str, context: dict) -> str:
-    """Render template ``name``; any error becomes a UserError ``FILE:LINE: message``."""
+    """Render template ``name``; any error becomes a UserError ``FILE:LINE: message``.
+
+    The location is the template frame that failed (a user template's, when one did);
+    a missing top-level template has none.
+    """
     try:
-        template = env.get_template(name)
-    except jinja2.TemplateSyntaxError as error:
-        raise UserError(f"{_location(error, name)}: {error.message}") from None
+        return env.get_template(name).render(context)
     except jinja2.TemplateNotFound as error:
-        raise UserError(_not_found(env, error.name)) from None
-    try:
-        return template.render(context)
-    except jinja2.TemplateSyntaxError as error:
+        location = _location(error, "")
+        message = _not_found(error.name)
+        raise UserError(f"{location}: {message}" if location else message) from None
+    except jinja2.TemplateError as error:  # syntax errors, undefined names, ...
         raise UserError(f"{_location(error, name)}: {error.message}") from None
-    except jinja2.TemplateNotFound as error:
-        location = _location(error, template.filename or name)
-        raise UserError(f"{location}: {_not_found(env, error.name)}") from None
-    except jinja2.UndefinedError as error:
-        location = _location(error, template.filename or name)
-        raise UserError(f"{location}: {error.message}") from None
     except Exception as error:  # noqa: BLE001 - any failure inside a user template
-        location = _location(error, template.filename or name)
+        location = _location(error, name)
         raise UserError(f"{location}: {type(error).__name__}: {error}") from None
 
 
@@ -129,12 +140,15 @@ def render_files(
 ) -> dict[str, Rendered]:
     """``{output path: Rendered}`` for every file of ``layout``; nothing touches disk."""
     env = make_environment(template_dirs)
+    builtin_dir = builtin_template_dir().resolve()
     rendered = {}
     for item in layout:
         env.loaded.clear()
         source = render_template(env, item.template, context)
         files = list(dict.fromkeys(env.loaded))
-        user = tuple(f for f in files if not is_builtin_file(f))
+        user = tuple(
+            f for f in files if not Path(f).resolve().is_relative_to(builtin_dir)
+        )
         path = item.output_path(context)
         rendered[path] = Rendered(
             path=path,

@@ -9,7 +9,6 @@ Nothing here imports keras or jax.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +18,12 @@ from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.plan import PlannedFile, plan_file
 from keras_jax_scaffold.render import (
     BUILTIN_PREFIX,
+    TEMPLATE_SUFFIX,
     builtin_template_dir,
     builtin_template_names,
+    suggest_template,
 )
 
-TEMPLATE_SUFFIX = ".jinja"
 # The first line of a template: a Jinja comment, whitespace-trimmed or not.
 _DESCRIPTION = re.compile(r"^\{#-?\s*(.*?)\s*-?#\}\s*$")
 
@@ -66,26 +66,9 @@ def user_template_names(directory: Path) -> list[str]:
     return sorted(names)
 
 
-def suggestion(name: str, names) -> str:
-    """`` (did you mean 'x'?)``: by the whole name, else by the file name alone."""
-    names = list(names)
-    close = difflib.get_close_matches(name, names, n=1)
-    if not close:
-        by_file = {}
-        for candidate in names:
-            by_file.setdefault(Path(candidate).name, candidate)
-        given = Path(name).name
-        if given and not given.endswith(TEMPLATE_SUFFIX):
-            starts = [f for f in by_file if f.startswith(given + ".")]
-            close = starts[:1]
-        close = close or difflib.get_close_matches(given, list(by_file), n=1)
-        close = [by_file[c] for c in close]
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def unknown_template(name: str, names) -> UserError:
     return UserError(
-        f"unknown template {name!r}{suggestion(name, names)}; "
+        f"unknown template {name!r}{suggest_template(name, names)}; "
         "see `keras-jax-scaffold templates list`"
     )
 
