@@ -12,6 +12,7 @@ import json
 import os
 from dataclasses import fields
 from pathlib import Path
+from typing import NamedTuple
 
 from keras_jax_scaffold import __version__
 from keras_jax_scaffold.errors import UserError, unknown
@@ -37,6 +38,14 @@ ANSWER_TYPES = {
     "variables": dict,
 }
 FILE_KEYS = ("answers", "template_dirs", "tool_version")
+
+
+class Recorded(NamedTuple):
+    """What the answers file holds."""
+
+    answers: Answers
+    tool_version: str
+    template_dirs: tuple[str, ...]  # relative to the project, as written
 
 
 def answers_from_spec(spec: Spec) -> Answers:
@@ -102,8 +111,8 @@ def _check_keys(path: Path, found, allowed, where: str) -> None:
             raise UserError(f"{str(path)!r}: {error}")
 
 
-def read_answers(project_dir: Path) -> tuple[Answers, str]:
-    """The recorded answers and the tool version that wrote them."""
+def read_answers(project_dir: Path) -> Recorded:
+    """The answers file, read and checked once."""
     path = project_dir / ANSWERS_FILE
     if not path.is_file():
         raise UserError(
@@ -126,24 +135,28 @@ def read_answers(project_dir: Path) -> tuple[Answers, str]:
         values["metrics"] = tuple(values["metrics"])
     if "variables" in values:
         values["variables"] = tuple(sorted(values["variables"].items()))
-    return Answers(**values), str(document.get("tool_version", "unknown"))
-
-
-def recorded_template_dirs(project_dir: Path) -> tuple[Path, ...]:
-    """The ``--template-dir``s recorded by `new`/`update`, resolved against the project."""
-    path = project_dir / ANSWERS_FILE
-    directories = _load_json(path, "answers file").get("template_dirs", [])
+    directories = document.get("template_dirs", [])
     if not isinstance(directories, list) or not all(
         isinstance(d, str) for d in directories
     ):
         raise UserError(f"{str(path)!r}: 'template_dirs' must be a list of paths")
+    return Recorded(
+        Answers(**values),
+        str(document.get("tool_version", "unknown")),
+        tuple(directories),
+    )
+
+
+def recorded_template_dirs(project_dir: Path, recorded: Recorded) -> tuple[Path, ...]:
+    """The recorded ``--template-dir``s, resolved against the project; each must exist."""
     result = []
-    for directory in directories:
+    for directory in recorded.template_dirs:
         resolved = project_dir / directory
         if not resolved.is_dir():
             raise UserError(
-                f"{str(path)!r}: recorded template directory {directory!r} does not "
-                "exist; pass --template-dir DIR, or remove it from 'template_dirs'"
+                f"{str(project_dir / ANSWERS_FILE)!r}: recorded template directory "
+                f"{directory!r} does not exist; pass --template-dir DIR, or remove it "
+                "from 'template_dirs'"
             )
         result.append(resolved)
     return tuple(result)

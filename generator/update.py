@@ -436,7 +436,8 @@ def update_project(
     if not project_dir.is_dir():
         raise UserError(f"{str(project_dir)!r} is not a directory")
     answers_path = project_dir / ANSWERS_FILE
-    recorded, _ = read_answers(project_dir)
+    record = read_answers(project_dir)
+    recorded = record.answers
     if recorded.name is None:
         raise UserError(f"{str(answers_path)!r}: the answers have no 'name'")
     base = read_base(project_dir)
@@ -454,7 +455,7 @@ def update_project(
         raise
 
     if not template_dirs:
-        template_dirs = recorded_template_dirs(project_dir)
+        template_dirs = recorded_template_dirs(project_dir, record)
     rendered = render_project(spec, template_dirs, project_dir)
     meta = {path: rendered.pop(path) for path in (ANSWERS_FILE, BASE_FILE)}
     theirs = read_theirs(project_dir, set(base) | set(rendered) | set(meta))

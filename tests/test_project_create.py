@@ -52,7 +52,8 @@ def test_answers_file_is_sorted_explicit_and_reproducible(tmp_path):
     assert answers["variables"] == {"clip": "1.0"}
     assert None not in answers.values()
     # Read back, the answers give the same spec.
-    recorded, version = read_answers(first)
+    recorded, version, template_dirs = read_answers(first)
+    assert template_dirs == ()
     assert version == __version__
     assert build_spec(recorded) == build_spec(
         Answers(
