@@ -42,7 +42,7 @@ from keras_jax_scaffold.spec import (
     resolve_loss,
     resolve_task,
 )
-from keras_jax_scaffold.write import ensure_writable, missing_parents, write_atomic
+from keras_jax_scaffold.write import Change, apply_changes, ensure_writable
 
 YOURS_LABEL = "yours"
 TEMPLATE_LABEL = "template"
@@ -293,39 +293,20 @@ def apply_update(project_dir: Path, actions: list[UpdateAction]) -> None:
     changing = [a for a in actions if a.changes_disk]
     _check_can_change(project_dir, [a.path for a in changing])
     last = {ANSWERS_FILE: 1, BASE_FILE: 2}
-    done: list[tuple[UpdateAction, list[Path]]] = []
-    for action in sorted(changing, key=lambda a: last.get(a.path, 0)):
-        path = project_dir / action.path
-        created = missing_parents(path)
-        try:
-            if action.status == "delete":
-                path.unlink()
-            else:
-                write_atomic(path, action.content or "")
-        except OSError as error:
-            _roll_back(project_dir, [*done, (action, created)])
-            verb = "delete" if action.status == "delete" else "write"
-            raise UserError(
-                f"cannot {verb} {str(path)!r}: {error.strerror}; nothing was changed"
-            ) from None
-        done.append((action, created))
-    for action, _ in done:
+    ordered = sorted(changing, key=lambda a: last.get(a.path, 0))
+    apply_changes(
+        [
+            Change(
+                project_dir / action.path,
+                None if action.status == "delete" else action.content or "",
+                action.old_content,
+            )
+            for action in ordered
+        ]
+    )
+    for action in ordered:
         if action.status == "delete":
             _remove_empty_parents(project_dir / action.path, project_dir)
-
-
-def _roll_back(project_dir: Path, done: list[tuple[UpdateAction, list[Path]]]) -> None:
-    for action, created in reversed(done):
-        path = project_dir / action.path
-        try:
-            if action.old_content is None:
-                path.unlink(missing_ok=True)
-            else:
-                write_atomic(path, action.old_content)
-            for directory in created:
-                directory.rmdir()
-        except OSError:
-            pass  # best effort; the error that stopped the update is what matters
 
 
 def _remove_empty_parents(path: Path, root: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from keras_jax_scaffold.errors import UserError
@@ -52,32 +53,61 @@ def missing_parents(path: Path) -> list[Path]:
     return missing
 
 
-def _roll_back(done: list[tuple[PlannedFile, list[Path]]]) -> None:
-    """Undo the writes in ``done``: remove created files and directories, restore others."""
-    for item, directories in reversed(done):
+@dataclass(frozen=True)
+class Change:
+    """One file to change: ``content`` None deletes it; ``old_content`` None means it
+    does not exist now (undoing the change removes it again)."""
+
+    path: Path
+    content: str | None
+    old_content: str | None
+
+
+def _undo(change: Change, directories: list[Path]) -> None:
+    """Put back what ``change`` replaced and remove the directories it created."""
+    try:
+        if change.old_content is None:
+            change.path.unlink(missing_ok=True)
+        else:
+            write_atomic(change.path, change.old_content)
+        for directory in directories:
+            directory.rmdir()
+    except OSError:
+        pass  # best effort; the original error is what the user needs to see
+
+
+def apply_changes(changes: list[Change]) -> None:
+    """Make every change, in order; if one fails, undo the others and raise UserError."""
+    done: list[tuple[Change, list[Path]]] = []
+    for change in changes:
+        directories = missing_parents(change.path)
         try:
-            if item.status == "create":
-                item.path.unlink(missing_ok=True)
-            elif item.old_content is not None:
-                write_atomic(item.path, item.old_content)
-            for directory in directories:
-                directory.rmdir()
-        except OSError:
-            pass  # best effort; the original error is what the user needs to see
+            if change.content is None:
+                change.path.unlink()
+            else:
+                write_atomic(change.path, change.content)
+        except OSError as error:
+            for made, created in reversed(done):
+                _undo(made, created)
+            for directory in directories:  # the failed change's own, if any
+                try:
+                    directory.rmdir()
+                except OSError:
+                    pass
+            verb = "delete" if change.content is None else "write"
+            raise UserError(
+                f"cannot {verb} {str(change.path)!r}: {error.strerror}; "
+                "nothing was changed"
+            ) from None
+        done.append((change, directories))
 
 
 def apply_plan(planned: list[PlannedFile]) -> None:
     """Write every "create"/"overwrite" file; if one fails, undo the others and raise."""
-    done: list[tuple[PlannedFile, list[Path]]] = []
-    for item in planned:
-        if item.status not in ("create", "overwrite"):
-            continue
-        directories = missing_parents(item.path)
-        try:
-            write_atomic(item.path, item.content)
-        except OSError as error:
-            _roll_back([*done, (PlannedFile(item.path, "", "failed"), directories)])
-            raise UserError(
-                f"cannot write {str(item.path)!r}: {error.strerror}; nothing was changed"
-            ) from None
-        done.append((item, directories))
+    apply_changes(
+        [
+            Change(item.path, item.content, item.old_content)
+            for item in planned
+            if item.status in ("create", "overwrite")
+        ]
+    )

@@ -701,17 +701,17 @@ def test_unwritable_project_changes_nothing(project, monkeypatch):
 
 
 def test_failed_write_rolls_back_every_change(tmp_path, monkeypatch, project):
-    from keras_jax_scaffold import update as update_module
+    from keras_jax_scaffold import write as write_module
 
     before = snapshot(project)
-    real_write = update_module.write_atomic
+    real_write = write_module.write_atomic
 
     def write_atomic(path, content):
         if path.name == "base.json":
             raise OSError(28, "No space left on device")
         real_write(path, content)
 
-    monkeypatch.setattr(update_module, "write_atomic", write_atomic)
+    monkeypatch.setattr(write_module, "write_atomic", write_atomic)
     result = invoke(
         "update", project, "--learning-rate", "0.01", "-t", template_dir(tmp_path)
     )
