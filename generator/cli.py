@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from keras_jax_scaffold import __version__, catalog
 from keras_jax_scaffold.cli_templates import templates_app
+from keras_jax_scaffold.console import fail, fail_with, table
 from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.spec import Answers, parse_variable, split_metrics
 
@@ -51,20 +52,6 @@ def root(
     ] = False,
 ) -> None:
     """Generate Keras 3 + JAX models with stateless custom training steps."""
-
-
-def fail(message: str, code: int = 1, detail: str = "") -> None:
-    # Always one line: some messages (black's parse errors) span several. ``detail``
-    # (e.g. the offending lines of a rendered file) follows below it.
-    message = " ".join(line.strip() for line in message.splitlines() if line.strip())
-    typer.echo(f"error: {message}", err=True)
-    if detail:
-        typer.echo(detail, err=True)
-    raise typer.Exit(code)
-
-
-def fail_with(error: UserError, code: int = 1) -> None:
-    fail(str(error), code=code, detail=error.detail)
 
 
 def _metrics(metric: list[str] | None) -> tuple[str, ...] | None:
@@ -236,23 +223,16 @@ def new(
             if missing:
                 given = prompts.ask_missing(given)
         if project:
-            from keras_jax_scaffold import project as projects
-
-            planned = projects.create_project(
-                given,
-                output_dir,
-                force=force,
-                dry_run=dry_run,
-                template_dirs=tuple(template_dir or ()),
-            )
+            from keras_jax_scaffold.project import create_project as write
         else:
-            planned = pipeline.generate(
-                given,
-                output_dir,
-                force=force,
-                dry_run=dry_run,
-                template_dirs=tuple(template_dir or ()),
-            )
+            write = pipeline.generate
+        planned = write(
+            given,
+            output_dir,
+            force=force,
+            dry_run=dry_run,
+            template_dirs=tuple(template_dir or ()),
+        )
     except UserError as error:
         fail_with(error)
     except typer.Abort:
@@ -417,16 +397,10 @@ def update(
         )
 
 
-def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, tuple("-" * w for w in widths), *rows]:
-        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
-
-
 @app.command()
 def losses() -> None:
     """List the Keras losses the generator knows: name, class, tasks, notes."""
-    _table(
+    table(
         [
             (e.snake_name, e.class_name, ", ".join(e.tasks), e.notes)
             for e in catalog.LOSSES
@@ -451,7 +425,7 @@ def metrics(
             entries = catalog.compatible_metrics(resolve_loss(loss).tasks[0])
         except UserError as error:
             fail(str(error))
-    _table(
+    table(
         [(e.snake_name, e.class_name, ", ".join(e.tasks), e.notes) for e in entries],
         ("name", "class", "task", "notes"),
     )
@@ -460,7 +434,7 @@ def metrics(
 @app.command()
 def tasks() -> None:
     """List the tasks: what a loss implies for the model's head and the targets."""
-    _table(
+    table(
         [
             (t.name, t.input_kind, t.head_activation or "linear", t.target, t.title)
             for t in catalog.TASKS.values()

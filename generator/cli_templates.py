@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from keras_jax_scaffold.console import fail_with, table
 
 templates_app = typer.Typer(
     help="List, show and export the built-in templates, to customise them "
@@ -30,22 +31,10 @@ TemplateDirOption = Annotated[
 ]
 
 
-def _fail(error) -> None:
-    from keras_jax_scaffold.cli import fail_with
-
-    fail_with(error)
-
-
 def _search_path(template_dir: list[Path] | None) -> tuple[Path, ...]:
     from keras_jax_scaffold.pipeline import template_search_path
 
     return template_search_path(tuple(template_dir or ()), Path.cwd())
-
-
-def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, tuple("-" * w for w in widths), *rows]:
-        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
 
 
 @templates_app.command("list")
@@ -62,11 +51,11 @@ def list_templates(template_dir: TemplateDirOption = None) -> None:
         directories = _search_path(template_dir)
         found = templates(directories)
     except UserError as error:
-        _fail(error)
+        fail_with(error)
     if not directories:
-        _table([(t.name, t.description) for t in found], ("template", "description"))
+        table([(t.name, t.description) for t in found], ("template", "description"))
         return
-    _table(
+    table(
         [
             (
                 t.name,
@@ -100,7 +89,7 @@ def show_template(
     try:
         source = find(name, _search_path(template_dir)).source
     except UserError as error:
-        _fail(error)
+        fail_with(error)
     typer.echo(source, nl=not source.endswith("\n"))
 
 
@@ -141,6 +130,6 @@ def export_templates(
         ensure_writable(directory)
         apply_plan(planned)
     except UserError as error:
-        _fail(error)
+        fail_with(error)
     for item in planned:
         typer.echo(f"{item.status:>10}  {item.path}")

@@ -325,20 +325,20 @@ def _table(header: tuple[str, ...], rows) -> list[str]:
     return lines
 
 
+# What the reference prints for the names a layout fills in from the context.
+PLACEHOLDERS = {"module_name": "NAME", "package_name": "PACKAGE", "class_name": "CLASS"}
+
+
 def _uses() -> dict[str, list[str]]:
     """``{template: ["`NAME.py` (`new NAME`)", ...]}`` from the layouts."""
     commands = {"module": "`new NAME`", "project": "`new NAME --project`"}
     result: dict[str, list[str]] = {}
     for layout, files in LAYOUTS.items():
         for item in files:
-            path = item.path.replace("{module_name}", "NAME").replace(
-                "{package}", "PACKAGE"
-            )
+            path = item.output_path(PLACEHOLDERS)
             text = f"`{path}` ({commands[layout]})"
             if item.required:
-                needed = ", ".join(
-                    f"`{n.replace('{class_name}', 'CLASS')}`" for n in item.required
-                )
+                needed = ", ".join(f"`{n}`" for n in item.required_names(PLACEHOLDERS))
                 text += f"; must define {needed}"
             result.setdefault(item.template, []).append(text)
     return result
