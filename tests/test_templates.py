@@ -132,8 +132,9 @@ EXTRA_LOGS = (
 
 
 def test_override_whole_file(tmp_path, templates, builtin_module):
+    anchor = '{% include "partials/backend_check.py.jinja" %}'
     source = builtin_source("module.py.jinja").replace(
-        "if keras.backend.backend()", "CUSTOM = True\n\nif keras.backend.backend()", 1
+        anchor, f"CUSTOM = True\n\n{anchor}", 1
     )
     write(templates / "module.py.jinja", source)
     text = render(tmp_path, "-t", templates)
