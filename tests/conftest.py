@@ -75,9 +75,13 @@ def assert_one_error_line(stderr: str, *expected: str, detail: bool = False) -> 
     return lines[0]
 
 
-def error_line(result, *expected: str, detail: bool = False) -> str:
+def error_line(
+    result, *expected: str, detail: bool = False, stdout_ok: bool = False
+) -> str:
     """A failed command as bad input must fail: non-zero exit, no exception but
-    SystemExit, nothing on stdout, and ``assert_one_error_line`` on stderr.
+    SystemExit, no traceback, nothing on stdout (unless ``stdout_ok``: e.g. `update`
+    lists what it did before reporting conflicts) and ``assert_one_error_line`` on
+    stderr.
 
     ``result`` is a ``CliRunner`` result or a finished ``subprocess`` run.
     """
@@ -86,7 +90,8 @@ def error_line(result, *expected: str, detail: bool = False) -> str:
     exception = getattr(result, "exception", None)
     assert exception is None or isinstance(exception, SystemExit), exception
     assert "Traceback" not in result.stdout
-    assert result.stdout == ""
+    if not stdout_ok:
+        assert result.stdout == ""
     return assert_one_error_line(result.stderr, *expected, detail=detail)
 
 
