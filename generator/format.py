@@ -4,12 +4,11 @@ The error names the template that produced the bad code (the user template whose
 matches the offending line, when a user template took part) and shows the lines.
 
 Importing black costs more than everything else a render does, so it is imported only
-when a file must be formatted, and formatted sources are kept in a cache in the user's
-cache directory (``$KERAS_JAX_SCAFFOLD_CACHE_DIR``, else
-``$XDG_CACHE_HOME/keras-jax-scaffold``, else ``~/.cache/keras-jax-scaffold``). An entry
-is keyed by black's version, the formatting mode and the exact rendered text, and
-carries a checksum of its content; an unreadable, corrupt or unwritable cache is
-ignored (the file is formatted by black as if there were no cache), never an error.
+when a file must be formatted, and formatted sources are kept in the user's cache
+directory (``cache.cache_dir()``). An entry is keyed by black's version, the formatting
+mode and the exact rendered text, and carries a checksum of its content; an unreadable,
+corrupt or unwritable cache is ignored (the file is formatted by black as if there were
+no cache), never an error.
 """
 
 from __future__ import annotations
@@ -21,13 +20,12 @@ import re
 import tempfile
 from pathlib import Path
 
+from keras_jax_scaffold.cache import cache_dir
 from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.render import Rendered
 
 TARGET_VERSION = "PY310"  # black.TargetVersion member the generated code is formatted for
 LOOK_BACK = 6  # rendered lines searched for the user template line that caused an error
-CACHE_ENV = "KERAS_JAX_SCAFFOLD_CACHE_DIR"
-CACHE_NAME = "keras-jax-scaffold"
 
 
 def _excerpt(source: str, lineno: int, around: int = 2) -> str:
@@ -87,15 +85,6 @@ def invalid_python(rendered: Rendered, reason: str) -> UserError:
 
 
 # --------------------------------------------------------------------------- cache
-
-
-def cache_dir() -> Path:
-    """Where formatted sources are cached (see the module docstring)."""
-    explicit = os.environ.get(CACHE_ENV)
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
-    return Path(base).expanduser() / CACHE_NAME
 
 
 def black_version() -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import black
 import pytest
+from keras_jax_scaffold import cache as cache_module
 from keras_jax_scaffold import format as fmt
 from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.render import Rendered
@@ -32,7 +33,7 @@ def rendered(source: str = SOURCE, path: str = "demo.py") -> Rendered:
 def cache(tmp_path, monkeypatch) -> Path:
     """An empty cache directory, used by this test only."""
     directory = tmp_path / "cache"
-    monkeypatch.setenv(fmt.CACHE_ENV, str(directory))
+    monkeypatch.setenv(cache_module.CACHE_ENV, str(directory))
     return directory
 
 
@@ -151,7 +152,7 @@ def test_an_entry_that_is_a_directory_is_ignored(cache, black_calls):
 def test_a_cache_below_a_file_is_ignored(tmp_path, monkeypatch, black_calls):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory\n")
-    monkeypatch.setenv(fmt.CACHE_ENV, str(blocker / "cache"))
+    monkeypatch.setenv(cache_module.CACHE_ENV, str(blocker / "cache"))
     assert fmt.format_file(rendered()) == FORMATTED
     assert fmt.format_file(rendered()) == FORMATTED
     assert len(black_calls) == 2
@@ -186,21 +187,3 @@ def test_black_without_metadata_formats_without_a_cache(cache, monkeypatch):
     monkeypatch.setattr(fmt, "black_version", missing)
     assert fmt.format_file(rendered()) == FORMATTED
     assert entries(cache) == []
-
-
-def test_cache_directory_follows_the_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv(fmt.CACHE_ENV, str(tmp_path / "explicit"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert fmt.cache_dir() == tmp_path / "explicit"
-    monkeypatch.delenv(fmt.CACHE_ENV)
-    assert fmt.cache_dir() == tmp_path / "xdg" / "keras-jax-scaffold"
-    monkeypatch.delenv("XDG_CACHE_HOME")
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert fmt.cache_dir() == tmp_path / "home" / ".cache" / "keras-jax-scaffold"
-
-
-def test_the_suite_does_not_use_the_user_cache():
-    """conftest.py points the cache at a temporary directory for every test."""
-    directory = fmt.cache_dir().resolve()
-    assert directory.is_relative_to(Path(tempfile.gettempdir()).resolve())
-    assert not directory.is_relative_to(Path.home().resolve() / ".cache")
