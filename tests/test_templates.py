@@ -9,6 +9,7 @@ Templates are discovered at runtime (templates/project/** included, whatever exi
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,8 +29,7 @@ from keras_jax_scaffold.render import builtin_template_dir, builtin_template_nam
 from keras_jax_scaffold.spec import Answers, build_spec
 from keras_jax_scaffold.template_catalog import builtin_source, description
 
-from tests.conftest import assert_rejected, error_line, invoke, snapshot
-from tests.conftest import new_module as render
+from tests.conftest import assert_rejected, error_line, invoke, new_module, snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILTIN_NAMES = builtin_template_names()
@@ -50,6 +50,19 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def render(tmp_path: Path, *flags, name: str = "demo") -> str:
+    """The module `new NAME --no-input FLAGS` writes into a fresh directory, without
+    the header's ``--template-dir``s (see `without_template_dirs`)."""
+    return without_template_dirs(new_module(tmp_path, *flags, name=name))
+
+
+def without_template_dirs(text: str) -> str:
+    """``text`` without the ``--template-dir DIR`` that the "render it again with"
+    command gains when templates are given (tests/test_answers.py checks that part),
+    so a render with templates compares with the built-in one."""
+    return re.sub(r" --template-dir \S+", "", text)
 
 
 @pytest.fixture
@@ -382,7 +395,12 @@ def test_export_round_trip_is_byte_identical(tmp_path, layout):
         out = tmp_path / f"out-{len(outputs)}"
         result = invoke("new", "demo", "--no-input", "-o", out, *flags, *extra)
         assert result.exit_code == 0, result.output
-        outputs.append(files_under(out))
+        outputs.append(
+            {
+                name: without_template_dirs(data.decode()).encode()
+                for name, data in files_under(out).items()
+            }
+        )
     if layout == "project":
         # The answers file records the --template-dir (for `update`); nothing else
         # differs.
