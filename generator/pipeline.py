@@ -17,10 +17,10 @@ from keras_jax_scaffold.context import build_context
 from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.format import format_files
 from keras_jax_scaffold.layout import LAYOUTS, LOCAL_TEMPLATE_DIR
-from keras_jax_scaffold.plan import PlannedFile, check_plan, plan_files
+from keras_jax_scaffold.plan import Plan, conflicts, plan_writes
 from keras_jax_scaffold.render import render_files
 from keras_jax_scaffold.spec import Answers, Spec, build_spec
-from keras_jax_scaffold.write import apply_plan, ensure_writable
+from keras_jax_scaffold.write import apply, preflight
 
 
 def find_local_template_dir(start: Path) -> Path | None:
@@ -83,7 +83,7 @@ def generate(
     *,
     force: bool = False,
     dry_run: bool = False,
-) -> list[PlannedFile]:
+) -> Plan:
     """Render ``answers`` into ``output_dir``; returns the plan that was (or would be) applied.
 
     ``answers.template_dirs`` are searched before the project-local template directory
@@ -98,12 +98,21 @@ def generate(
 
 def write_files(
     files: dict[str, str], output_dir: Path, *, force: bool, dry_run: bool
-) -> list[PlannedFile]:
-    """Plan ``files`` against the disk and, unless ``dry_run``, write them (all or none)."""
-    planned = plan_files(files, output_dir, force)
-    if dry_run:
-        return planned
-    check_plan(planned)
-    ensure_writable(output_dir)
-    apply_plan(planned)
-    return planned
+) -> Plan:
+    """Plan ``files`` against the disk and, unless ``dry_run``, write them (all or none).
+
+    A dry run checks as much as a real run (the preflight) but leaves conflicts in the
+    plan for the caller to report; a real run refuses them before any write.
+    """
+    plan = Plan(output_dir, plan_writes(files, output_dir, force))
+    if not dry_run:
+        refused = conflicts(plan.changes)
+        if refused:
+            raise UserError(
+                f"{str(output_dir / refused[0])!r} exists and differs from the generated "
+                "code; use --force to overwrite it (or --dry-run to see the diff)"
+            )
+    preflight(output_dir, plan.changes)
+    if not dry_run:
+        apply(output_dir, plan.changes)
+    return plan

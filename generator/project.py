@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from keras_jax_scaffold import __version__
-from keras_jax_scaffold.errors import UserError, unknown
+from keras_jax_scaffold.errors import UserError, os_reason, unknown
 from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_FILE
 from keras_jax_scaffold.pipeline import (
     render_spec,
@@ -22,7 +22,7 @@ from keras_jax_scaffold.pipeline import (
     template_search_path,
     write_files,
 )
-from keras_jax_scaffold.plan import PlannedFile
+from keras_jax_scaffold.plan import Plan
 from keras_jax_scaffold.spec import (
     ANSWER_INDEX,
     ANSWERS,
@@ -173,13 +173,17 @@ def create_project(
     *,
     force: bool = False,
     dry_run: bool = False,
-) -> list[PlannedFile]:
+) -> Plan:
     """Render a project into ``output_dir/NAME``; the plan that was (or would be) applied."""
     spec, template_dirs = spec_for_output(answers, output_dir)
     project_dir = output_dir / spec.name
-    if project_dir.exists() and not project_dir.is_dir():
-        raise UserError(f"{str(project_dir)!r} exists and is not a directory")
-    if project_dir.is_dir() and any(project_dir.iterdir()) and not force:
+    try:
+        not_empty = project_dir.is_dir() and any(project_dir.iterdir())
+    except OSError as error:
+        raise UserError(
+            f"cannot read {str(project_dir)!r}: {os_reason(error)}"
+        ) from None
+    if not_empty and not force:
         raise UserError(
             f"{str(project_dir)!r} exists and is not empty; use --force to write the "
             "project into it (files the project does not generate are left alone), or "

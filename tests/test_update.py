@@ -30,7 +30,7 @@ from keras_jax_scaffold.update import (
     MID_MARKER,
     START_MARKER,
     merge_file,
-    plan_file,
+    plan_merge,
     plan_update,
     update_answers,
     update_project,
@@ -172,7 +172,7 @@ def test_merge_keeps_a_missing_final_newline_when_both_lack_it():
     assert merge_file("a\nb\nc", "A\nb\nc", "a\nb\nC") == ("A\nb\nC", False)
 
 
-# ---------------------------------------------------------------- plan_file/plan_update
+# ---------------------------------------------------------------- plan_merge/plan_update
 
 
 @pytest.mark.parametrize(
@@ -208,7 +208,7 @@ def test_merge_keeps_a_missing_final_newline_when_both_lack_it():
     ],
 )
 def test_plan_file_statuses(base, theirs, ours, status, content):
-    action = plan_file("f.py", base, theirs, ours)
+    action = plan_merge("f.py", base, theirs, ours)
     assert (action.status, action.content, action.old_content) == (
         status,
         content,
@@ -220,17 +220,17 @@ def test_plan_file_statuses(base, theirs, ours, status, content):
 
 
 def test_plan_file_notes_explain_kept_and_skipped_files():
-    assert plan_file("f", "b\n", None, "n\n").note == (
+    assert plan_merge("f", "b\n", None, "n\n").note == (
         "deleted by you, kept deleted; the template changed it"
     )
-    assert "kept because you changed it" in plan_file("f", "b\n", "y\n", None).note
+    assert "kept because you changed it" in plan_merge("f", "b\n", "y\n", None).note
 
 
 def test_plan_file_merges_crlf_files_as_lf_and_keeps_crlf():
     base, ours = "1\n2\n3\n", "1\n2\nN\n"
-    unchanged = plan_file("f", base, base.replace("\n", "\r\n"), ours)
+    unchanged = plan_merge("f", base, base.replace("\n", "\r\n"), ours)
     assert (unchanged.status, unchanged.content) == ("update", "1\r\n2\r\nN\r\n")
-    edited = plan_file("f", base, "Y\r\n2\r\n3\r\n", ours)
+    edited = plan_merge("f", base, "Y\r\n2\r\n3\r\n", ours)
     assert (edited.status, edited.content) == ("merge", "Y\r\n2\r\nN\r\n")
 
 
@@ -247,12 +247,12 @@ def test_plan_update_covers_base_and_new_render_sorted():
 
 
 def test_action_diff_shows_the_change_and_nothing_for_kept_files():
-    action = plan_file("f.py", "b\n", "b\n", "n\n")
+    action = plan_merge("f.py", "b\n", "b\n", "n\n")
     diff = action.diff("p/f.py")
     assert diff.splitlines()[:2] == ["--- a/p/f.py", "+++ b/p/f.py"]
     assert "-b" in diff.splitlines() and "+n" in diff.splitlines()
-    assert plan_file("f.py", "b\n", "y\n", "b\n").diff("p/f.py") == ""
-    assert "+++ /dev/null" in plan_file("f.py", "b\n", "b\n", None).diff("p/f.py")
+    assert plan_merge("f.py", "b\n", "y\n", "b\n").diff("p/f.py") == ""
+    assert "+++ /dev/null" in plan_merge("f.py", "b\n", "b\n", None).diff("p/f.py")
 
 
 # ------------------------------------------------------------------ update_answers
@@ -544,7 +544,7 @@ def test_changing_the_loss_gives_the_project_new_would_make(project):
 def test_update_api_returns_the_plan(project):
     result = update_project(project, Answers(hidden_units=7))
     assert result.conflicts == []
-    assert {a.path: a.status for a in result.actions}[MODEL_PATH] == "update"
+    assert {a.path: a.status for a in result.changes}[MODEL_PATH] == "update"
     assert read_answers(project)[0].hidden_units == 7
 
 
