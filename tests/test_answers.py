@@ -246,18 +246,16 @@ def test_the_command_line_renders_the_same_file_again(tmp_path):
     assert (again / "every_answer.py").read_text() == text
 
 
-def test_readme_option_table_lists_every_answer():
+def test_readme_option_table_lists_every_answer_with_its_default():
     text = README.read_text(encoding="utf-8")
     table = text[text.index("`new` options") :]
     table = table[: table.index("\n\n", table.index("|---"))]
-    first_cells = [
-        row.split("|")[1] for row in table.splitlines() if row.startswith("|")
-    ]
+    rows = [row.split("|")[1:-1] for row in table.splitlines() if row.startswith("| `")]
     for question in ANSWERS:
-        assert any(
-            re.search(rf"`[^`]*(?<![\w-]){re.escape(question.option)}(?![\w-])", cell)
-            for cell in first_cells
-        ), question.option
+        option = rf"`[^`]*(?<![\w-]){re.escape(question.option)}(?![\w-])"
+        found = [row for row in rows if re.search(option, row[0])]
+        assert found, question.option
+        assert found[0][-1].strip() == question.readme_default, question.option
 
 
 # ------------------------------------------------------------- update's one rule
