@@ -26,7 +26,8 @@ from keras_jax_scaffold.spec import (
     command_line,
     rederive,
 )
-from typer.testing import CliRunner
+
+from tests.conftest import invoke
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -229,7 +230,7 @@ def test_the_command_line_renders_the_same_file_again(tmp_path):
         else:
             for item in items:
                 flags += [question.option, item]
-    result = CliRunner().invoke(app, ["new", *map(str, flags)])
+    result = invoke("new", *flags)
     assert result.exit_code == 0, result.output
     text = (first / "every_answer.py").read_text()
     header = re.search(r"^    (keras-jax-scaffold new .*)$", text, re.MULTILINE)[1]
@@ -241,7 +242,7 @@ def test_the_command_line_renders_the_same_file_again(tmp_path):
     # (`again` is a sibling of `first`, so the relative path stays the same).
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(first)
-        result = CliRunner().invoke(app, [*words, "--no-input", "-o", str(again)])
+        result = invoke(*words, "--no-input", "-o", again)
     assert result.exit_code == 0, result.output
     assert (again / "every_answer.py").read_text() == text
 

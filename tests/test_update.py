@@ -15,7 +15,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from keras_jax_scaffold.cli import app
 from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_FILE, PROJECT
 from keras_jax_scaffold.pipeline import relative_template_dirs
 from keras_jax_scaffold.project import (
@@ -36,9 +35,9 @@ from keras_jax_scaffold.update import (
     update_answers,
     update_project,
 )
-from typer.testing import CliRunner
 
-from tests.test_cli import deny_writes
+from tests.conftest import deny_writes, error_line, invoke
+from tests.conftest import snapshot as shared_snapshot
 
 NAME = "proj"
 CONTEXT = {"module_name": NAME, "package_name": NAME}
@@ -49,10 +48,6 @@ MARKERS = (START_MARKER, MID_MARKER, END_MARKER)
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 def make_project(tmp_path: Path, **answers) -> Path:
@@ -89,16 +84,14 @@ def files_on_disk(root: Path) -> dict[str, str]:
     }
 
 
+def assert_one_error(result, *expected: str) -> str:
+    """The shared error-line check; `update` may list files on stdout before it."""
+    return error_line(result, *expected, stdout_ok=True)
+
+
 def snapshot(root: Path) -> dict:
-    """Kind, bytes and mode of every entry under ``root``."""
-    if not root.exists():
-        return {}
-    state = {}
-    for path in [root, *sorted(root.rglob("*"))]:
-        info = path.lstat()
-        data = path.read_bytes() if path.is_file() else None
-        state[path.relative_to(root).as_posix()] = (data, info.st_mode)
-    return state
+    """Bytes and mode of every entry (a rolled-back change rewrites files: no mtimes)."""
+    return shared_snapshot(root, mtimes=False)
 
 
 def template_dir(tmp_path: Path, template: str = MODEL.template) -> Path:
@@ -132,16 +125,6 @@ def changed_lines(before: dict[str, str], after: dict[str, str], path: str):
         if tag != "equal"
         for i in range(i1, i2)
     ]
-
-
-def assert_one_error(result, *expected: str) -> None:
-    assert result.exit_code != 0, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    assert "Traceback" not in result.output
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for text in expected:
-        assert text in lines[0], (text, lines[0])
 
 
 # ------------------------------------------------------------------- merge_file
