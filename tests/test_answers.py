@@ -21,6 +21,7 @@ from keras_jax_scaffold.spec import (
     ANSWERS,
     Answers,
     Spec,
+    answer_context,
     answers_from_spec,
     build_spec,
     command_line,
@@ -313,3 +314,28 @@ def test_rederive_propagates_through_dependencies():
         Answers(name="proj", loss="mse", num_classes=5)
     )
     assert [n.split(":")[0] for n in notes] == ["task", "metrics"]
+
+
+# --------------------------------------------------- an answer's template variable
+
+
+def test_an_entry_with_context_is_a_documented_template_variable(monkeypatch):
+    from dataclasses import replace
+
+    from keras_jax_scaffold import reference, spec
+
+    with_context = tuple(
+        replace(q, context=int) if q.name == "hidden_units" else q for q in ANSWERS
+    )
+    monkeypatch.setattr(spec, "ANSWERS", with_context)
+    assert spec.answer_context(build_spec(Answers(name="demo", hidden_units=5))) == {
+        "hidden_units": 5
+    }
+    docs = reference._answer_context_docs()
+    assert docs == {"hidden_units": ("int", ANSWER_INDEX["hidden_units"].help)}
+
+
+def test_no_answer_is_a_template_variable_yet():
+    # Today's answers reach templates through context.py; entries added with
+    # ``context`` appear in build_context and docs/templates.md by themselves.
+    assert answer_context(build_spec(Answers(name="demo"))) == {}
