@@ -12,18 +12,14 @@ import os
 from pathlib import Path
 
 import pytest
-from keras_jax_scaffold import write as write_stage
 from keras_jax_scaffold.check import check_files, top_level_names
 from keras_jax_scaffold.context import build_context
 from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.layout import LAYOUTS, MODULE, PROJECT
-from keras_jax_scaffold.pipeline import write_files
 from keras_jax_scaffold.plan import plan_writes
 from keras_jax_scaffold.render import builtin_template_names, render_files
 from keras_jax_scaffold.spec import Answers, build_spec
-from keras_jax_scaffold.write import apply, check_writable, preflight
-
-from tests.conftest import snapshot
+from keras_jax_scaffold.write import apply
 
 
 def spec_for(**answers):
@@ -190,34 +186,8 @@ def test_check_names_what_a_rendered_file_lost(context, module_rendered):
     )
 
 
-# --------------------------------------------------------------------------- plan
-
-
-def test_plan_statuses(tmp_path):
-    (tmp_path / "same.py").write_text("same\n")
-    (tmp_path / "other.py").write_text("old\n")
-    files = {"new.py": "new\n", "same.py": "same\n", "other.py": "new\n"}
-    status = {p.path: p.status for p in plan_writes(files, tmp_path, force=False)}
-    assert status == {"new.py": "create", "same.py": "identical", "other.py": "conflict"}
-    forced = {p.path: p.status for p in plan_writes(files, tmp_path, force=True)}
-    assert forced["other.py"] == "overwrite"
-
-
-def test_plan_refuses_conflicts_and_bad_targets(tmp_path):
-    (tmp_path / "other.py").write_text("old\n")
-    planned = plan_writes({"other.py": "new\n"}, tmp_path, force=False)
-    with pytest.raises(UserError, match="--force"):
-        write_files({"other.py": "new\n"}, tmp_path, force=False, dry_run=False)
-    assert "-old" in planned[0].diff("other.py") and "+new" in planned[0].diff("x")
-    (tmp_path / "dir.py").mkdir()
-    with pytest.raises(UserError, match="is a directory"):
-        plan_writes({"dir.py": "x\n"}, tmp_path, force=True)
-    below_a_file = plan_writes({"a.py": "x\n"}, tmp_path / "other.py", force=True)
-    with pytest.raises(UserError, match="is a file"):
-        preflight(tmp_path / "other.py", below_a_file)
-
-
-# --------------------------------------------------------------------------- write
+# ------------------------------------------------------------------ plan and write
+# (statuses, preflight, OS errors and undo: tests/test_write.py)
 
 
 def test_write_creates_parents_and_keeps_modes(tmp_path):
@@ -229,31 +199,3 @@ def test_write_creates_parents_and_keeps_modes(tmp_path):
     assert (tmp_path / "old.py").stat().st_mode & 0o777 == 0o751
     assert (tmp_path / "a/b/c.py").read_text() == "c\n"
     assert sorted(p.name for p in tmp_path.rglob("*.tmp")) == []
-
-
-def test_a_failed_write_undoes_every_other(tmp_path, monkeypatch):
-    (tmp_path / "a.py").write_text("a\n")
-    before = snapshot(tmp_path, mtimes=False)
-    real = write_stage.write_atomic
-
-    def fail_on_z(path, content):
-        if path.name == "z.py":
-            raise OSError(28, "No space left on device")
-        real(path, content)
-
-    monkeypatch.setattr(write_stage, "write_atomic", fail_on_z)
-    planned = plan_writes(
-        {"a.py": "changed\n", "new/b.py": "b\n", "z.py": "z\n"}, tmp_path, force=True
-    )
-    with pytest.raises(UserError) as error:
-        apply(tmp_path, planned)
-    assert "No space left on device" in str(error.value)
-    assert "nothing was changed" in str(error.value)
-    assert snapshot(tmp_path, mtimes=False) == before
-
-
-def test_check_writable(tmp_path):
-    check_writable(tmp_path / "missing" / "deeper")  # the nearest parent is writable
-    (tmp_path / "file").write_text("x\n")
-    with pytest.raises(UserError, match="is a file"):
-        check_writable(tmp_path / "file" / "below")
