@@ -1,6 +1,6 @@
 """`keras-jax-scaffold templates ...`: list, show and export the built-in templates.
 
-Typer only: the logic lives in ``template_catalog``; docs/templates.md explains lookup,
+Typer only: the logic lives in ``template_set``; docs/templates.md explains lookup,
 blocks and the context.
 """
 
@@ -31,10 +31,10 @@ TemplateDirOption = Annotated[
 ]
 
 
-def _search_path(template_dir: list[Path] | None) -> tuple[Path, ...]:
-    from keras_jax_scaffold.pipeline import template_search_path
+def _template_set(template_dir: list[Path] | None):
+    from keras_jax_scaffold.template_set import TemplateSet
 
-    return template_search_path(tuple(template_dir or ()), Path.cwd())
+    return TemplateSet.search(tuple(template_dir or ()), Path.cwd())
 
 
 @templates_app.command("list")
@@ -45,14 +45,13 @@ def list_templates(template_dir: TemplateDirOption = None) -> None:
     templates they add (status: built-in, overridden or user; file: the one used).
     """
     from keras_jax_scaffold.errors import UserError
-    from keras_jax_scaffold.template_catalog import templates
 
     try:
-        directories = _search_path(template_dir)
-        found = templates(directories)
+        template_set = _template_set(template_dir)
+        found = template_set.templates()
     except UserError as error:
         fail_with(error)
-    if not directories:
+    if not template_set.directories:
         table([(t.name, t.description) for t in found], ("template", "description"))
         return
     table(
@@ -84,10 +83,9 @@ def show_template(
 ) -> None:
     """Print a template's source: the built-in, or the one rendering would use."""
     from keras_jax_scaffold.errors import UserError
-    from keras_jax_scaffold.template_catalog import find
 
     try:
-        source = find(name, _search_path(template_dir)).source
+        source = _template_set(template_dir).find(name).source
     except UserError as error:
         fail_with(error)
     typer.echo(source, nl=not source.endswith("\n"))
@@ -122,7 +120,7 @@ def export_templates(
     `new ... --template-dir DIR`.
     """
     from keras_jax_scaffold.errors import UserError
-    from keras_jax_scaffold.template_catalog import export_plan
+    from keras_jax_scaffold.template_set import export_plan
     from keras_jax_scaffold.write import apply_plan, ensure_writable
 
     try:

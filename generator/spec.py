@@ -30,9 +30,8 @@ DEFAULTS = {
     "hidden_units": 32,
 }
 # Documented in README ("How defaults are chosen"): metrics default to the task's
-# default metrics, the input shape to the task's input kind, output units to 1
-# (regression) or 8 (embeddings), the task to the loss's first task.
-DEFAULT_OUTPUT_UNITS = {"metric_learning": 8}
+# default metrics, the input shape to the task's input kind, output units to the
+# task's default (1; 8 for embeddings), the task to the loss's first task.
 
 
 @dataclass(frozen=True)
@@ -205,11 +204,11 @@ def check_learning_rate(value: float, typed: str | None = None) -> float:
 
 def min_num_classes(task: catalog.Task) -> int:
     """CTC can have a single class (besides the blank); classification needs two."""
-    return 1 if task.name == "sequence_ctc" else 2
+    return task.min_classes
 
 
 def default_output_units(task: catalog.Task, loss: catalog.Loss) -> int:
-    return max(DEFAULT_OUTPUT_UNITS.get(task.name, 1), loss.min_output_units)
+    return max(task.default_output_units, loss.min_output_units)
 
 
 def parse_variable(text: str) -> tuple[str, str]:

@@ -18,20 +18,25 @@ from keras_jax_scaffold import catalog
 from keras_jax_scaffold.cli import app
 from keras_jax_scaffold.context import build_context
 from keras_jax_scaffold.layout import ANSWERS_FILE, LAYOUTS, LOCAL_TEMPLATE_DIR
-from keras_jax_scaffold.reference import (
+from keras_jax_scaffold.spec import Answers, build_spec
+from keras_jax_scaffold.template_set import (
+    builtin_source,
+    builtin_template_dir,
+    builtin_template_names,
+    description,
+)
+from typer.testing import CliRunner
+
+from scripts.gen_template_reference import (
     BLOCK_DOCS,
     CONTEXT_DOCS,
     OVERRIDE_EXAMPLES,
     flatten_context,
     template_blocks,
 )
-from keras_jax_scaffold.render import builtin_template_dir, builtin_template_names
-from keras_jax_scaffold.spec import Answers, build_spec
-from keras_jax_scaffold.template_catalog import builtin_source, description
-from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[1]
-BUILTIN_NAMES = builtin_template_names()
+BUILTIN_NAMES = list(builtin_template_names())
 STEPS = "partials/steps.py.jinja"
 
 # --------------------------------------------------------------------------- helpers
@@ -72,9 +77,9 @@ def write(path: Path, text: str) -> Path:
 def error_line(result) -> str:
     """The one ``error: ...`` line of a failed command (more lines only as detail)."""
     assert result.exit_code != 0, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        result.exception
-    )
+    assert result.exception is None or isinstance(
+        result.exception, SystemExit
+    ), result.exception
     assert "Traceback" not in result.output
     assert result.stdout == ""
     first = result.stderr.splitlines()[0]
@@ -185,6 +190,35 @@ def test_unrelated_user_file_falls_back_to_the_builtins(
     write(templates / "partials/unused.py.jinja", "this is {{ not valid python\n")
     write(templates / "notes.txt", "not a template\n")
     assert render(tmp_path, "-t", templates) == builtin_module
+
+
+@pytest.mark.parametrize("indent", [0, 8, 12, 3])
+def test_block_indentation_does_not_matter(tmp_path, templates, indent):
+    """A block's lines land at the indentation of the code around it, whatever common
+    indentation they are written with (flush-left, 8 or 12 spaces, or odd)."""
+    pad = " " * indent
+    write(
+        templates / STEPS,
+        '{% extends "builtin/partials/steps.py.jinja" %}\n'
+        "{% block extra_loss %}\n"
+        f"{pad}if training:\n"
+        f"{pad}    loss = loss + 0.0 * keras.ops.sum(y_pred)\n"
+        "{% endblock %}\n"
+        "{% block transform_gradients %}\n"
+        f"{pad}grads = [g * 0.5 for g in grads]\n"
+        "{% endblock %}\n",
+    )
+    text = render(tmp_path, "-t", templates)
+    assert (
+        "        with keras.StatelessScope(state_mapping, collect_losses=True) as scope:\n"
+        "            y_pred = self.call(x, **_call_kwargs(self, training))\n"
+        "            loss = self.compute_loss(x, y, y_pred, sample_weight, "
+        "training=training)\n"
+        "            if training:\n"
+        "                loss = loss + 0.0 * keras.ops.sum(y_pred)\n"
+        "        non_trainable_variables = [\n"
+    ) in text
+    assert "\n        grads = [g * 0.5 for g in grads]\n" in text
 
 
 def test_first_template_dir_wins(tmp_path, templates):
@@ -558,6 +592,28 @@ def test_list_with_missing_template_dir(tmp_path):
     assert "does not exist" in error_line(result)
 
 
+@pytest.mark.parametrize("command", [["list"], ["show", STEPS]])
+def test_list_and_show_import_neither_black_nor_the_pipeline(command):
+    probe = (
+        "import sys\n"
+        "from keras_jax_scaffold.cli import app\n"
+        "from typer.testing import CliRunner\n"
+        f"result = CliRunner().invoke(app, ['templates', *{command!r}])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "loaded = {'black', 'keras_jax_scaffold.pipeline', 'keras_jax_scaffold.format',"
+        " 'keras', 'jax'} & set(sys.modules)\n"
+        "print(sorted(loaded))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert completed.stdout.strip() == "[]", completed.stdout + completed.stderr
+
+
 def test_show_prints_the_builtin_source():
     for name in ("module.py.jinja", STEPS):
         result = invoke("templates", "show", name)
@@ -606,16 +662,16 @@ def test_templates_help_lists_the_commands():
 def test_every_builtin_template_has_a_description(name):
     """First line: a Jinja comment ``{#- one line -#}`` (shown by `templates list`)."""
     source = builtin_source(name)
-    assert description(source), (
-        f"templates/{name}: first line must be a comment {{#- what it renders -#}}"
-    )
-    assert source.startswith("{#-") and source.split("\n", 1)[0].endswith("-#}"), (
-        "use {#- ... -#} so the comment leaves no blank line in the output"
-    )
+    assert description(
+        source
+    ), f"templates/{name}: first line must be a comment {{#- what it renders -#}}"
+    assert source.startswith("{#-") and source.split("\n", 1)[0].endswith(
+        "-#}"
+    ), "use {#- ... -#} so the comment leaves no blank line in the output"
 
 
 def test_every_block_is_documented_and_every_documented_block_exists():
-    defined = {block for found in template_blocks().values() for block, _ in found}
+    defined = {block for found in template_blocks().values() for block in found}
     assert sorted(defined - set(BLOCK_DOCS)) == [], "add them to BLOCK_DOCS"
     assert sorted(set(BLOCK_DOCS) - defined) == [], "no template defines these"
 
@@ -636,6 +692,28 @@ def _contexts():
         contexts.append(build_context(build_spec(answers)))
     contexts.append(build_context(build_spec(Answers(name="bare", metrics=()))))
     return contexts
+
+
+@pytest.mark.parametrize(
+    "partial", ["partials/targets.py.jinja", "partials/target_shapes.py.jinja"]
+)
+def test_one_macro_per_target_kind(partial):
+    """The task rules are data (catalog.TARGETS); each target kind has its macro."""
+    from scripts.gen_template_reference import template_macros
+
+    macros = {signature.split("(")[0] for signature in template_macros(partial)}
+    assert macros == set(catalog.TARGETS)
+    assert {task.target for task in catalog.TASKS.values()} == set(catalog.TARGETS)
+
+
+def test_no_partial_reads_a_hidden_parameter():
+    """Partials take what they print from the documented context or as macro
+    parameters; none reads a `{% set %}` of its includer through `| default`."""
+    for name in BUILTIN_NAMES:
+        source = builtin_source(name)
+        assert (
+            '| default("")' not in source and "{% set model_bases" not in source
+        ), name
 
 
 def test_context_docs_match_build_context():
@@ -673,7 +751,7 @@ def test_reference_page_is_up_to_date():
         + "\nrun: python scripts/gen_template_reference.py"
     )
     probe = (
-        "import sys; from keras_jax_scaffold.reference import render_reference; "
+        "import sys; from scripts.gen_template_reference import render_reference; "
         "render_reference(); print(sorted({'keras', 'jax'} & set(sys.modules)))"
     )
     completed = subprocess.run(
@@ -682,6 +760,7 @@ def test_reference_page_is_up_to_date():
         text=True,
         check=True,
         timeout=120,
+        cwd=ROOT,
     )
     assert completed.stdout.strip() == "[]"
 

@@ -1,0 +1,331 @@
+"""The templates as one object: where each name is found, the Jinja environment that
+renders them, and what `templates list/show/export` and the reference page read.
+
+Lookup, used by rendering and listing alike: each user directory in order
+(``--template-dir``s, then the project-local ``.keras-jax-scaffold/templates``), then
+the built-ins; the first directory that has the file wins. ``builtin/NAME`` always names
+the built-in, so a user template can ``{% extends "builtin/NAME" %}`` the file it
+replaces. Names are the ones templates use (``partials/steps.py.jinja``).
+
+User templates render in Jinja's sandbox (built-ins too: they need nothing it forbids).
+Importing this module imports neither black, keras, jax nor the pipeline.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import textwrap
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+import jinja2.sandbox
+from keras_jax_scaffold.errors import UserError
+from keras_jax_scaffold.layout import LOCAL_TEMPLATE_DIR
+
+BUILTIN_PREFIX = "builtin"
+TEMPLATE_SUFFIX = ".jinja"
+# The first line of a template: a Jinja comment, whitespace-trimmed or not.
+_DESCRIPTION = re.compile(r"^\{#-?\s*(.*?)\s*-?#\}\s*$")
+
+
+def builtin_template_dir() -> Path:
+    return Path(str(resources.files("keras_jax_scaffold.templates")))
+
+
+@functools.cache
+def builtin_template_names() -> tuple[str, ...]:
+    """Every built-in template, as the name templates use (``partials/data.py.jinja``)."""
+    root = builtin_template_dir()
+    return tuple(sorted(p.relative_to(root).as_posix() for p in root.rglob("*.jinja")))
+
+
+def template_files(directory: Path) -> list[str]:
+    """Every ``*.jinja`` file under ``directory`` (hidden folders skipped), as a name."""
+    names = []
+    for path in directory.rglob(f"*{TEMPLATE_SUFFIX}"):
+        relative = path.relative_to(directory)
+        if path.is_file() and not any(p.startswith(".") for p in relative.parts):
+            names.append(relative.as_posix())
+    return sorted(names)
+
+
+def find_local_template_dir(start: Path) -> Path | None:
+    """The nearest ``.keras-jax-scaffold/templates`` in ``start`` or a parent of it."""
+    directory = start.resolve()
+    for candidate in (directory, *directory.parents):
+        if (candidate / LOCAL_TEMPLATE_DIR).is_dir():
+            return candidate / LOCAL_TEMPLATE_DIR
+    return None
+
+
+def read_template(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"cannot read template {str(path)!r}: {error}") from None
+
+
+def description(source: str) -> str:
+    """The first-line comment ``{#- ... -#}`` of a template, or ``""``."""
+    first = source.split("\n", 1)[0]
+    match = _DESCRIPTION.match(first)
+    return match.group(1) if match else ""
+
+
+def reindent(text: str, width: int) -> str:
+    """``text`` with its common indentation replaced by ``width`` spaces.
+
+    The filter around every indented block of the built-in templates: a block override
+    renders the same whether its lines are written flush-left or indented by any
+    common amount. Blank lines stay empty.
+    """
+    pad = " " * width
+    lines = textwrap.dedent(str(text)).split("\n")
+    return "\n".join(pad + line if line.strip() else line for line in lines)
+
+
+def suggest_template(name: str, names) -> str:
+    """`` (did you mean 'x'?)``: by the whole name, else by the file name alone."""
+    import difflib
+
+    names = list(names)
+    close = difflib.get_close_matches(name, names, n=1)
+    if not close:
+        by_file = {}
+        for candidate in names:
+            by_file.setdefault(Path(candidate).name, candidate)
+        given = Path(name).name
+        if given and not given.endswith(TEMPLATE_SUFFIX):
+            starts = [f for f in by_file if f.startswith(given + ".")]
+            close = starts[:1]
+        close = close or difflib.get_close_matches(given, list(by_file), n=1)
+        close = [by_file[c] for c in close]
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def unknown_template(name: str, names) -> UserError:
+    return UserError(
+        f"unknown template {name!r}{suggest_template(name, names)}; "
+        "see `keras-jax-scaffold templates list`"
+    )
+
+
+def parse(source: str, name: str) -> jinja2.nodes.Template:
+    """The Jinja syntax tree of ``source``; a syntax error is ``FILE:LINE: message``."""
+    try:
+        return _PARSER.parse(source, name=name)
+    except jinja2.TemplateSyntaxError as error:
+        raise UserError(f"{name}:{error.lineno}: {error.message}") from None
+
+
+def blocks(source: str, name: str = "<template>") -> list[str]:
+    """The names of the ``{% block %}``s a template defines, in source order."""
+    return [node.name for node in parse(source, name).find_all(jinja2.nodes.Block)]
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    """One template name and the file that renders it."""
+
+    name: str
+    path: Path  # the file used: the first user directory's, else the built-in
+    status: str  # "built-in" | "overridden" (a user file replaces a built-in) | "user"
+    description: str  # the effective file's first-line comment, else the built-in's
+
+    @property
+    def source(self) -> str:
+        return read_template(self.path)
+
+
+class _Loader(jinja2.BaseLoader):
+    """Jinja's view of a TemplateSet: every name resolves through ``TemplateSet.path``."""
+
+    def __init__(self, template_set: TemplateSet):
+        self.template_set = template_set
+
+    def get_source(self, environment, template):
+        path = self.template_set.path(template)
+        if path is None:
+            raise jinja2.TemplateNotFound(template)
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise UserError(f"cannot read template {str(path)!r}: {error}") from None
+        mtime = path.stat().st_mtime
+        return source, str(path), lambda: path.stat().st_mtime == mtime
+
+
+class RecordingEnvironment(jinja2.sandbox.SandboxedEnvironment):
+    """A sandboxed environment that remembers which template files a render loaded
+    (the file rendered and every include/extends/import), for error messages and for
+    saying which user templates took part."""
+
+    loaded: list[str]
+
+    def get_template(self, name, parent=None, globals=None):
+        template = super().get_template(name, parent, globals)
+        if template.filename:
+            self.loaded.append(template.filename)
+        return template
+
+
+class TemplateSet:
+    """The built-in templates, overridden file by file by ``directories`` (first wins)."""
+
+    def __init__(self, directories: tuple[Path, ...] = ()):
+        self.directories = tuple(directories)
+
+    @classmethod
+    def search(cls, template_dirs: tuple[Path, ...], start: Path) -> TemplateSet:
+        """``template_dirs`` (each must exist), then the project-local directory found in
+        ``start`` or a parent, if any."""
+        for directory in template_dirs:
+            if not directory.is_dir():
+                raise UserError(f"template directory {str(directory)!r} does not exist")
+        local = find_local_template_dir(start)
+        extra = (local,) if local is not None and local not in template_dirs else ()
+        return cls((*template_dirs, *extra))
+
+    # ----------------------------------------------------------------- lookup
+
+    def path(self, name: str) -> Path | None:
+        """The file ``name`` resolves to, or None."""
+        try:
+            pieces = jinja2.loaders.split_template_path(name)
+        except jinja2.TemplateNotFound:
+            return None
+        prefix = f"{BUILTIN_PREFIX}/"
+        if name.startswith(prefix):
+            bare = name[len(prefix) :]
+            return (
+                builtin_template_dir() / bare
+                if bare in builtin_template_names()
+                else None
+            )
+        for directory in self.directories:
+            candidate = directory.joinpath(*pieces)
+            if candidate.is_file():
+                return candidate
+        if name in builtin_template_names():
+            return builtin_template_dir() / name
+        return None
+
+    def user_files(self) -> dict[str, Path]:
+        """``{name: file}`` of every user template, the first directory's winning."""
+        found: dict[str, Path] = {}
+        for directory in self.directories:
+            for name in template_files(directory):
+                found.setdefault(name, directory / name)
+        return found
+
+    def is_builtin_file(self, filename: str) -> bool:
+        return Path(filename).resolve().is_relative_to(builtin_template_dir().resolve())
+
+    # ----------------------------------------------------------------- listing
+
+    def templates(self) -> list[TemplateInfo]:
+        """Every template rendering can use: the built-ins, overridden or not, then the
+        user templates that override nothing."""
+        user = self.user_files()
+        result = []
+        for name in builtin_template_names():
+            builtin_text = description(builtin_source(name))
+            if name in user:
+                own = description(read_template(user[name]))
+                result.append(
+                    TemplateInfo(name, user[name], "overridden", own or builtin_text)
+                )
+            else:
+                path = builtin_template_dir() / name
+                result.append(TemplateInfo(name, path, "built-in", builtin_text))
+        for name in sorted(set(user) - set(builtin_template_names())):
+            own = description(read_template(user[name]))
+            result.append(TemplateInfo(name, user[name], "user", own))
+        return result
+
+    def find(self, name: str) -> TemplateInfo:
+        """The template ``name`` resolves to; ``builtin/NAME`` is always the built-in."""
+        prefix = f"{BUILTIN_PREFIX}/"
+        if name.startswith(prefix):
+            path = self.path(name)
+            if path is None:
+                names = [prefix + n for n in builtin_template_names()]
+                raise unknown_template(name, names)
+            return TemplateInfo(
+                name, path, "built-in", description(read_template(path))
+            )
+        available = self.templates()
+        for info in available:
+            if info.name == name:
+                return info
+        raise unknown_template(name, [info.name for info in available])
+
+    # ----------------------------------------------------------------- rendering
+
+    @functools.cached_property
+    def environment(self) -> RecordingEnvironment:
+        """The one Jinja environment: sandboxed, strict, blocks re-indented."""
+        env = RecordingEnvironment(
+            loader=_Loader(self),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+            autoescape=False,
+        )
+        env.filters["reindent"] = reindent
+        env.loaded = []
+        return env
+
+
+def builtin_source(name: str) -> str:
+    return read_template(builtin_template_dir() / name)
+
+
+def export_plan(
+    directory: Path, names: list[str] | tuple[str, ...] = (), force: bool = False
+) -> list:
+    """What `templates export DIR [NAME ...]` would write: every built-in (or the named
+    ones) at its relative path under ``directory``.
+
+    Checks everything first and raises UserError (nothing written) for an unknown name,
+    a path blocked by a file, or an existing different file without ``force``.
+    """
+    from keras_jax_scaffold.plan import plan_file
+
+    builtin_names = builtin_template_names()
+    prefix = f"{BUILTIN_PREFIX}/"
+    chosen = []
+    for name in names:
+        bare = name.removeprefix(prefix)
+        if bare not in builtin_names:
+            raise unknown_template(name, builtin_names)
+        chosen.append(bare)
+    chosen = list(dict.fromkeys(chosen)) or list(builtin_names)
+    if directory.exists() and not directory.is_dir():
+        raise UserError(f"cannot export to {str(directory)!r}: it is a file")
+    planned = []
+    for name in sorted(chosen):
+        path = directory / name
+        for parent in reversed(path.relative_to(directory).parents):
+            blocked = directory / parent
+            if blocked.exists() and not blocked.is_dir():
+                raise UserError(
+                    f"cannot write {str(path)!r}: {str(blocked)!r} is a file"
+                )
+        planned.append(plan_file(path, builtin_source(name), force))
+    conflicts = [str(item.path) for item in planned if item.status == "conflict"]
+    if conflicts:
+        more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
+        raise UserError(
+            f"{conflicts[0]!r}{more} exists and differs from the built-in template; "
+            "use --force to overwrite it"
+        )
+    return planned
+
+
+# Parses templates for their blocks and references (never renders).
+_PARSER = jinja2.Environment(trim_blocks=True, lstrip_blocks=True)
