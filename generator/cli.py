@@ -196,6 +196,7 @@ def new(
     With --project, generate an installable project in NAME/ instead.
     """
     from keras_jax_scaffold import pipeline, prompts
+    from keras_jax_scaffold.template_set import TemplateSet
 
     given = Answers(
         name=name,
@@ -233,11 +234,15 @@ def new(
             dry_run=dry_run,
             template_dirs=tuple(template_dir or ()),
         )
+        start = output_dir / given.name if project else output_dir
+        sources = TemplateSet.search(tuple(template_dir or ()), start).source_lines()
     except UserError as error:
         fail_with(error)
     except typer.Abort:
         fail("cancelled; nothing was written", code=130)
 
+    for line in sources:
+        typer.echo(line)
     for item in planned:
         shown = str(item.path)
         if dry_run:

@@ -130,7 +130,9 @@ def target_data(task: catalog.Task) -> dict:
     }
 
 
-def build_context(spec: Spec) -> dict:
+def build_context(spec: Spec, custom_templates: tuple[str, ...] = ()) -> dict:
+    """The template context; ``custom_templates`` are the user templates taken
+    (``TemplateSet.source_labels()``), recorded in the generated headers."""
     task = spec.task
     return {
         "context_version": CONTEXT_VERSION,
@@ -169,6 +171,7 @@ def build_context(spec: Spec) -> dict:
         ],
         "dependencies": list(project_dependencies()),
         "answers_file": ANSWERS_FILE,
+        "custom_templates": list(custom_templates),
         "vars": dict(spec.variables),
         "optimizer": {
             "name": spec.optimizer,

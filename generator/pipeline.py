@@ -32,9 +32,10 @@ def render_spec(
     spec: Spec, template_dirs: tuple[Path, ...] = (), layout: str = "module"
 ) -> dict[str, str]:
     """``{relative path: formatted source}`` for ``spec``; touches no file."""
-    context = build_context(spec)
+    templates = TemplateSet(template_dirs)
+    context = build_context(spec, tuple(templates.source_labels()))
     files = LAYOUTS[layout]
-    rendered = render_files(context, files, TemplateSet(template_dirs))
+    rendered = render_files(context, files, templates)
     formatted = format_files(rendered)
     check_files(formatted, rendered, files, context)
     return formatted

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import jinja2
 import jinja2.sandbox
-from keras_jax_scaffold.errors import UserError
+from keras_jax_scaffold.errors import UserError, did_you_mean
 from keras_jax_scaffold.layout import LOCAL_TEMPLATE_DIR
 
 BUILTIN_PREFIX = "builtin"
@@ -87,8 +87,9 @@ def reindent(text: str, width: int) -> str:
     return "\n".join(pad + line if line.strip() else line for line in lines)
 
 
-def suggest_template(name: str, names) -> str:
-    """`` (did you mean 'x'?)``: by the whole name, else by the file name alone."""
+def closest_template(name: str, names) -> str | None:
+    """The template of ``names`` closest to ``name``: by the whole name, else by the
+    file name alone (``steps`` -> ``partials/steps.py.jinja``)."""
     import difflib
 
     names = list(names)
@@ -103,7 +104,13 @@ def suggest_template(name: str, names) -> str:
             close = starts[:1]
         close = close or difflib.get_close_matches(given, list(by_file), n=1)
         close = [by_file[c] for c in close]
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return close[0] if close else None
+
+
+def suggest_template(name: str, names) -> str:
+    """`` (did you mean 'x'?)`` for :func:`closest_template`, or ``""``."""
+    close = closest_template(name, names)
+    return f" (did you mean {close!r}?)" if close else ""
 
 
 def unknown_template(name: str, names) -> UserError:
@@ -177,6 +184,7 @@ class TemplateSet:
 
     def __init__(self, directories: tuple[Path, ...] = ()):
         self.directories = tuple(directories)
+        self._user_files: dict[str, Path] | None = None
 
     @classmethod
     def search(cls, template_dirs: tuple[Path, ...], start: Path) -> TemplateSet:
@@ -193,33 +201,35 @@ class TemplateSet:
 
     def path(self, name: str) -> Path | None:
         """The file ``name`` resolves to, or None."""
-        try:
-            pieces = jinja2.loaders.split_template_path(name)
-        except jinja2.TemplateNotFound:
-            return None
         prefix = f"{BUILTIN_PREFIX}/"
         if name.startswith(prefix):
             bare = name[len(prefix) :]
-            return (
-                builtin_template_dir() / bare
-                if bare in builtin_template_names()
-                else None
-            )
-        for directory in self.directories:
-            candidate = directory.joinpath(*pieces)
-            if candidate.is_file():
-                return candidate
+            builtin = bare in builtin_template_names()
+            return builtin_template_dir() / bare if builtin else None
+        if name in self.user_files():
+            return self.user_files()[name]
         if name in builtin_template_names():
             return builtin_template_dir() / name
         return None
 
     def user_files(self) -> dict[str, Path]:
-        """``{name: file}`` of every user template, the first directory's winning."""
-        found: dict[str, Path] = {}
-        for directory in self.directories:
-            for name in template_files(directory):
-                found.setdefault(name, directory / name)
-        return found
+        """``{name: file}`` of every user template, the first directory's winning.
+
+        A copy identical to the built-in it would replace is the built-in (e.g. from
+        `templates export`): it changes nothing and is not listed.
+        """
+        if self._user_files is None:
+            found: dict[str, Path] = {}
+            for directory in self.directories:
+                for name in template_files(directory):
+                    found.setdefault(name, directory / name)
+            self._user_files = {
+                name: path
+                for name, path in sorted(found.items())
+                if name not in builtin_template_names()
+                or read_template(path) != builtin_source(name)
+            }
+        return self._user_files
 
     def is_builtin_file(self, filename: str) -> bool:
         return Path(filename).resolve().is_relative_to(builtin_template_dir().resolve())
@@ -263,6 +273,76 @@ class TemplateSet:
                 return info
         raise unknown_template(name, [info.name for info in available])
 
+    def sources(self) -> list[tuple[Path, list[str]]]:
+        """``[(directory, [name, ...]), ...]``: the templates taken from each user
+        directory (a file shadowed by an earlier directory is not taken)."""
+        taken: dict[Path, list[str]] = {}
+        for name, path in sorted(self.user_files().items()):
+            directory = path.parents[len(Path(name).parts) - 1]
+            taken.setdefault(directory, []).append(name)
+        return [(d, taken[d]) for d in self.directories if d in taken]
+
+    def source_lines(self) -> list[str]:
+        """What a command prints when user templates take part: one line per
+        directory with the templates taken from it."""
+        return [
+            f"templates from {directory}: {', '.join(names)}"
+            for directory, names in self.sources()
+        ]
+
+    def source_labels(self) -> list[str]:
+        """``["my-templates/partials/steps.py.jinja", ...]``: every user template
+        taken, under its directory's name (no absolute paths: output stays the same
+        wherever the directory is)."""
+        labels = []
+        for directory, names in self.sources():
+            local = directory.as_posix().endswith(LOCAL_TEMPLATE_DIR)
+            label = LOCAL_TEMPLATE_DIR if local else directory.name
+            labels += [f"{label}/{name}" for name in names]
+        return labels
+
+    def defined_blocks(self, name: str, seen: tuple[str, ...] = ()) -> set[str]:
+        """Every block template ``name`` defines or inherits (through `extends`)."""
+        path = self.path(name)
+        if path is None or name in seen:
+            return set()
+        tree = parse(read_template(path), str(path))
+        found = {node.name for node in tree.find_all(jinja2.nodes.Block)}
+        for parent in _extended(tree):
+            found |= self.defined_blocks(parent, (*seen, name))
+        return found
+
+    def check_blocks(self) -> None:
+        """UserError for a block override that its parent template does not define
+        (Jinja would silently render nothing for it)."""
+        for name, path in sorted(self.user_files().items()):
+            tree = parse(read_template(path), str(path))
+            for parent in _extended(tree):
+                known = self.defined_blocks(parent)
+                if self.path(parent) is None:
+                    continue  # rendering reports the missing template with its line
+                for node in tree.body:
+                    if isinstance(node, jinja2.nodes.Block) and node.name not in known:
+                        raise UserError(
+                            f"{path}:{node.lineno}: block {node.name!r} is not a block "
+                            f"of {parent!r}, so it would change nothing"
+                            f"{self._block_hint(node.name, known)}"
+                        )
+
+    def _block_hint(self, block: str, known: set[str]) -> str:
+        close = did_you_mean(block, sorted(known))
+        if close:
+            return close
+        owners = [
+            n for n in builtin_template_names() if block in self.defined_blocks(n)
+        ]
+        if owners:
+            return (
+                f"; it is a block of {owners[0]!r}: extend "
+                f'"{BUILTIN_PREFIX}/{owners[0]}" in a file named {owners[0]!r}'
+            )
+        return f"; its blocks: {', '.join(sorted(known)) or 'none'}"
+
     # ----------------------------------------------------------------- rendering
 
     @functools.cached_property
@@ -279,6 +359,22 @@ class TemplateSet:
         env.filters["reindent"] = reindent
         env.loaded = []
         return env
+
+
+def _extended(tree: jinja2.nodes.Template) -> list[str]:
+    """The names a template ``{% extends %}`` (constant names only)."""
+    return [
+        node.template.value
+        for node in tree.find_all(jinja2.nodes.Extends)
+        if isinstance(node.template, jinja2.nodes.Const)
+    ]
+
+
+def referenced(tree: jinja2.nodes.Template) -> set[str]:
+    """The template names a template extends, includes or imports (constants only)."""
+    import jinja2.meta
+
+    return {n for n in jinja2.meta.find_referenced_templates(tree) if n}
 
 
 def builtin_source(name: str) -> str:

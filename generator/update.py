@@ -42,6 +42,7 @@ from keras_jax_scaffold.spec import (
     resolve_loss,
     resolve_task,
 )
+from keras_jax_scaffold.template_set import TemplateSet
 from keras_jax_scaffold.write import Change, apply_changes, ensure_writable
 
 YOURS_LABEL = "yours"
@@ -437,6 +438,7 @@ def update_project(
 
     if not template_dirs:
         template_dirs = recorded_template_dirs(project_dir, record)
+    notes += TemplateSet.search(template_dirs, project_dir).source_lines()
     rendered = render_project(spec, template_dirs, project_dir)
     meta = {path: rendered.pop(path) for path in (ANSWERS_FILE, BASE_FILE)}
     theirs = read_theirs(project_dir, set(base) | set(rendered) | set(meta))

@@ -63,7 +63,28 @@ BLOCK_DOCS = {
     "masking). Under mixed precision the gradients are still multiplied by the loss "
     "scale here. Empty but for a comment by default.",
     "extra_logs": "Inside `train_step`, after the metrics update: add entries to `logs` "
-    "(empty by default).",
+    "(empty by default). A value added here is the last batch's; for an epoch mean "
+    "use a tracker (`init_state` and `train_metrics`).",
+    "init_state": "The model's constructor, after Keras's own `__init__` (and, for a "
+    "subclassed model, after its layers): create trackers or other state, e.g. "
+    '`self.grad_norm_tracker = keras.metrics.Mean(name="grad_norm")`. Works for the '
+    "three model types, in a module and in a project: the model class gets an "
+    "`__init__(*args, **kwargs)` only when this block is not empty (a subclassed "
+    "model keeps its one `__init__`). A `keras.metrics.Metric` assigned here is one of "
+    "the model's metrics: `fit` resets it every epoch, its variables are in "
+    "`metrics_variables`, and it survives `save`/`load_model`. Empty by default.",
+    "train_metrics": "Inside `train_step`, after `transform_gradients` and before the "
+    "optimizer applies `grads`, in a stateless scope over `metrics_variables`: update "
+    "the trackers made in `init_state` from `grads`, `unscaled_loss`, `y_pred`, `x`, "
+    "`y` and `sample_weight` (`optimizer_variables` still hold the optimizer's state "
+    "before this step; under mixed precision `grads` are multiplied by the loss "
+    "scale). The trackers are among the model's metrics, so `compute_metrics` puts "
+    "their results (epoch means for a `Mean`) into `logs`. The scope is generated "
+    "only when the block is not empty.",
+    "extra_test_logs": "Inside `test_step`, after the metrics update: change `logs`, "
+    "e.g. drop a tracker updated only in training "
+    '(`logs.pop("grad_norm")`), which would otherwise show its reset value 0.0 in '
+    "`evaluate` and as `val_...` in `fit`. Empty by default.",
 }
 
 # Every key of the template context: "a.b" is key b of mapping a, "a[].b" key b of each
@@ -224,6 +245,14 @@ CONTEXT_DOCS = {
     "answers_file": (
         "str",
         "Where a project records its answers (`.keras-jax-scaffold.json`).",
+    ),
+    "custom_templates": (
+        "list[str]",
+        (
+            "The user templates taken, as `DIRECTORY_NAME/TEMPLATE` (in the order "
+            "of the template directories); printed in the generated headers. Empty "
+            "with the built-ins only."
+        ),
     ),
     "vars": (
         "dict[str, str]",

@@ -19,6 +19,8 @@ from keras_jax_scaffold.pipeline import render_spec
 from keras_jax_scaffold.spec import Answers, build_spec
 from typer.testing import CliRunner
 
+from tests import support
+
 TIMEOUT = 120
 
 CONFIGS = {
@@ -102,8 +104,7 @@ COMMANDS = {
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_commands_never_import_keras_jax_or_tensorflow(tmp_path, command):
-    script = textwrap.dedent(
-        f"""
+    script = textwrap.dedent(f"""
         import json, sys
         from keras_jax_scaffold.cli import main
         for argv in {COMMANDS[command]!r}:
@@ -117,8 +118,7 @@ def test_commands_never_import_keras_jax_or_tensorflow(tmp_path, command):
             if name.split(".")[0] in ("keras", "jax", "jaxlib", "tensorflow")
         )
         print(json.dumps(heavy))
-        """
-    )
+        """)
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     result = subprocess.run(
         [sys.executable, "-c", script],
@@ -142,7 +142,8 @@ def test_projects_are_byte_identical_across_hash_seeds(tmp_path):
         result = run(
             [sys.executable, "-m", "keras_jax_scaffold", "new", "proj", "--project",
              "--no-input", "-o", str(out), "--loss", "bce", "--task", "multilabel",
-             "-m", "auc,precision", "--var", "b=2", "--var", "a=1"],
+             "-m", "auc,precision", "--var", "b=2", "--var", "a=1",
+             "-t", str(support.vars_template_dir(tmp_path / "vars", "a", "b"))],
             env={"PYTHONHASHSEED": seed},
         )  # fmt: skip
         assert result.returncode == 0, result.stderr

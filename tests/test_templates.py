@@ -9,6 +9,7 @@ Templates are discovered at runtime (templates/project/** included, whatever exi
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -96,12 +97,18 @@ def assert_rejected(result, out: Path, before: dict, *expected: str) -> str:
     return line
 
 
-def render(tmp_path: Path, *flags, name: str = "demo") -> str:
-    """The module `new NAME --no-input FLAGS` writes into a fresh directory."""
+# The header's record of the user templates taken (tested on its own below).
+HEADER_RECORD = re.compile(r"\nCustom templates \(not the built-ins\):\n(    .*\n)+")
+
+
+def render(tmp_path: Path, *flags, name: str = "demo", record: bool = False) -> str:
+    """The module `new NAME --no-input FLAGS` writes into a fresh directory (without
+    the header's record of user templates unless ``record``)."""
     out = tmp_path / f"render-{len(list(tmp_path.glob('render-*')))}"
     result = invoke("new", name, "--no-input", "-o", out, *flags)
     assert result.exit_code == 0, result.output
-    return (out / f"{name}.py").read_text(encoding="utf-8")
+    text = (out / f"{name}.py").read_text(encoding="utf-8")
+    return text if record else HEADER_RECORD.sub("", text)
 
 
 @pytest.fixture
@@ -184,12 +191,20 @@ def test_override_partial(tmp_path, templates, builtin_module):
     assert text.startswith(head)
 
 
-def test_unrelated_user_file_falls_back_to_the_builtins(
-    tmp_path, templates, builtin_module
-):
-    write(templates / "partials/unused.py.jinja", "this is {{ not valid python\n")
+def test_files_that_are_not_templates_are_ignored(tmp_path, templates, builtin_module):
     write(templates / "notes.txt", "not a template\n")
+    write(templates / ".hidden/partials/steps.py.jinja", "{{ not valid\n")
     assert render(tmp_path, "-t", templates) == builtin_module
+
+
+def test_exported_copies_are_the_builtins(tmp_path, templates, builtin_module):
+    """Copies identical to the built-ins (`templates export`) change nothing, so they
+    are neither reported as custom templates nor refused as unused."""
+    write(templates / STEPS, builtin_source(STEPS))
+    write(
+        templates / "project/README.md.jinja", builtin_source("project/README.md.jinja")
+    )
+    assert render(tmp_path, "-t", templates, record=True) == builtin_module
 
 
 @pytest.mark.parametrize("indent", [0, 8, 12, 3])
@@ -440,6 +455,193 @@ def test_missing_template_dir_is_an_error(tmp_path, out_dir):
     before = snapshot(out_dir)
     result = invoke("new", "demo", "--no-input", "-o", out_dir, "-t", tmp_path / "nope")
     assert_rejected(result, out_dir, before, "nope")
+
+
+# --------------------------------------------------------------------------- silent misses
+
+MISSES = {
+    # name: (files {relative path: text}, flags, texts the one error line contains)
+    "unknown-block": (
+        {
+            STEPS: '{% extends "builtin/partials/steps.py.jinja" %}\n'
+            "{% block extra_losss %}\nloss = loss * 2\n{% endblock %}\n"
+        },
+        [],
+        [f"{STEPS}:2:", "block 'extra_losss'", "did you mean 'extra_loss'"],
+    ),
+    "block-of-another-file": (
+        {
+            "project/src/package/steps.py.jinja": (
+                '{% extends "builtin/project/src/package/steps.py.jinja" %}\n'
+                "{% block extra_loss %}\nloss = loss * 2\n{% endblock %}\n"
+            )
+        },
+        ["--project"],
+        [
+            "project/src/package/steps.py.jinja:2:",
+            "block 'extra_loss' is not a block of",
+            f"it is a block of '{STEPS}'",
+        ],
+    ),
+    "file-matching-no-template": (
+        {"partials/stpes.py.jinja": "{#- typo -#}\n"},
+        [],
+        ["partials/stpes.py.jinja", "matches no template", f"did you mean '{STEPS}'"],
+    ),
+    "module-template-with-project": (
+        {
+            "module.py.jinja": '{% extends "builtin/module.py.jinja" %}\n'
+            "{% block model_class %}{{ super() }}{% endblock %}\n"
+        },
+        ["--project"],
+        [
+            "'module.py.jinja' is not used when rendering a project",
+            "it uses 'project/src/package/model.py.jinja' instead",
+        ],
+    ),
+    "project-template-with-module": (
+        {
+            "project/src/package/data.py.jinja": (
+                '{% extends "builtin/project/src/package/data.py.jinja" %}\n'
+                "{% block make_dataset %}{{ super() }}{% endblock %}\n"
+            )
+        },
+        [],
+        [
+            "is not used when rendering a module",
+            "it uses 'module.py.jinja' instead (blocks make_dataset)",
+        ],
+    ),
+    "var-no-template-reads": (
+        {
+            STEPS: '{% extends "builtin/partials/steps.py.jinja" %}\n'
+            "{% block transform_gradients %}\n"
+            "grads = [g * {{ vars.grad_scale }} for g in grads]\n{% endblock %}\n"
+        },
+        ["--var", "grad_scale=0.5", "--var", "grad_scael=0.5"],
+        ["--var grad_scael=0.5 is not read by any template"],
+    ),
+    "var-not-given": (
+        {
+            STEPS: '{% extends "builtin/partials/steps.py.jinja" %}\n'
+            "{% block transform_gradients %}\n"
+            "grads = [g * {{ vars.grad_scale }} for g in grads]\n{% endblock %}\n"
+        },
+        [],
+        [f"{STEPS}:3:", "vars.grad_scale is not given", "--var grad_scale=VALUE"],
+    ),
+    "sandbox": (
+        {
+            STEPS: '{% extends "builtin/partials/steps.py.jinja" %}\n'
+            "{% block extra_logs %}\n"
+            "# {{ self.__init__.__globals__ }}\n{% endblock %}\n"
+        },
+        [],
+        [f"{STEPS}:3:", "'__init__'", "unsafe", "sandbox"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MISSES))
+def test_silent_misses_are_errors_and_write_nothing(templates, out_dir, case):
+    """Each used to render the built-in code with exit 0; now one error line, with
+    a suggestion where one helps, and nothing written."""
+    files, flags, texts = MISSES[case]
+    for relative, text in files.items():
+        write(templates / relative, text)
+    before = snapshot(out_dir)
+    for extra in ([], ["--dry-run"]):
+        result = invoke(
+            "new", "demo", "--no-input", "-o", out_dir, "-t", templates, *flags, *extra
+        )
+        line = assert_rejected(result, out_dir, before, *texts)
+        assert str(templates) in line or "--var" in line, line
+
+
+def test_the_did_you_mean_of_an_unread_var_is_the_key_templates_read(
+    templates, out_dir
+):
+    write(
+        templates / STEPS,
+        '{% extends "builtin/partials/steps.py.jinja" %}\n'
+        "{% block transform_gradients %}\n"
+        "grads = [g * {{ vars.grad_scale | default(1) }} for g in grads]\n"
+        "{% endblock %}\n",
+    )
+    before = snapshot(out_dir)
+    result = invoke(
+        "new",
+        "demo",
+        "--no-input",
+        "-o",
+        out_dir,
+        "-t",
+        templates,
+        "--var",
+        "grad_scael=2",
+    )
+    assert_rejected(result, out_dir, before, "did you mean 'grad_scale'")
+
+
+def test_a_shadowed_file_is_not_a_miss(tmp_path, templates):
+    """The first directory wins; the same name further down is simply not taken."""
+    second = tmp_path / "second"
+    write(second / STEPS, EXTRA_LOGS.replace("custom", "second"))
+    write(templates / STEPS, EXTRA_LOGS.replace("custom", "first"))
+    assert 'logs["first"]' in render(tmp_path, "-t", templates, "-t", second)
+
+
+def test_invalid_python_on_a_line_with_an_expression_names_that_line(
+    templates, out_dir
+):
+    """The line printed by `{{ ... }}` differs from its source; the error still names
+    it, not the plain line above it."""
+    steps = write(
+        templates / STEPS,
+        '{% extends "builtin/partials/steps.py.jinja" %}\n'
+        "{% block extra_logs %}\n"
+        'logs["a"] = unscaled_loss\n'
+        'logs["b"] = {{ vars.scale }}\n'
+        "{% endblock %}\n",
+    )
+    before = snapshot(out_dir)
+    result = invoke(
+        "new", "demo", "--no-input", "-o", out_dir, "-t", templates, "--var", "scale="
+    )
+    line = error_line(result)
+    assert line.startswith(f"error: {steps}:4: rendered demo.py is not valid Python")
+    assert snapshot(out_dir) == before
+
+
+@pytest.mark.parametrize("project", [False, True], ids=["module", "project"])
+def test_the_command_and_the_header_say_which_templates_were_used(
+    tmp_path, templates, project
+):
+    write(templates / STEPS, EXTRA_LOGS)
+    local = tmp_path / "work" / LOCAL_TEMPLATE_DIR
+    write(
+        local / "partials/data.py.jinja",
+        builtin_source("partials/data.py.jinja") + "\n",
+    )
+    out = tmp_path / "work" / "out"
+    flags = ["--project"] if project else []
+    result = invoke("new", "demo", "--no-input", "-o", out, "-t", templates, *flags)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[:2] == [
+        f"templates from {templates}: {STEPS}",
+        f"templates from {local.resolve()}: partials/data.py.jinja",
+    ]
+    header = (out / ("demo/src/demo/model.py" if project else "demo.py")).read_text()
+    assert (
+        "Custom templates (not the built-ins):\n"
+        f"    my-templates/{STEPS}\n"
+        f"    {LOCAL_TEMPLATE_DIR}/partials/data.py.jinja\n"
+    ) in header
+    # Built-ins only: neither the line nor the record.
+    result = invoke("new", "plain", "--no-input", "-o", tmp_path / "plain")
+    assert "templates from" not in result.stdout
+    assert "Custom templates" not in (tmp_path / "plain/plain.py").read_text()
 
 
 # --------------------------------------------------------------------------- export

@@ -37,6 +37,7 @@ from keras_jax_scaffold.update import (
 )
 from typer.testing import CliRunner
 
+from tests import support
 from tests.test_cli import deny_writes
 
 NAME = "proj"
@@ -720,7 +721,13 @@ def test_failed_write_rolls_back_every_change(tmp_path, monkeypatch, project):
 
 
 def test_metric_none_and_var_flags_change_the_recorded_answers(tmp_path):
-    project = make_project(tmp_path, variables=(("keep", "1"), ("change", "a")))
+    templates = support.vars_template_dir(tmp_path / "vars", "keep", "change")
+    create_project(
+        Answers(name=NAME, variables=(("keep", "1"), ("change", "a"))),
+        tmp_path,
+        template_dirs=(templates,),
+    )
+    project = tmp_path / NAME
     result = invoke("update", project, "-m", "none", "--var", "change=b")
     assert result.exit_code == 0, result.output
     answers = _answers(project)["answers"]
