@@ -37,35 +37,55 @@ def _template_set(template_dir: list[Path] | None):
     return TemplateSet.search(tuple(template_dir or ()), Path.cwd())
 
 
+WIDTH = 100  # `templates list` fits in this many columns
+
+
+def _fit(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """``rows`` with the last column shortened ("...") so that each line fits WIDTH."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+    room = max(20, WIDTH - sum(widths) - 2 * (len(header) - 1))
+
+    def shorten(text: str) -> str:
+        if len(text) <= room:
+            return text
+        if "/" in text and " " not in text:  # a path: keep its end
+            return "..." + text[-(room - 3) :]
+        return text[: room - 3].rstrip() + "..."
+
+    return [(*row[:-1], shorten(row[-1])) for row in rows]
+
+
 @templates_app.command("list")
 def list_templates(template_dir: TemplateDirOption = None) -> None:
     """Every built-in template with a one-line description.
 
     With template directories, also which built-ins they override and which extra
-    templates they add (status: built-in, overridden or user; file: the one used).
+    templates they add (status: built-in, overridden, user, or unused: a file of
+    yours that matches no template and that none of your templates includes; the
+    last column: the description, or for your files the file used).
     """
     from keras_jax_scaffold.errors import UserError
 
     try:
         template_set = _template_set(template_dir)
         found = template_set.templates()
+        unused = set(template_set.unused_names())
     except UserError as error:
         fail_with(error)
     if not template_set.directories:
-        table([(t.name, t.description) for t in found], ("template", "description"))
+        header = ("template", "description")
+        table(_fit([(t.name, t.description) for t in found], header), header)
         return
-    table(
-        [
-            (
-                t.name,
-                t.status,
-                t.description,
-                "" if t.status == "built-in" else str(t.path),
-            )
-            for t in found
-        ],
-        ("template", "status", "description", "file"),
-    )
+    header = ("template", "status", "description or file")
+    rows = [
+        (
+            t.name,
+            "unused" if t.name in unused else t.status,
+            t.description if t.status == "built-in" else str(t.path),
+        )
+        for t in found
+    ]
+    table(_fit(rows, header), header)
 
 
 @templates_app.command("show")

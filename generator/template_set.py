@@ -256,6 +256,18 @@ class TemplateSet:
             result.append(TemplateInfo(name, user[name], "user", own))
         return result
 
+    def unused_names(self) -> list[str]:
+        """User templates that are no built-in's name and that no user template
+        extends, includes or imports: no layout can use them."""
+        wanted: set[str] = set()
+        for path in self.user_files().values():
+            wanted |= referenced(parse(read_template(path), str(path)))
+        return [
+            name
+            for name in self.user_files()
+            if name not in builtin_template_names() and name not in wanted
+        ]
+
     def find(self, name: str) -> TemplateInfo:
         """The template ``name`` resolves to; ``builtin/NAME`` is always the built-in."""
         prefix = f"{BUILTIN_PREFIX}/"

@@ -335,10 +335,10 @@ ERROR_DOCS = (
         "`FILE:LINE: message`, e.g. `my-templates/module.py.jinja:3: unexpected '}'`",
     ),
     (
-        "undefined variable (or a `vars.KEY` no `--var` gave)",
+        "undefined variable",
         (
             "`FILE:LINE: message`, e.g. `my-templates/partials/steps.py.jinja:3: "
-            "'dict object' has no attribute 'clip_norm'`"
+            "'no_such_name' is undefined`"
         ),
     ),
     (
@@ -362,6 +362,43 @@ ERROR_DOCS = (
         (
             "`FILE: rendered NAME.py no longer defines build_model (needed: CLASS, "
             "build_model, make_dataset)`, naming your template"
+        ),
+    ),
+    (
+        "a block the extended template does not define",
+        (
+            "`FILE:LINE: block 'extra_losss' is not a block of "
+            "'builtin/partials/steps.py.jinja', so it would change nothing (did you "
+            "mean 'extra_loss'?)`"
+        ),
+    ),
+    (
+        "a template file no template of this layout loads",
+        (
+            "`FILE: 'partials/stpes.py.jinja' matches no template and no template "
+            "includes it, so it would change nothing (did you mean "
+            "'partials/steps.py.jinja'?)`; for a built-in name the layout does not "
+            "use: `... is not used when rendering a project (`new --project`), so this "
+            "override would change nothing; it uses "
+            "'project/src/package/model.py.jinja' instead`"
+        ),
+    ),
+    (
+        "a `--var` no template reads",
+        (
+            "`--var grad_scael=0.5 is not read by any template (did you mean "
+            "'grad_scale'?); ...`"
+        ),
+    ),
+    (
+        "a `vars.KEY` no `--var` gives",
+        "`FILE:LINE: vars.grad_scale is not given: pass --var grad_scale=VALUE ...`",
+    ),
+    (
+        "Python internals (sandbox)",
+        (
+            "`FILE:LINE: access to attribute '__init__' of 'TemplateReference' "
+            "object is unsafe. (templates render in Jinja's sandbox)`"
         ),
     ),
     (

@@ -3,7 +3,9 @@ result trains, and one step really clips the update to ``learning_rate * clip_no
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
 
 import numpy as np
 import pytest
@@ -23,10 +25,12 @@ LEARNING_RATE = 0.1
 
 def test_committed_example_matches_the_templates():
     rendered = render_custom_examples()
-    assert sorted(rendered) == [f"{OUTPUT}/{ANSWERS.name}.py"]
-    assert (
-        COMMITTED.read_text(encoding="utf-8") == rendered[f"{OUTPUT}/{ANSWERS.name}.py"]
-    ), "run: python scripts/regen_examples.py"
+    expected = [f"{output}/{answers.name}.py" for answers, _, output in CUSTOM_EXAMPLES]
+    assert sorted(rendered) == sorted(expected)
+    for name in expected:
+        assert (EXAMPLES_DIR / name).read_text(encoding="utf-8") == rendered[
+            name
+        ], "run: python scripts/regen_examples.py"
 
 
 def test_cli_renders_the_committed_example(tmp_path):
@@ -59,8 +63,20 @@ def test_cli_renders_the_committed_example(tmp_path):
 
 def test_only_transform_gradients_changes():
     """The override replaces one block: outside it the module is the built-in one."""
-    builtin = render_spec(build_spec(ANSWERS))[COMMITTED.name].splitlines()
-    custom = COMMITTED.read_text(encoding="utf-8").splitlines()
+    # The built-ins read no --var: render them without it (the header's command
+    # differs by the --var only).
+    plain = render_spec(build_spec(dataclasses.replace(ANSWERS, variables=())))
+    builtin = (
+        plain[COMMITTED.name]
+        .replace("--hidden-units 32\n", "--hidden-units 32 --var clip_norm=1.0\n", 1)
+        .splitlines()
+    )
+    text = COMMITTED.read_text(encoding="utf-8")
+    record = (
+        f"\nCustom templates (not the built-ins):\n    {TEMPLATE_DIR.split('/')[-1]}/"
+    )
+    assert record in text  # the header says which templates were used
+    custom = re.sub(r"\nCustom templates .*:\n(    .*\n)+", "", text).splitlines()
     start = next(i for i, line in enumerate(custom) if "clip the" in line)
     end = next(
         i for i, line in enumerate(custom) if line.strip().startswith("grads = [")
@@ -142,7 +158,8 @@ def test_clipping_limits_the_update(module):
 
 def test_clipping_applies_to_the_unscaled_gradients(module):
     """Under loss scaling the gradients in train_step are 2**15 times too large; the
-    clipping still limits the true update to lr * clip_norm (not lr * clip_norm / 2**15)."""
+    clipping still limits the true update to lr * clip_norm (not lr * clip_norm / 2**15).
+    """
     generated, _ = support.builtin_twin(module)
     x, y = _large_gradient_batch(module)
     plain = _sgd_step(generated, module, x, y)

@@ -644,6 +644,27 @@ def test_the_command_and_the_header_say_which_templates_were_used(
     assert "Custom templates" not in (tmp_path / "plain/plain.py").read_text()
 
 
+def test_the_project_readme_override_takes_effect(tmp_path):
+    """The override the generated README suggests, put where it says, changes the
+    project's steps on `update` (extending project/.../steps.py.jinja would not)."""
+    result = invoke("new", "demo", "--project", "--no-input", "-o", tmp_path)
+    assert result.exit_code == 0, result.output
+    project = tmp_path / "demo"
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    where = re.search(
+        r"`(\.keras-jax-scaffold/templates/[^`]+)`:\n\n```jinja\n", readme
+    )
+    source = readme[where.end() : readme.index("```", where.end())]
+    write(project / where.group(1), source)
+    result = invoke("update", project)
+    assert result.exit_code == 0, result.output
+    steps = (project / "src/demo/steps.py").read_text(encoding="utf-8")
+    assert (
+        "            loss = loss + 1e-3 * keras.ops.mean(keras.ops.square(y_pred))\n"
+        in steps
+    )
+
+
 # --------------------------------------------------------------------------- export
 
 
@@ -755,28 +776,43 @@ def test_list_shows_every_builtin_with_its_description(tmp_path, monkeypatch):
     assert list(rows) == BUILTIN_NAMES
     for name, rest in rows.items():
         expected = description(builtin_source(name))
-        assert rest == ([expected] if expected else []), name
+        shown = rest[0]
+        assert shown == expected or (
+            shown.endswith("...") and expected.startswith(shown[:-3])
+        ), name
+    assert max(len(line) for line in result.stdout.splitlines()) <= 100
 
 
-def test_list_marks_overrides_and_user_templates(tmp_path, templates, monkeypatch):
+def test_list_marks_overrides_user_and_unused_templates(
+    tmp_path, templates, monkeypatch
+):
     monkeypatch.chdir(tmp_path)
     write(templates / STEPS, "{#- My steps. -#}\n" + EXTRA_LOGS)
     write(templates / "module.py.jinja", '{% extends "builtin/module.py.jinja" %}\n')
     write(templates / "partials/mine.py.jinja", "{#- My own partial. -#}\nX = 1\n")
+    write(
+        templates / "partials/unused.py.jinja", "{#- Nothing includes me. -#}\nY = 1\n"
+    )
+    write(
+        templates / "partials/data.py.jinja",
+        '{% include "partials/mine.py.jinja" %}\n'
+        + builtin_source("partials/data.py.jinja"),
+    )
     result = invoke("templates", "list", "--template-dir", templates)
     assert result.exit_code == 0, result.output
     lines = {line.split()[0]: line for line in result.stdout.splitlines()[2:]}
-    assert list(lines) == [*BUILTIN_NAMES, "partials/mine.py.jinja"]
-    assert lines[STEPS].split()[1] == "overridden"
-    assert "My steps." in lines[STEPS] and str(templates / STEPS) in lines[STEPS]
-    builtin_text = description(builtin_source("module.py.jinja"))
-    assert lines["module.py.jinja"].split()[1] == "overridden"
-    assert (
-        builtin_text in lines["module.py.jinja"]
-    )  # no own description: the built-in's
-    mine = lines["partials/mine.py.jinja"]
-    assert mine.split()[1] == "user" and "My own partial." in mine
-    assert lines["partials/data.py.jinja"].split()[1] == "built-in"
+    assert list(lines) == [
+        *BUILTIN_NAMES,
+        "partials/mine.py.jinja",
+        "partials/unused.py.jinja",
+    ]
+    for name in (STEPS, "module.py.jinja", "partials/data.py.jinja"):
+        assert lines[name].split()[1] == "overridden"
+        assert lines[name].endswith(str(templates / name)[-40:]), lines[name]
+    assert lines["partials/mine.py.jinja"].split()[1] == "user"
+    assert lines["partials/unused.py.jinja"].split()[1] == "unused"
+    assert lines["partials/constants.py.jinja"].split()[1] == "built-in"
+    assert max(len(line) for line in result.stdout.splitlines()) <= 100
 
 
 def test_list_uses_the_local_template_dir(tmp_path, monkeypatch):
