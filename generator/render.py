@@ -52,7 +52,8 @@ def _location(error: Exception, default: str) -> str:
 
 class Vars(dict):
     """``vars`` as templates see it: the ``--var`` values, remembering which keys the
-    templates read (and tried to read), so that a ``--var`` nothing reads is an error."""
+    templates read (and tried to read), so that a ``--var`` nothing reads is an error.
+    """
 
     def __init__(self, given):
         super().__init__(given)
@@ -132,11 +133,13 @@ def render_files(
     context: dict,
     layout: tuple[OutputFile, ...],
     templates: TemplateSet | None = None,
+    recorded_vars: tuple[str, ...] = (),
 ) -> dict[str, Rendered]:
     """``{output path: Rendered}`` for every file of ``layout``; nothing touches disk.
 
     Raises UserError when a user template cannot take effect: a block its parent does
-    not define, a file the layout never loads, a ``--var`` no template reads.
+    not define, a file the layout never loads, a ``--var`` no template reads (but for
+    ``recorded_vars``, kept from a project's answers file).
     """
     templates = templates or TemplateSet()
     templates.check_blocks()
@@ -160,12 +163,15 @@ def render_files(
             user_templates=user,
         )
     _check_all_used(templates, loaded, layout)
-    _check_vars_read(templates, variables)
+    _check_vars_read(templates, variables, recorded_vars)
     return rendered
 
 
 def _layout_name(layout: tuple[OutputFile, ...]) -> str:
-    names = {"module": "a module (`new NAME`)", "project": "a project (`new --project`)"}
+    names = {
+        "module": "a module (`new NAME`)",
+        "project": "a project (`new --project`)",
+    }
     return next((names[k] for k, v in LAYOUTS.items() if v == layout), "this layout")
 
 
@@ -205,8 +211,10 @@ def _instead(templates: TemplateSet, path: Path, used: list[str]) -> str:
     return f"; it uses {close!r} instead" if close else ""
 
 
-def _check_vars_read(templates: TemplateSet, variables: Vars) -> None:
-    unread = sorted(set(dict.keys(variables)) - variables.read)
+def _check_vars_read(
+    templates: TemplateSet, variables: Vars, recorded: tuple[str, ...]
+) -> None:
+    unread = sorted(set(dict.keys(variables)) - variables.read - set(recorded))
     if not unread:
         return
     wanted = set()

@@ -99,7 +99,9 @@ CONTEXT_DOCS = {
         "str",
         (
             "The `keras-jax-scaffold new ...` command that renders the same module again, "
-            "every answer explicit (`--var`s included, `--template-dir` not)."
+            "run in the output directory: every answer that applies, explicit (`--var`s "
+            "and `--template-dir`s included, the directories relative to the output "
+            "directory)."
         ),
     ),
     "module_name": (
