@@ -13,7 +13,7 @@ import re
 
 from keras_jax_scaffold import __version__, catalog
 from keras_jax_scaffold.layout import ANSWERS_FILE
-from keras_jax_scaffold.spec import Spec, command_line
+from keras_jax_scaffold.spec import Spec, answer_context, command_line
 
 CONTEXT_VERSION = 1
 
@@ -156,4 +156,6 @@ def build_context(spec: Spec, custom_templates: tuple[str, ...] = ()) -> dict:
                 [("learning_rate", repr(spec.learning_rate))],
             ),
         },
+        # Answers that are template variables of their own (spec.Question.context).
+        **answer_context(spec),
     }

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from keras_jax_scaffold.cache import cache_dir
 from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.render import Rendered
+from keras_jax_scaffold.write import write_atomic
 
 TARGET_VERSION = (
     "PY310"  # black.TargetVersion member the generated code is formatted for
@@ -126,17 +125,9 @@ def _cache_read(path: Path) -> str | None:
 
 
 def _cache_write(path: Path, text: str) -> None:
-    """Store ``text`` at ``path`` atomically; any failure is ignored."""
+    """Store ``text`` (after its checksum) at ``path`` atomically; failures are ignored."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(f"{_digest(text)}\n{text}".encode())
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        write_atomic(path, f"{_digest(text)}\n{text}")
     except OSError:
         pass  # a cache that cannot be written only costs time
 

@@ -22,32 +22,22 @@ class Status(str, enum.Enum):
     """What happens to one file. ``new`` and ``templates export`` use the first four;
     ``update`` all but ``overwrite``."""
 
-    CREATE = "create"
-    IDENTICAL = "identical"
-    OVERWRITE = "overwrite"
+    CREATE = "create"  # new: written
+    IDENTICAL = "identical"  # already what would be written: nothing to do
+    OVERWRITE = "overwrite"  # exists and differs: replaced (--force)
+    # new, templates export: exists and differs (refused without --force); update:
+    # you and the template changed the same lines: written with markers
     CONFLICT = "conflict"
-    UPDATE = "update"
-    MERGE = "merge"
-    DELETE = "delete"
-    KEEP = "keep"
-    SKIP = "skip"
+    UPDATE = "update"  # you did not change it, the template did: the new render
+    MERGE = "merge"  # you and the template changed different lines: both kept
+    DELETE = "delete"  # no longer generated and you did not change it: removed
+    KEEP = "keep"  # you changed it, the template did not (or dropped it): yours kept
+    SKIP = "skip"  # you deleted it: it stays deleted
 
     def __str__(self) -> str:
         return self.value
 
 
-MEANINGS = {
-    Status.CREATE: "new: written",
-    Status.IDENTICAL: "the file already is what would be written: nothing to do",
-    Status.OVERWRITE: "exists and differs: replaced (new --force, templates export --force)",
-    Status.CONFLICT: "new: exists and differs (refused without --force); update: you "
-    "and the template changed the same lines: written with markers",
-    Status.UPDATE: "you did not change it, the template did: the new render is written",
-    Status.MERGE: "you and the template changed different lines: both kept",
-    Status.DELETE: "no longer generated and you did not change it: removed",
-    Status.KEEP: "you changed it and the template did not (or dropped it): yours is kept",
-    Status.SKIP: "you deleted it: it stays deleted",
-}
 # The statuses that change the disk (a `new` conflict never gets this far).
 CHANGES_DISK = frozenset(
     {

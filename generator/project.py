@@ -69,11 +69,16 @@ def dump_base(files: dict[str, str]) -> str:
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
-def _load_json(path: Path, what: str) -> dict:
+def _load_json(path: Path, what: str, missing: str) -> dict:
+    """The JSON object in ``path``; UserError ``missing`` when there is no such file."""
     try:
+        if not path.is_file():
+            raise UserError(missing)
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
-        raise UserError(f"cannot read {what} {str(path)!r}: {error.strerror}") from None
+        raise UserError(
+            f"cannot read {what} {str(path)!r}: {os_reason(error)}"
+        ) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise UserError(f"{str(path)!r} is not a valid {what}: {error}") from None
     if not isinstance(document, dict):
@@ -91,12 +96,11 @@ def _check_keys(path: Path, found, allowed, where: str) -> None:
 def read_answers(project_dir: Path) -> Recorded:
     """The answers file, read and checked once."""
     path = project_dir / ANSWERS_FILE
-    if not path.is_file():
-        raise UserError(
-            f"{str(project_dir)!r} has no {ANSWERS_FILE}: it is not a project made by "
-            "`keras-jax-scaffold new NAME --project`"
-        )
-    document = _load_json(path, "answers file")
+    missing = (
+        f"{str(project_dir)!r} has no {ANSWERS_FILE}: it is not a project made by "
+        "`keras-jax-scaffold new NAME --project`"
+    )
+    document = _load_json(path, "answers file", missing)
     _check_keys(path, document, FILE_KEYS, "the answers file")
     values = document.get("answers")
     if not isinstance(values, dict):
@@ -139,12 +143,11 @@ def recorded_template_dirs(project_dir: Path, recorded: Recorded) -> tuple[Path,
 def read_base(project_dir: Path) -> dict[str, str]:
     """The files as the last `new`/`update` rendered them (``{path: content}``)."""
     path = project_dir / BASE_FILE
-    if not path.is_file():
-        raise UserError(
-            f"{str(project_dir)!r} has no {BASE_FILE} (the last render, needed to merge); "
-            "restore it from version control"
-        )
-    document = _load_json(path, "base file")
+    missing = (
+        f"{str(project_dir)!r} has no {BASE_FILE} (the last render, needed to merge); "
+        "restore it from version control"
+    )
+    document = _load_json(path, "base file", missing)
     files = document.get("files")
     if not isinstance(files, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in files.items()

@@ -265,6 +265,19 @@ CONTEXT_DOCS = {
     ),
 }
 
+def _answer_context_docs() -> dict[str, tuple[str, str]]:
+    """CONTEXT_DOCS of the answers that are template variables of their own (their
+    ``help``; the type of a default project's value)."""
+    from keras_jax_scaffold.spec import ANSWERS, Answers, build_spec
+
+    spec = build_spec(Answers(name="sample"))
+    return {
+        q.name: (type_name(q.context(getattr(spec, q.name))), q.help)
+        for q in ANSWERS
+        if q.context is not None
+    }
+
+
 # Keys whose contents the user chooses: documented as a whole, not key by key.
 OPAQUE_CONTEXT_KEYS = ("vars",)
 
@@ -475,6 +488,10 @@ def template_macros(name: str) -> list[str]:
         keyword = [f"{n}={d}" for n, d in zip(names[len(plain) :], defaults)]
         signatures.append(f"{node.name}({', '.join([*plain, *keyword])})")
     return signatures
+
+
+# The answers' own template variables (after type_name, which documents their type).
+CONTEXT_DOCS.update(_answer_context_docs())
 
 
 # What the reference prints for the names a layout fills in from the context.

@@ -21,6 +21,7 @@ from keras_jax_scaffold.spec import (
     ANSWERS,
     Answers,
     Spec,
+    answer_context,
     answers_from_spec,
     build_spec,
     command_line,
@@ -248,18 +249,16 @@ def test_the_command_line_renders_the_same_file_again(tmp_path):
     assert (again / "every_answer.py").read_text() == text
 
 
-def test_readme_option_table_lists_every_answer():
+def test_readme_option_table_lists_every_answer_with_its_default():
     text = README.read_text(encoding="utf-8")
     table = text[text.index("`new` options") :]
     table = table[: table.index("\n\n", table.index("|---"))]
-    first_cells = [
-        row.split("|")[1] for row in table.splitlines() if row.startswith("|")
-    ]
+    rows = [row.split("|")[1:-1] for row in table.splitlines() if row.startswith("| `")]
     for question in ANSWERS:
-        assert any(
-            re.search(rf"`[^`]*(?<![\w-]){re.escape(question.option)}(?![\w-])", cell)
-            for cell in first_cells
-        ), question.option
+        option = rf"`[^`]*(?<![\w-]){re.escape(question.option)}(?![\w-])"
+        found = [row for row in rows if re.search(option, row[0])]
+        assert found, question.option
+        assert found[0][-1].strip() == question.readme_default, question.option
 
 
 # ------------------------------------------------------------- update's one rule
@@ -316,3 +315,28 @@ def test_rederive_propagates_through_dependencies():
         Answers(name="proj", loss="mse", num_classes=5)
     )
     assert [n.split(":")[0] for n in notes] == ["task", "metrics"]
+
+
+# --------------------------------------------------- an answer's template variable
+
+
+def test_an_entry_with_context_is_a_documented_template_variable(monkeypatch):
+    from dataclasses import replace
+
+    from keras_jax_scaffold import reference, spec
+
+    with_context = tuple(
+        replace(q, context=int) if q.name == "hidden_units" else q for q in ANSWERS
+    )
+    monkeypatch.setattr(spec, "ANSWERS", with_context)
+    assert spec.answer_context(build_spec(Answers(name="demo", hidden_units=5))) == {
+        "hidden_units": 5
+    }
+    docs = reference._answer_context_docs()
+    assert docs == {"hidden_units": ("int", ANSWER_INDEX["hidden_units"].help)}
+
+
+def test_no_answer_is_a_template_variable_yet():
+    # Today's answers reach templates through context.py; entries added with
+    # ``context`` appear in build_context and docs/templates.md by themselves.
+    assert answer_context(build_spec(Answers(name="demo"))) == {}

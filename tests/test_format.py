@@ -162,11 +162,11 @@ def test_a_cache_below_a_file_is_ignored(tmp_path, monkeypatch, black_calls):
 def test_a_failing_write_is_ignored_and_leaves_no_temporary_file(
     cache, monkeypatch, black_calls
 ):
-    def full_disk(fd, mode):
+    def full_disk(fd, *args, **kwargs):
         os.close(fd)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(fmt.os, "fdopen", full_disk)
+    monkeypatch.setattr(os, "fdopen", full_disk)
     assert fmt.format_file(rendered()) == FORMATTED
     assert entries(cache) == []
 

@@ -16,7 +16,7 @@ from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.plan import FileChange, Status, plan_writes, read_existing
 from keras_jax_scaffold.write import apply, check_writable, preflight
 
-from tests.test_cli import assert_rejected, deny_writes, invoke, snapshot
+from tests.conftest import assert_rejected, deny_writes, invoke, snapshot
 
 LONG = "a" * 300  # longer than any common file system's name limit (255 bytes)
 
@@ -107,14 +107,6 @@ def test_preflight_checks_only_what_changes_the_disk(tmp_path, monkeypatch):
 # ------------------------------------------------------------------------ applying
 
 
-def contents(root: Path) -> dict[str, bytes | None]:
-    """Every entry under ``root``: a file's bytes, None for a directory."""
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes() if p.is_file() else None
-        for p in sorted(root.rglob("*"))
-    }
-
-
 def test_apply_writes_deletes_and_prunes_empty_directories(tmp_path):
     (tmp_path / "pkg" / "old").mkdir(parents=True)
     (tmp_path / "pkg" / "old" / "gone.py").write_text("g")
@@ -137,7 +129,7 @@ def test_apply_writes_deletes_and_prunes_empty_directories(tmp_path):
 )
 def test_an_os_error_while_writing_undoes_everything(tmp_path, monkeypatch, code):
     (tmp_path / "edited.py").write_text("mine")
-    before = contents(tmp_path)
+    before = snapshot(tmp_path, mtimes=False)
     real = write_module.write_atomic
 
     def write_atomic(path, content):
@@ -158,7 +150,7 @@ def test_an_os_error_while_writing_undoes_everything(tmp_path, monkeypatch, code
         f"cannot write {str(tmp_path / 'third.py')!r}: {os.strerror(code)}; "
         "nothing was changed"
     )
-    assert contents(tmp_path) == before  # edited.py put back (a new mtime, though)
+    assert snapshot(tmp_path, mtimes=False) == before  # edited.py put back
 
 
 # ------------------------------------------------------------------------ printing
