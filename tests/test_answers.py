@@ -323,7 +323,9 @@ def test_rederive_propagates_through_dependencies():
 def test_an_entry_with_context_is_a_documented_template_variable(monkeypatch):
     from dataclasses import replace
 
-    from keras_jax_scaffold import reference, spec
+    from keras_jax_scaffold import spec
+
+    from scripts import gen_template_reference as reference
 
     with_context = tuple(
         replace(q, context=int) if q.name == "hidden_units" else q for q in ANSWERS
