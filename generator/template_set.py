@@ -32,8 +32,14 @@ TEMPLATE_SUFFIX = ".jinja"
 _DESCRIPTION = re.compile(r"^\{#-?\s*(.*?)\s*-?#\}\s*$")
 
 
+@functools.cache
 def builtin_template_dir() -> Path:
     return Path(str(resources.files("keras_jax_scaffold.templates")))
+
+
+@functools.cache
+def _resolved_builtin_dir() -> Path:
+    return builtin_template_dir().resolve()
 
 
 @functools.cache
@@ -233,7 +239,7 @@ class TemplateSet:
         return self._user_files
 
     def is_builtin_file(self, filename: str) -> bool:
-        return Path(filename).resolve().is_relative_to(builtin_template_dir().resolve())
+        return Path(filename).resolve().is_relative_to(_resolved_builtin_dir())
 
     # ----------------------------------------------------------------- listing
 
