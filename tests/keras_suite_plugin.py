@@ -9,8 +9,9 @@ to swap in:
   `steps.py`; unset: Keras's own steps stay (the baseline).
 - `KERAS_SUITE_STEPS_CLASS`: the class in that file whose steps are swapped in (the
   module's model class, or `StatelessSteps`).
-- `KERAS_SUITE_COUNTS`: a JSON file written at the end of the session with how often
-  each step (generated or Keras's own) was called, which proves the swap took effect.
+- `KERAS_SUITE_COUNTS`: a JSON file written at the end of the session: how often
+  each step (generated or Keras's own) was called, which proves the swap took effect,
+  and the CPU seconds the session used.
 
 It also stands in for the `conftest.py` at the root of Keras's repository (not in the
 wheel): the `requires_trainable_backend` and `multi_device` markers and
@@ -25,6 +26,7 @@ import importlib.util
 import json
 import os
 import sys
+import time
 import types
 
 import pytest
@@ -107,5 +109,6 @@ def pytest_collection_modifyitems(config, items):
 def pytest_sessionfinish(session, exitstatus):
     path = os.environ.get("KERAS_SUITE_COUNTS")
     if path:
+        report = {"calls": dict(sorted(CALLS.items())), "cpu_s": time.process_time()}
         with open(path, "w", encoding="utf-8") as file:
-            json.dump(dict(sorted(CALLS.items())), file)
+            json.dump(report, file)

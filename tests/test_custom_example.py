@@ -142,7 +142,8 @@ def test_clipping_limits_the_update(module):
 
 def test_clipping_applies_to_the_unscaled_gradients(module):
     """Under loss scaling the gradients in train_step are 2**15 times too large; the
-    clipping still limits the true update to lr * clip_norm (not lr * clip_norm / 2**15)."""
+    clipping still limits the true update to lr * clip_norm (not lr * clip_norm / 2**15).
+    """
     generated, _ = support.builtin_twin(module)
     x, y = _large_gradient_batch(module)
     plain = _sgd_step(generated, module, x, y)

@@ -23,12 +23,11 @@ import re
 import subprocess
 import sys
 import time
-import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
-
 from keras_jax_scaffold.pipeline import render_spec
 from keras_jax_scaffold.spec import Answers, build_spec
 
@@ -85,12 +84,14 @@ def select_files() -> tuple[list[str], dict[str, str]]:
 
 @dataclass
 class Run:
-    """One run of the Keras test files: `{test id: (outcome, message)}`, step calls."""
+    """One run of the Keras test files: `{test id: (outcome, message)}`, step calls,
+    wall-clock and CPU seconds."""
 
     variant: str
     outcomes: dict[str, tuple[str, str]]
     calls: dict[str, int]
     seconds: float
+    cpu_seconds: float
 
     def ids(self, outcome: str) -> set[str]:
         return {test for test, (got, _) in self.outcomes.items() if got == outcome}
@@ -142,6 +143,7 @@ def start(variant, directory, files, steps=None, extra_args=()):
         "KERAS_SUITE_COUNTS": str(directory / f"{variant}.counts.json"),
     }
     env.pop("KERAS_SUITE_STEPS_FILE", None)
+    env.pop("KERAS_SUITE_STEPS_CLASS", None)
     if steps is not None:
         env["KERAS_SUITE_STEPS_FILE"] = str(steps[0])
         env["KERAS_SUITE_STEPS_CLASS"] = steps[1]
@@ -152,7 +154,7 @@ def start(variant, directory, files, steps=None, extra_args=()):
         *(str(KERAS_SRC / relative) for relative in files),
         "-c",
         str(directory / "pytest.ini"),
-        # Test ids as `keras/src/...`, classnames as `keras.src....`.
+        # Classnames as `keras.src.trainers.trainer_test.TestTrainer`.
         "--rootdir",
         str(KERAS_SRC.parents[1]),
         "-p",
@@ -167,33 +169,31 @@ def start(variant, directory, files, steps=None, extra_args=()):
         f"--junitxml={directory / f'{variant}.xml'}",
         *extra_args,
     ]
-    log = open(directory / f"{variant}.log", "w", encoding="utf-8")
-    process = subprocess.Popen(
-        command, cwd=directory, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    return variant, process, log, time.monotonic()
+    # The child keeps its own handle on the log; the parent's closes here.
+    with open(directory / f"{variant}.log", "w", encoding="utf-8") as log:
+        process = subprocess.Popen(
+            command, cwd=directory, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    return variant, process, time.monotonic()
 
 
 def finish(started, directory) -> Run:
-    variant, process, log, t0 = started
+    variant, process, t0 = started
     try:
         returncode = process.wait(timeout=TIMEOUT_S)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
-        log.close()
     seconds = time.monotonic() - t0
     log_text = (directory / f"{variant}.log").read_text(encoding="utf-8")
     # 0: all passed, 1: some failed; anything else (usage error, internal error,
     # nothing collected) means the run itself is broken.
-    assert returncode in (
-        0,
-        1,
-    ), f"{variant}: pytest exit {returncode}\n{log_text[-4000:]}"
+    broken = f"{variant}: pytest exited {returncode}\n{log_text[-4000:]}"
+    assert returncode in (0, 1), broken
     outcomes = parse_junit(directory / f"{variant}.xml")
-    calls = json.loads((directory / f"{variant}.counts.json").read_text())
-    return Run(variant, outcomes, calls, seconds)
+    report = json.loads((directory / f"{variant}.counts.json").read_text())
+    return Run(variant, outcomes, report["calls"], seconds, report["cpu_s"])
 
 
 def regressions(baseline: Run, run: Run) -> dict[str, str]:
@@ -205,10 +205,8 @@ def regressions(baseline: Run, run: Run) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def suite(tmp_path_factory):
+def run_variants(directory: Path) -> tuple[list[str], dict[str, str], dict[str, Run]]:
     """The three runs, in parallel: `(files run, left-out files, {variant: Run})`."""
-    directory = tmp_path_factory.mktemp("keras_suite")
     files, left_out = select_files()
     steps = render_steps(directory)
     started = [start("keras", directory, files)] + [
@@ -221,8 +219,7 @@ def suite(tmp_path_factory):
     return files, left_out, runs
 
 
-def test_left_out_files_are_listed_with_the_reason(suite):
-    files, left_out, _ = suite
+def check_files(files, left_out):
     print("Keras test files run:", *files, sep="\n  ")
     print("Left out:", *(f"{f}: {why}" for f, why in left_out.items()), sep="\n  ")
     assert set(files) | set(left_out) == set(CANDIDATES)
@@ -230,57 +227,61 @@ def test_left_out_files_are_listed_with_the_reason(suite):
     assert all("tensorflow" in why for why in left_out.values())
 
 
-def test_keras_steps_baseline(suite):
-    """The baseline runs the files; what fails or skips with Keras's own steps is
-    listed (it does not count against the generated steps)."""
-    files, _, runs = suite
-    baseline = runs["keras"]
+def check_baseline(files, baseline: Run):
+    """What fails or skips with Keras's own steps is listed (it does not count
+    against the generated steps); a failure must come from a missing package."""
     for outcome in ("failed", "skipped"):
         listed = sorted(baseline.ids(outcome))
         print(f"{outcome} with Keras's own steps ({len(listed)}):")
         for test in listed:
             print(f"  {test}: {baseline.outcomes[test][1]}")
     print(
-        f"baseline: {len(baseline.ids('passed'))} passed of {len(baseline.outcomes)} "
-        f"in {baseline.seconds:.0f}s; calls {baseline.calls}"
+        f"keras: {len(baseline.ids('passed'))} passed of {len(baseline.outcomes)} "
+        f"in {baseline.seconds:.0f}s ({baseline.cpu_seconds:.0f} CPU s); "
+        f"calls {baseline.calls}"
     )
-    collected_files = {
-        test.split("::")[0].rsplit(".", 1)[0] for test in baseline.outcomes
-    }
     for relative in files:
-        module = "keras.src." + relative.removesuffix(".py").replace("/", ".")
-        assert module in collected_files, f"{relative}: no test reported"
+        prefix = "keras.src." + relative.removesuffix(".py").replace("/", ".") + "."
+        assert any(t.startswith(prefix) for t in baseline.outcomes), relative
     assert len(baseline.ids("passed")) >= 300
     unexplained = {
         test: message
         for test in baseline.ids("failed")
         if not MISSING_PACKAGE.search(message := baseline.outcomes[test][1])
     }
-    assert (
-        not unexplained
-    ), f"failing with Keras's own steps, not for a missing package: {unexplained}"
+    not_missing = "failing with Keras's own steps, not for a missing package"
+    assert not unexplained, f"{not_missing}: {unexplained}"
     assert all(baseline.calls[name] > 0 for name in STEPS)
 
 
-@pytest.mark.parametrize("variant", ["module", "project"])
-def test_generated_steps_pass_what_keras_steps_pass(suite, variant):
-    _, _, runs = suite
-    baseline, run = runs["keras"], runs[variant]
+def check_variant(baseline: Run, run: Run):
     print(
-        f"{variant}: {len(run.ids('passed'))} passed of {len(run.outcomes)} "
-        f"(baseline {len(baseline.ids('passed'))} of {len(baseline.outcomes)}) "
-        f"in {run.seconds:.0f}s; calls {run.calls}"
+        f"{run.variant}: {len(run.ids('passed'))} passed of {len(run.outcomes)} "
+        f"(keras {len(baseline.ids('passed'))}) in {run.seconds:.0f}s "
+        f"({run.cpu_seconds:.0f} CPU s); "
+        f"calls {run.calls}"
     )
     # The same tests ran...
-    assert run.outcomes.keys() == baseline.outcomes.keys()
+    assert run.outcomes.keys() == baseline.outcomes.keys(), run.variant
     # ...through the generated steps: each is called about as often as Keras's own
-    # (jit traces the steps once per compiled function, eager runs call them per batch).
+    # (jit traces a step once per compiled function, eager runs call it per batch).
     for name in STEPS:
         assert run.calls.get(name, 0) >= 0.9 * baseline.calls[name] >= 50, name
     for name in HELPERS:
         assert run.calls.get(name, 0) >= run.calls["train_step"], name
     failing = regressions(baseline, run)
-    assert not failing, "\n".join(f"{t}: {m}" for t, m in failing.items())
+    assert not failing, f"{run.variant}: " + "\n".join(
+        f"{test}: {message}" for test, message in failing.items()
+    )
+
+
+def test_keras_test_files_pass_with_generated_steps(tmp_path):
+    """One test (so that pytest-xdist runs the three subprocesses once)."""
+    files, left_out, runs = run_variants(tmp_path)
+    check_files(files, left_out)
+    check_baseline(files, runs["keras"])
+    for variant in ("module", "project"):
+        check_variant(runs["keras"], runs[variant])
 
 
 def test_a_broken_step_is_detected(tmp_path):

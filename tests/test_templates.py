@@ -72,9 +72,9 @@ def write(path: Path, text: str) -> Path:
 def error_line(result) -> str:
     """The one ``error: ...`` line of a failed command (more lines only as detail)."""
     assert result.exit_code != 0, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        result.exception
-    )
+    assert result.exception is None or isinstance(
+        result.exception, SystemExit
+    ), result.exception
     assert "Traceback" not in result.output
     assert result.stdout == ""
     first = result.stderr.splitlines()[0]
@@ -606,12 +606,12 @@ def test_templates_help_lists_the_commands():
 def test_every_builtin_template_has_a_description(name):
     """First line: a Jinja comment ``{#- one line -#}`` (shown by `templates list`)."""
     source = builtin_source(name)
-    assert description(source), (
-        f"templates/{name}: first line must be a comment {{#- what it renders -#}}"
-    )
-    assert source.startswith("{#-") and source.split("\n", 1)[0].endswith("-#}"), (
-        "use {#- ... -#} so the comment leaves no blank line in the output"
-    )
+    assert description(
+        source
+    ), f"templates/{name}: first line must be a comment {{#- what it renders -#}}"
+    assert source.startswith("{#-") and source.split("\n", 1)[0].endswith(
+        "-#}"
+    ), "use {#- ... -#} so the comment leaves no blank line in the output"
 
 
 def test_every_block_is_documented_and_every_documented_block_exists():
