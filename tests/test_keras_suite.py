@@ -5,8 +5,8 @@ The keras wheel ships its test files. They run three times, in parallel subproce
 baseline), with a generated module's steps swapped into `JAXTrainer`, and with a
 generated project's `StatelessSteps` swapped in (tests/keras_suite_plugin.py). Every
 Keras test that passes with Keras's steps must pass with the generated ones. Tests
-that fail or skip with Keras's own steps too (they need tensorflow, torch, grain,
-orbax or the network) do not count and are listed; so are the files left out because
+that fail or skip with Keras's own steps too (they need tensorflow, torch, grain or
+orbax, or several devices) do not count and are listed; so are the files left out because
 they import tensorflow at module level.
 
 Run it alone with the report shown:
@@ -85,7 +85,7 @@ def select_files() -> tuple[list[str], dict[str, str]]:
 @dataclass
 class Run:
     """One run of the Keras test files: `{test id: (outcome, message)}`, step calls,
-    wall-clock and CPU seconds."""
+    wall-clock seconds of its parallel batch, its own CPU seconds."""
 
     variant: str
     outcomes: dict[str, tuple[str, str]]
@@ -177,23 +177,31 @@ def start(variant, directory, files, steps=None, extra_args=()):
     return variant, process, time.monotonic()
 
 
-def finish(started, directory) -> Run:
-    variant, process, t0 = started
+def finish(started, directory) -> dict[str, Run]:
+    """Wait for every started run (none is left running, whatever happens), then
+    read its results: `{variant: Run}`."""
     try:
-        returncode = process.wait(timeout=TIMEOUT_S)
+        for _, process, _ in started:
+            process.wait(timeout=TIMEOUT_S)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    seconds = time.monotonic() - t0
-    log_text = (directory / f"{variant}.log").read_text(encoding="utf-8")
-    # 0: all passed, 1: some failed; anything else (usage error, internal error,
-    # nothing collected) means the run itself is broken.
-    broken = f"{variant}: pytest exited {returncode}\n{log_text[-4000:]}"
-    assert returncode in (0, 1), broken
-    outcomes = parse_junit(directory / f"{variant}.xml")
-    report = json.loads((directory / f"{variant}.counts.json").read_text())
-    return Run(variant, outcomes, report["calls"], seconds, report["cpu_s"])
+        for _, process, _ in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    seconds = time.monotonic() - min(t0 for _, _, t0 in started)
+    runs = {}
+    for variant, process, _ in started:
+        log_text = (directory / f"{variant}.log").read_text(encoding="utf-8")
+        # 0: all passed, 1: some failed; anything else (usage error, internal error,
+        # nothing collected) means the run itself is broken.
+        broken = f"{variant}: pytest exited {process.returncode}\n{log_text[-4000:]}"
+        assert process.returncode in (0, 1), broken
+        outcomes = parse_junit(directory / f"{variant}.xml")
+        report = json.loads((directory / f"{variant}.counts.json").read_text())
+        runs[variant] = Run(
+            variant, outcomes, report["calls"], seconds, report["cpu_s"]
+        )
+    return runs
 
 
 def regressions(baseline: Run, run: Run) -> dict[str, str]:
@@ -212,11 +220,7 @@ def run_variants(directory: Path) -> tuple[list[str], dict[str, str], dict[str, 
     started = [start("keras", directory, files)] + [
         start(variant, directory, files, steps[variant]) for variant in sorted(steps)
     ]
-    runs = {}
-    for each in started:
-        run = finish(each, directory)
-        runs[run.variant] = run
-    return files, left_out, runs
+    return files, left_out, finish(started, directory)
 
 
 def check_files(files, left_out):
@@ -299,7 +303,8 @@ def test_a_broken_step_is_detected(tmp_path):
         start("keras", tmp_path, files, extra_args=selection),
         start("broken", tmp_path, files, steps, extra_args=selection),
     ]
-    baseline, broken = (finish(each, tmp_path) for each in started)
+    runs = finish(started, tmp_path)
+    baseline, broken = runs["keras"], runs["broken"]
     test = (
         "keras.src.trainers.trainer_test.TestTrainer::"
         "test_compute_loss_no_training_backwards_compatibility"
