@@ -130,8 +130,9 @@ def test_pyproject_and_readme(tmp_path):
 
     # The learning rate of the answers is the default of compile_model and train.
     assert "LEARNING_RATE = 0.02\n" in files["src/my_net/model.py"]
-    assert "keras.optimizers.SGD(learning_rate=learning_rate)" in (
-        files["src/my_net/model.py"]
+    assert (
+        "keras.optimizers.SGD(learning_rate=learning_rate)"
+        in (files["src/my_net/model.py"])
     )
     readme = files["README.md"]
     for option in (
@@ -161,6 +162,7 @@ def test_pyproject_and_readme(tmp_path):
         assert f"`{option}" in readme, f"README does not document {option}"
 
 
+@pytest.mark.slow
 def test_rendered_projects_pass_ruff(tmp_path):
     """`ruff check` with the project's own settings, for every task and model type."""
     for index, answers in enumerate(TASK_ANSWERS):
