@@ -242,6 +242,20 @@ def update(
         )
 
 
+@app.command(name="recipes")
+def list_recipes() -> None:
+    """List the training recipes (`new --recipe R`): name, settings, what each does."""
+    from keras_jax_scaffold import recipes
+
+    table(
+        [
+            (r.name, recipes.settings_line(r), recipes.description(r))
+            for r in recipes.RECIPES
+        ],
+        ("recipe", "settings", "what it does"),
+    )
+
+
 @app.command()
 def losses() -> None:
     """List the Keras losses the generator knows: name, class, tasks, notes."""

@@ -11,7 +11,7 @@ import functools
 import importlib.metadata
 import re
 
-from keras_jax_scaffold import __version__, catalog
+from keras_jax_scaffold import __version__, catalog, recipes
 from keras_jax_scaffold.layout import ANSWERS_FILE
 from keras_jax_scaffold.spec import Spec, answer_context, command_line
 
@@ -148,6 +148,9 @@ def build_context(spec: Spec, custom_templates: tuple[str, ...] = ()) -> dict:
         "answers_file": ANSWERS_FILE,
         "custom_templates": list(custom_templates),
         "vars": dict(spec.variables),
+        "recipe": recipes.recipe_context(
+            spec.recipe, {s.name: getattr(spec, s.name) for s in spec.recipe.settings}
+        ),
         "optimizer": {
             "name": spec.optimizer,
             "learning_rate": repr(spec.learning_rate),

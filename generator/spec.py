@@ -62,7 +62,7 @@ from dataclasses import dataclass, field, fields, make_dataclass
 from pathlib import Path
 from typing import Any
 
-from keras_jax_scaffold import catalog
+from keras_jax_scaffold import catalog, recipes
 from keras_jax_scaffold.errors import UserError, did_you_mean, unknown
 
 # Names a generated module may not take: it imports these, so `NAME.py` would shadow them.
@@ -682,6 +682,50 @@ ANSWERS: tuple[Question, ...] = (
         default=lambda a: 32,
         prompt="Hidden units",
         readme_default="`32`",
+    ),
+    Question(
+        name="recipe",
+        kind=TEXT,
+        label="recipe",
+        help="The training algorithm in the steps: "
+        + "; ".join(f"{r.name}: {r.summary}" for r in recipes.RECIPES)
+        + ". Default: default. See `recipes`.",
+        update_help="Switch to another recipe (see `recipes`); the old recipe's "
+        "settings are dropped, the new one's take their defaults unless given.",
+        # Checked against the model type and metrics (resolved before it), but not
+        # derived from them.
+        resolve=lambda value, a: recipes.resolve_recipe(
+            value,
+            a.get("model_type"),
+            [m.snake_name for m in a.get("metrics") or ()],
+        ),
+        unparse=lambda recipe: recipe.name,
+        default=lambda a: recipes.DEFAULT_RECIPE,
+        prompt="Recipe (see `keras-jax-scaffold recipes`)",
+        choices=lambda a: [(r.name, r.summary) for r in recipes.RECIPES],
+        completion=tuple(recipes.RECIPE_INDEX),
+        readme_default="`default`",
+    ),
+    # One entry per recipe setting; recipes.py holds their flags, types and checks.
+    *(
+        Question(
+            name=setting.name,
+            kind=INT if setting.type is int else FLOAT,
+            label=setting.flag,
+            flag=setting.flag,
+            help=f"{setting.help[:1].upper()}{setting.help[1:]}. "
+            f"Default: {setting.default!r}.",
+            update_help=f"Change {setting.flag} (recipe {owner}).",
+            depends_on=("recipe",),
+            when=lambda a, owner=owner: a["recipe"].name == owner,
+            resolve=lambda value, a, setting=setting, owner=owner: (
+                recipes.check_setting(setting, owner, value, a["recipe"])
+            ),
+            default=lambda a, setting=setting: setting.default,
+            prompt=f"{setting.flag} ({setting.help})",
+            readme_default=f"`{setting.default!r}`",
+        )
+        for owner, setting in recipes.SETTING_OWNERS
     ),
     Question(
         name="variables",

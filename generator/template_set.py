@@ -355,6 +355,8 @@ class TemplateSet:
         owners = [
             n for n in builtin_template_names() if block in self.defined_blocks(n)
         ]
+        # The template that defines it first, before those that inherit it (recipes).
+        owners.sort(key=lambda n: block not in blocks(builtin_source(n), n))
         if owners:
             return (
                 f"; it is a block of {owners[0]!r}: extend "

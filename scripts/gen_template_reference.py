@@ -65,6 +65,16 @@ BLOCK_DOCS = {
     "extra_logs": "Inside `train_step`, after the metrics update: add entries to `logs` "
     "(empty by default). A value added here is the last batch's; for an epoch mean "
     "use a tracker (`init_state` and `train_metrics`).",
+    "compute_gradients": "Inside `train_step`, after `grad_fn = jax.value_and_grad("
+    "self.forward_and_loss, has_aux=True)`: must set `grads`, `unscaled_loss`, "
+    "`y_pred`, `non_trainable_variables` and `metrics_variables` (recipes "
+    "`gradient-accumulation` and `sam` replace it; the former also sets `logs`).",
+    "update_train_metrics": "Inside `train_step`, after the optimizer update: must set "
+    "`logs` and `metrics_variables` (the default calls `self.update_metrics`).",
+    "track_loss": "Inside `update_metrics`, in the metrics' stateless scope, before "
+    "`compute_metrics`: updates the loss mean, weighted by batch size.",
+    "extra_methods": "Methods added to the model class (or the `StatelessSteps` mixin) "
+    "after the step settings, e.g. a `metrics` property or helpers (empty by default).",
     "init_state": "The model's constructor, after Keras's own `__init__` (and, for a "
     "subclassed model, after its layers): create trackers or other state, e.g. "
     '`self.grad_norm_tracker = keras.metrics.Mean(name="grad_norm")`. Works for the '
@@ -256,6 +266,34 @@ CONTEXT_DOCS = {
             "with the built-ins only."
         ),
     ),
+    "recipe": (
+        "dict",
+        "The training recipe (`--recipe`, see `keras-jax-scaffold recipes`).",
+    ),
+    "recipe.name": ("str", "Its name, e.g. `default`, `sam`."),
+    "recipe.is_default": ("bool", "Whether it is the `default` recipe."),
+    "recipe.summary": ("str", "One line on what it does."),
+    "recipe.template": (
+        "str",
+        "The steps partial that implements it (it extends `partials/steps.py.jinja`).",
+    ),
+    "recipe.project_test": (
+        "str",
+        "The template of a project's `tests/test_parity.py` body: the recipe's proof.",
+    ),
+    "recipe.compiles_loss": (
+        "bool",
+        "Whether `compile()` gets the loss and metrics (else only the optimizer).",
+    ),
+    "recipe.logs": ("list[str]", "What it logs besides the loss and the metrics."),
+    "recipe.settings": ("list[dict]", "Its settings, in order (may be empty)."),
+    "recipe.settings[].name": (
+        "str",
+        "The setting's name: the answer and the steps' class attribute.",
+    ),
+    "recipe.settings[].flag": ("str", "Its command-line option, e.g. `--clip-norm`."),
+    "recipe.settings[].value": ("str", "Its value as a Python literal, e.g. `1.0`."),
+    "recipe.settings[].help": ("str", "One line on what it means."),
     "vars": (
         "dict[str, str]",
         (
@@ -264,6 +302,7 @@ CONTEXT_DOCS = {
         ),
     ),
 }
+
 
 def _answer_context_docs() -> dict[str, tuple[str, str]]:
     """CONTEXT_DOCS of the answers that are template variables of their own (their

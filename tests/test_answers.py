@@ -163,7 +163,10 @@ def _asked_in(monkeypatch, **given) -> list[str]:
 
 def test_every_asked_answer_is_asked_somewhere(monkeypatch):
     asked = set()
-    for given in ({}, {"loss": "mse"}, {"loss": "bce"}, {"loss": "circle"}):
+    recipes = (
+        {"recipe": r} for r in ("gradient-accumulation", "clip-gradients", "sam")
+    )
+    for given in ({}, {"loss": "mse"}, {"loss": "bce"}, {"loss": "circle"}, *recipes):
         asked |= set(_asked_in(monkeypatch, **given))
     assert asked == {q.name for q in ANSWERS if q.prompt is not None}
     assert not asked & set(FLAG_ONLY)

@@ -8,6 +8,8 @@ found by diffing two renders, so the tests do not depend on the templates' wordi
 
 from __future__ import annotations
 
+import dataclasses
+
 import difflib
 import json
 import os
@@ -24,7 +26,7 @@ from keras_jax_scaffold.project import (
     read_base,
     render_project,
 )
-from keras_jax_scaffold.spec import Answers, build_spec
+from keras_jax_scaffold.spec import Answers, answers_from_spec, build_spec
 from keras_jax_scaffold.update import (
     END_MARKER,
     MID_MARKER,
@@ -790,7 +792,12 @@ def test_a_project_made_by_0_1_0_updates_and_keeps_the_user_edit(tmp_path):
             model_path
         ]
     )
-    assert read_answers(project).answers == recorded
+    # The answers are unchanged; those added since 0.1.0 (the recipe and its
+    # settings) are now recorded explicitly, with the defaults that reproduce 0.1.0.
+    explicit = answers_from_spec(build_spec(recorded))
+    assert read_answers(project).answers == dataclasses.replace(
+        explicit, template_dirs=recorded.template_dirs
+    )
     # A second update has nothing to do.
     again = invoke("update", project)
     assert again.exit_code == 0, again.output
