@@ -118,7 +118,7 @@ def new(
         str | None,
         typer.Option(
             help="The task, for losses that fit several (e.g. binary or multilabel). "
-            "Default: the loss's first task.",
+            "Default: the loss's first task that fits every given metric.",
             autocompletion=_complete(list(catalog.TASKS)),
         ),
     ] = None,
@@ -128,7 +128,9 @@ def new(
             "--metric",
             "-m",
             help="A Keras metric; repeat or comma-separate for several, 'none' for no "
-            "metric. Default: the task's usual metric. See `metrics`.",
+            "metric. 'accuracy'/'acc' and 'crossentropy'/'ce' resolve by the output's "
+            "shape as in Keras's compile; a metric logs under the name given. "
+            "Default: the task's usual metric. See `metrics`.",
             autocompletion=_complete([entry.snake_name for entry in catalog.METRICS]),
         ),
     ] = None,

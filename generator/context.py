@@ -107,7 +107,7 @@ def command_line(spec: Spec) -> str:
         f"--loss {spec.loss.snake_name}",
         f"--task {spec.task.name}",
     ]
-    parts += [f"--metric {m.snake_name}" for m in spec.metrics]
+    parts += [f"--metric {m.name}" for m in spec.metrics]
     parts += [
         f"--optimizer {spec.optimizer.lower()}",
         f"--learning-rate {spec.learning_rate!r}",
@@ -151,9 +151,12 @@ def build_context(spec: Spec) -> dict:
         },
         "metrics": [
             {
-                "name": m.snake_name,
+                "name": m.name,
+                # An explicit name keeps the log key stable: Keras would log a
+                # second model's "auc" as "auc_1" in the same process.
                 "expression": _call(
-                    f"keras.metrics.{m.class_name}", metric_arguments(m, spec)
+                    f"keras.metrics.{m.class_name}",
+                    [*metric_arguments(m, spec), ("name", repr(m.name))],
                 ),
             }
             for m in spec.metrics

@@ -55,7 +55,7 @@ def answers_from_spec(spec: Spec) -> Answers:
         model_type=spec.model_type,
         loss=spec.loss.snake_name,
         task=spec.task.name,
-        metrics=tuple(m.snake_name for m in spec.metrics),
+        metrics=tuple(m.name for m in spec.metrics),
         optimizer=spec.optimizer.lower(),
         learning_rate=spec.learning_rate,
         input_shape=",".join(str(d) for d in spec.input_shape),

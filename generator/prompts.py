@@ -70,18 +70,17 @@ def parse_metric_choice(text: str, offered: list[catalog.Metric], loss, task):
     """Numbers or names, comma-separated; ``none`` for no metric."""
     if text.lower() in ("none", "-"):
         return ()
-    chosen: list[str] = []
+    chosen: dict[str, str] = {}  # class name -> the name given (the log key)
     for part in split_metrics([text]):
         if part.isdigit():
             index = int(part)
             if not 1 <= index <= len(offered):
                 raise UserError(f"no metric number {index}: choose 1 to {len(offered)}")
-            name = offered[index - 1].snake_name
+            metric = offered[index - 1]
         else:
-            name = resolve_metric(part, loss, task).snake_name
-        if name not in chosen:
-            chosen.append(name)
-    return tuple(chosen)
+            metric = resolve_metric(part, loss, task)
+        chosen.setdefault(metric.class_name, metric.name)
+    return tuple(chosen.values())
 
 
 def ask_metrics(loss: catalog.Loss, task: catalog.Task) -> tuple[str, ...]:

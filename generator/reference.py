@@ -148,12 +148,16 @@ CONTEXT_DOCS = {
         "Python source that constructs it, e.g. `keras.losses.MeanSquaredError()`.",
     ),
     "metrics": ("list[dict]", "The compiled metrics, in order (may be empty)."),
-    "metrics[].name": ("str", "The metric's snake_case name."),
+    "metrics[].name": (
+        "str",
+        "The metric's log key: its snake_case name, or the alias given "
+        "(`mae`, `accuracy`).",
+    ),
     "metrics[].expression": (
         "str",
         (
             "Python source that constructs it with its arguments, e.g. "
-            "`keras.metrics.AUC()`."
+            "`keras.metrics.AUC(name=\"auc\")`."
         ),
     ),
     "optimizer": ("dict", "The optimizer."),

@@ -8,6 +8,7 @@ wrong. Nothing here touches the disk.
 
 from __future__ import annotations
 
+import dataclasses
 import keyword
 import math
 import re
@@ -139,23 +140,64 @@ def resolve_task(loss: catalog.Loss, value: str | None) -> catalog.Task:
 def resolve_metric(
     value: str, loss: catalog.Loss, task: catalog.Task
 ) -> catalog.Metric:
-    entry = catalog.METRIC_INDEX.get(value.lower())
+    """The catalog metric for ``value``, logging under the name given (as Keras's
+    `compile(metrics=[value])` does; a class name logs under its snake_case name).
+
+    "accuracy"/"acc" and "crossentropy"/"ce" resolve from the task's shapes the way
+    `compile` resolves them (binary, categorical or sparse categorical)."""
+    key = value.lower()
     compatible = [m.snake_name for m in catalog.compatible_metrics(task.name)]
+    offer = ", ".join(compatible) or "none"
+    family = catalog.SHAPE_RESOLVED_METRICS.get(key)
+    if family is not None:
+        if task.shape_family is None:
+            fitting = [n for n in family.values() if n in compatible]
+            picks = list(family.values())
+            suggestion = f" (did you mean {' or '.join(map(repr, fitting))}?)"
+            raise UserError(
+                f"metric {value!r} does not fit loss {loss.snake_name!r}: Keras "
+                f"resolves {key!r} to {', '.join(picks[:-1])} or {picks[-1]} by the "
+                f"output's shape, and its pick for {task.name} outputs does not fit"
+                f"{suggestion if fitting else ''}; compatible metrics: {offer}"
+            )
+        entry = catalog.METRIC_INDEX[family[task.shape_family]]
+        return dataclasses.replace(entry, log_name=key)
+    entry = catalog.METRIC_INDEX.get(key)
     if entry is None:
         raise unknown(
             "metric",
             value,
-            compatible + [m.snake_name for m in catalog.METRICS],
+            compatible
+            + [m.snake_name for m in catalog.METRICS]
+            + list(catalog.SHAPE_RESOLVED_METRICS),
             hint="see `keras-jax-scaffold metrics`",
         )
     if task.name not in entry.tasks:
-        offer = ", ".join(compatible) or "none"
         raise UserError(
             f"metric {value!r} does not fit loss {loss.snake_name!r}: it needs "
             f"{' or '.join(entry.tasks)} outputs, the loss trains for {task.name}"
             f"{did_you_mean(value, compatible)}; compatible metrics: {offer}"
         )
+    if key in (a.lower() for a in entry.aliases):
+        return dataclasses.replace(entry, log_name=key)
     return entry
+
+
+def infer_task(loss: catalog.Loss, metrics) -> str | None:
+    """The loss's first task that every given metric fits (``--loss mse -m mape`` is
+    positive regression); None when no task fits them all (the first task's error
+    then names the metric) or when there is nothing to choose from."""
+    if len(loss.tasks) == 1 or not metrics:
+        return None
+    for name in loss.tasks:
+        task = catalog.TASKS[name]
+        try:
+            for value in metrics:
+                resolve_metric(value, loss, task)
+        except UserError:
+            continue
+        return name
+    return None
 
 
 def split_metrics(values) -> tuple[str, ...]:
@@ -265,14 +307,16 @@ def build_spec(answers: Answers) -> Spec:
     name = validate_name(answers.name)
     model_type = resolve_model_type(answers.model_type or DEFAULTS["model_type"])
     loss = resolve_loss(answers.loss or DEFAULTS["loss"])
-    task = resolve_task(loss, answers.task)
+    task = resolve_task(loss, answers.task or infer_task(loss, answers.metrics))
 
     metric_names = task.default_metrics if answers.metrics is None else answers.metrics
     metrics: list[catalog.Metric] = []
     for value in metric_names:
         metric = resolve_metric(value, loss, task)
-        if metric in metrics:
-            raise UserError(f"metric {value!r} is given twice")
+        same = [m for m in metrics if m.class_name == metric.class_name]
+        if same:
+            twice = f" (as {same[0].name!r})" if same[0].name != metric.name else ""
+            raise UserError(f"metric {value!r} is given twice{twice}")
         metrics.append(metric)
 
     learning_rate = check_learning_rate(

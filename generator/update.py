@@ -40,6 +40,7 @@ from keras_jax_scaffold.spec import (
     default_output_units,
     min_num_classes,
     resolve_loss,
+    resolve_metric,
     resolve_task,
 )
 from keras_jax_scaffold.write import Change, apply_changes, ensure_writable
@@ -324,6 +325,15 @@ def _remove_empty_parents(path: Path, root: Path) -> None:
 # ------------------------------------------------------------------------- answers
 
 
+def _fits(metric: str, loss: catalog.Loss, task: catalog.Task) -> bool:
+    """Whether a recorded metric name resolves for ``task`` ("accuracy" re-resolves)."""
+    try:
+        resolve_metric(metric, loss, task)
+    except UserError:
+        return False
+    return True
+
+
 def _task_dependent_changes(
     old: Spec, answers: Answers, given: Answers
 ) -> tuple[Answers, list[str]]:
@@ -340,9 +350,9 @@ def _task_dependent_changes(
     task = resolve_task(loss, changes.get("task", answers.task))
     if task != old.task:
         if given.metrics is None:
-            kept = tuple(m.snake_name for m in old.metrics if task.name in m.tasks)
+            kept = tuple(m.name for m in old.metrics if _fits(m.name, loss, task))
             metrics = kept or task.default_metrics
-            if metrics != tuple(m.snake_name for m in old.metrics):
+            if metrics != tuple(m.name for m in old.metrics):
                 changes["metrics"] = metrics
                 notes.append(
                     f"metrics for task {task.name!r}: "

@@ -108,7 +108,7 @@ def test_new_writes_module_and_reports_create(tmp_path):
     assert "class Demo(keras.Model):" in text
     assert "loss=keras.losses.MeanSquaredError()" in text
     # The default metric of the loss's task.
-    assert "keras.metrics.MeanAbsoluteError()" in text
+    assert 'keras.metrics.MeanAbsoluteError(name="mean_absolute_error")' in text
     assert sorted(p.name for p in out.iterdir()) == ["demo.py"]  # no temp files left
 
 
@@ -240,12 +240,23 @@ def test_loss_accepts_class_snake_and_alias_names(tmp_path, spelling):
 
 
 @pytest.mark.parametrize(
-    "spelling", ["RootMeanSquaredError", "root_mean_squared_error", "rmse", "RMSE"]
+    ("spelling", "log_name"),
+    [
+        ("RootMeanSquaredError", "root_mean_squared_error"),
+        ("root_mean_squared_error", "root_mean_squared_error"),
+        ("rmse", "rmse"),
+        ("RMSE", "rmse"),
+    ],
 )
-def test_metric_accepts_class_snake_and_alias_names(tmp_path, spelling):
+def test_metric_accepts_class_snake_and_alias_names(tmp_path, spelling, log_name):
+    """Every spelling gives the same metric; it logs under the name given, as
+    `compile(metrics=["rmse"])` logs "rmse" (a class name logs its snake_case name)."""
     text = generated(tmp_path, "--loss", "mse", "-m", spelling)
-    assert text == generated(tmp_path, "--loss", "mse", "-m", "root_mean_squared_error")
-    assert re.findall(r"keras\.metrics\.(\w+)\(", text) == ["RootMeanSquaredError"]
+    expected = generated(tmp_path, "--loss", "mse", "-m", "root_mean_squared_error")
+    assert text == expected.replace("root_mean_squared_error", log_name)
+    assert re.findall(r"keras\.metrics\.(\w+\(.*\))", text) == [
+        f'RootMeanSquaredError(name="{log_name}")'
+    ]
 
 
 def test_metric_flag_is_repeatable_and_comma_separable(tmp_path):
@@ -257,7 +268,7 @@ def test_metric_flag_is_repeatable_and_comma_separable(tmp_path):
         "--loss",
         "mse",
         "--metric",
-        "mean_absolute_error, root_mean_squared_error,,r2_score",
+        "mae, rmse,,r2_score",
     )
     assert repeated == commas
     assert re.findall(r"keras\.metrics\.(\w+)\(", repeated) == [
@@ -360,14 +371,31 @@ BAD_INPUT = {
         ["task 'binary' does not fit loss 'mean_squared_error'", "regression"],
     ),
     "metric-not-for-loss": (
-        ["--loss", "mse", "-m", "accuracy"],
+        ["--loss", "mse", "-m", "auc"],
         [
-            "metric 'accuracy' does not fit loss 'mean_squared_error'",
-            "needs binary outputs",
+            "metric 'auc' does not fit loss 'mean_squared_error'",
+            "needs binary or multilabel or segmentation outputs",
             "trains for regression",
             "compatible metrics: ",
             "mean_absolute_error",
         ],
+    ),
+    "accuracy-not-for-loss": (
+        ["--loss", "mse", "-m", "accuracy"],
+        [
+            "metric 'accuracy' does not fit loss 'mean_squared_error'",
+            "by the output's shape",
+            "regression outputs does not fit",
+            "compatible metrics: ",
+        ],
+    ),
+    "acc-not-for-multilabel": (
+        ["--loss", "bce", "--task", "multilabel", "-m", "acc"],
+        ["its pick for multilabel outputs", "did you mean 'binary_accuracy'?"],
+    ),
+    "metric-twice-as-alias": (
+        ["-m", "accuracy,sparse_categorical_accuracy"],
+        ["metric 'sparse_categorical_accuracy' is given twice (as 'accuracy')"],
     ),
     "metric-not-for-default-loss": (
         ["-m", "binary_accuracy"],
@@ -536,8 +564,8 @@ def test_missing_answers_without_terminal_in_process(out_dir):
 def test_all_answers_given_need_no_terminal(tmp_path):
     out = tmp_path / "out"
     flags = [
-        "--model-type", "functional", "--loss", "mse", "-m", "mae",
-        "--optimizer", "adam", "--learning-rate", "0.001", "--input-shape", "16",
+        "--model-type", "functional", "--loss", "mse", "--task", "regression",
+        "-m", "mae", "--optimizer", "adam", "--learning-rate", "0.001", "--input-shape", "16",
         "--output-units", "1", "--hidden-units", "32",
     ]  # fmt: skip
     result = run_process("new", "demo", "-o", out, *flags)
@@ -590,7 +618,7 @@ def test_losses_table_lists_every_loss():
     assert result.stdout.splitlines()[0].split() == ["name", "class", "task", "notes"]
     assert table_names(result.stdout) == [e.snake_name for e in catalog.LOSSES]
     assert re.search(
-        r"^mean_squared_error\s+MeanSquaredError\s+regression\s",
+        r"^mean_squared_error\s+MeanSquaredError\s+regression, positive_regression\s",
         result.stdout,
         re.MULTILINE,
     )

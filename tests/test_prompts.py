@@ -83,6 +83,7 @@ def test_every_answer_is_asked_and_bad_answers_are_reasked(tmp_path, terminal):
             "sequential",
             "mean_sqared_error",  # typo
             "mse",
+            "",  # task: regression (mse fits positive_regression too)
             "foo",  # unknown metric
             "accuracy",  # does not fit mse
             "99",  # out of range
@@ -109,6 +110,7 @@ def test_every_answer_is_asked_and_bad_answers_are_reasked(tmp_path, terminal):
         "model_type",
         "loss",
         "loss",
+        "task",
         *["metrics"] * 4,
         "optimizer",
         "optimizer",
@@ -230,6 +232,8 @@ def test_metric_menu_offers_only_metrics_that_fit_the_loss(tmp_path, terminal):
         "functional",
         "--loss",
         "mse",
+        "--task",
+        "regression",
         answers=["2, r2_score,2", "", "", "", "", ""],
     )
     assert result.exit_code == 0, result.output
@@ -265,6 +269,8 @@ def test_metric_none_at_the_prompt(tmp_path, terminal):
         "functional",
         "--loss",
         "mse",
+        "--task",
+        "regression",
         answers=["none"] + [""] * 6,
     )
     assert result.exit_code == 0, result.output
@@ -326,8 +332,13 @@ def test_missing_flags():
         "input_shape": "16",
         "hidden_units": 8,
     }
-    assert prompts.missing_flags(Answers(loss="mse", **full)) == ["--output-units"]
-    assert prompts.missing_flags(Answers(loss="mse", output_units=1, **full)) == []
+    assert prompts.missing_flags(Answers(loss="mae", **full)) == [
+        "--task",
+        "--output-units",
+    ]
+    regression = {"loss": "mse", "task": "regression", **full}
+    assert prompts.missing_flags(Answers(**regression)) == ["--output-units"]
+    assert prompts.missing_flags(Answers(output_units=1, **regression)) == []
     assert prompts.missing_flags(Answers(loss="bce", **full)) == ["--task"]
     assert prompts.missing_flags(Answers(loss="bce", task="multilabel", **full)) == [
         "--num-classes"
@@ -343,9 +354,10 @@ def test_parse_metric_choice():
     parse = prompts.parse_metric_choice
     assert parse("none", offered, loss, task) == ()
     assert parse("1", offered, loss, task) == (offered[0].snake_name,)
-    assert parse("mae, 1 ,mae", offered, loss, task) == (
+    # A name is kept as given (it is the log key); repeats are dropped.
+    assert parse("mae, 1 ,mae", offered, loss, task) == ("mae", offered[0].snake_name)
+    assert parse("mean_absolute_error,mae", offered, loss, task) == (
         "mean_absolute_error",
-        offered[0].snake_name,
     )
     with pytest.raises(UserError, match="choose 1 to"):
         parse("0", offered, loss, task)
@@ -435,6 +447,7 @@ def test_real_terminal_session(tmp_path):
             (PROMPTS["loss"], "mean_sqared_error"),  # typo: re-asked
             ("did you mean 'mean_squared_error'?", None),
             (PROMPTS["loss"], "mse"),
+            (PROMPTS["task"], ""),
             ("Metrics that fit mean_squared_error (regression):", None),
             (PROMPTS["metrics"], "accuracy"),  # does not fit: re-asked
             ("does not fit loss 'mean_squared_error'", None),
