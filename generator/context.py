@@ -42,9 +42,11 @@ def _call(path: str, arguments: list[tuple[str, str]]) -> str:
     return f"{path}({', '.join(f'{k}={v}' for k, v in arguments)})"
 
 
-def metric_arguments(metric, spec: Spec) -> list[tuple[str, str]]:
-    """Constructor arguments of a metric, filled from the model's settings."""
-    arguments = dict(metric.task_arguments).get(spec.task.name, metric.arguments)
+def metric_arguments(metric, spec: Spec, task=None) -> list[tuple[str, str]]:
+    """Constructor arguments of a metric, filled from the model's settings (for
+    ``task``, the output's task; the model's task by default)."""
+    task = task or spec.task
+    arguments = dict(metric.task_arguments).get(task.name, metric.arguments)
     values = {
         "num_classes": spec.num_classes,
         "k": max(1, min(5, spec.num_classes - 1)),
@@ -55,12 +57,79 @@ def metric_arguments(metric, spec: Spec) -> list[tuple[str, str]]:
 
 def output_units_expression(spec: Spec) -> str:
     """Units of the head, as Python source (refers to NUM_CLASSES where it applies)."""
+    if spec.multi_io:
+        return str(spec.output_units)  # each head names its own units
     return {
         "output_units": str(spec.output_units),
         "one": "1",
         "num_classes": "NUM_CLASSES",
         "num_classes_plus_blank": "NUM_CLASSES + 1  # class 0 is the CTC blank",
     }[spec.task.head_units]
+
+
+# Units of an output's head on a model with several outputs, as Python source.
+HEAD_UNITS = {"output_units": "OUTPUT_UNITS", "one": "1", "num_classes": "NUM_CLASSES"}
+
+
+def _metric_entries(metrics, spec: Spec, task=None) -> list[dict]:
+    return [
+        {
+            "name": m.name,
+            # An explicit name keeps the log key stable: Keras would log a
+            # second model's "auc" as "auc_1" in the same process.
+            "expression": _call(
+                f"keras.metrics.{m.class_name}",
+                [*metric_arguments(m, spec, task), ("name", repr(m.name))],
+            ),
+        }
+        for m in metrics
+    ]
+
+
+def _nest(callables: list[str], argument: str) -> str:
+    """``c2(c1(argument))`` for ``[c1, c2]``."""
+    for function in callables:
+        argument = f"{function}({argument})"
+    return argument
+
+
+def outputs(spec: Spec) -> list[dict]:
+    """The named outputs of a model with several inputs or outputs: loss, weight,
+    metrics, the head layers (on the merged hidden vector) and how `make_dataset`
+    makes the targets (a projection seed of its own per output)."""
+    result = []
+    for index, output in enumerate(spec.outputs):
+        task = output.task
+        head = [("units", HEAD_UNITS[task.head_units])]
+        if task.head_activation:
+            head.append(("activation", repr(task.head_activation)))
+        layers = [("head", _call("keras.layers.Dense", head))]
+        if task.normalize_output:
+            layers.append(("normalize", "keras.layers.UnitNormalization()"))
+        result.append(
+            {
+                "name": output.name,
+                "task": {"name": task.name, "title": task.title, "target": task.target},
+                "loss": {
+                    "name": output.loss.snake_name,
+                    "expression": f"keras.losses.{output.loss.class_name}()",
+                },
+                "weight": repr(output.weight),
+                "metrics": _metric_entries(output.metrics, spec, task),
+                "layers": [
+                    {"attribute": f"{output.name}_{role}", "expression": expression}
+                    for role, expression in layers
+                ],
+                # The head applied to the hidden vector `x`: in `build_model` of a
+                # functional model, and in `call` of a subclassed one.
+                "functional_call": _nest([e for _, e in layers], "x"),
+                "subclassed_call": _nest(
+                    [f"self.{output.name}_{role}" for role, _ in layers], "x"
+                ),
+                "projection_seed": 1234 + index,
+            }
+        )
+    return result
 
 
 def layers(spec: Spec) -> list[dict]:
@@ -92,6 +161,8 @@ def layers(spec: Spec) -> list[dict]:
     ]
     if task.normalize_output:
         result.append(("normalize", "keras.layers.UnitNormalization()", False))
+    if spec.multi_io:
+        result = result[:3]  # the heads are per output: see outputs()
     return [
         {"attribute": attribute, "expression": expression, "training": training}
         for attribute, expression, training in result
@@ -100,26 +171,46 @@ def layers(spec: Spec) -> list[dict]:
 
 def command_line(spec: Spec) -> str:
     """The command that renders this module again (all answers explicit)."""
-    parts = [
-        "keras-jax-scaffold new",
-        spec.name,
-        f"--model-type {spec.model_type}",
-        f"--loss {spec.loss.snake_name}",
-        f"--task {spec.task.name}",
-    ]
-    parts += [f"--metric {m.name}" for m in spec.metrics]
+    parts = ["keras-jax-scaffold new", spec.name, f"--model-type {spec.model_type}"]
+    if spec.multi_io:
+        parts += [
+            f"--output {o.name}:{o.loss.snake_name}@{o.task.name}:{o.weight!r}"
+            for o in spec.outputs
+        ]
+        parts += [
+            f"--input {i.name}:{','.join(map(str, i.shape))}" for i in spec.inputs
+        ]
+        parts += [
+            f"--metric {o.name}:{m.name}" for o in spec.outputs for m in o.metrics
+        ]
+    else:
+        parts += [f"--loss {spec.loss.snake_name}", f"--task {spec.task.name}"]
+        parts += [f"--metric {m.name}" for m in spec.metrics]
     parts += [
         f"--optimizer {spec.optimizer.lower()}",
         f"--learning-rate {spec.learning_rate!r}",
-        f"--input-shape {','.join(str(d) for d in spec.input_shape)}",
     ]
-    if spec.task.uses_num_classes:
+    if not spec.multi_io:
+        parts.append(f"--input-shape {','.join(str(d) for d in spec.input_shape)}")
+    if uses_num_classes(spec):
         parts.append(f"--num-classes {spec.num_classes}")
-    if spec.task.head_units == "output_units":
+    if uses_output_units(spec):
         parts.append(f"--output-units {spec.output_units}")
     parts.append(f"--hidden-units {spec.hidden_units}")
     parts += [f"--var {shlex.quote(f'{k}={v}')}" for k, v in spec.variables]
     return " ".join(parts)
+
+
+def _tasks(spec: Spec):
+    return [o.task for o in spec.outputs] or [spec.task]
+
+
+def uses_num_classes(spec: Spec) -> bool:
+    return any(task.uses_num_classes for task in _tasks(spec))
+
+
+def uses_output_units(spec: Spec) -> bool:
+    return any(task.head_units == "output_units" for task in _tasks(spec))
 
 
 def build_context(spec: Spec) -> dict:
@@ -142,25 +233,20 @@ def build_context(spec: Spec) -> dict:
         "num_classes": spec.num_classes,
         "output_units": spec.output_units,
         "hidden_units": spec.hidden_units,
-        "uses_num_classes": task.uses_num_classes,
+        "uses_num_classes": uses_num_classes(spec),
         "output_units_expression": output_units_expression(spec),
         "layers": layers(spec),
         "loss": {
             "name": spec.loss.snake_name,
             "expression": f"keras.losses.{spec.loss.class_name}()",
         },
-        "metrics": [
-            {
-                "name": m.name,
-                # An explicit name keeps the log key stable: Keras would log a
-                # second model's "auc" as "auc_1" in the same process.
-                "expression": _call(
-                    f"keras.metrics.{m.class_name}",
-                    [*metric_arguments(m, spec), ("name", repr(m.name))],
-                ),
-            }
-            for m in spec.metrics
+        "metrics": _metric_entries(spec.metrics, spec),
+        # Several inputs/outputs (`--input`, `--output`); empty lists otherwise.
+        "multi_io": spec.multi_io,
+        "inputs": [
+            {"name": i.name, "shape": repr(tuple(i.shape))} for i in spec.inputs
         ],
+        "outputs": outputs(spec),
         "dependencies": list(project_dependencies()),
         "answers_file": ANSWERS_FILE,
         "vars": dict(spec.variables),

@@ -160,6 +160,51 @@ CONTEXT_DOCS = {
             "`keras.metrics.AUC(name=\"auc\")`."
         ),
     ),
+    "multi_io": (
+        "bool",
+        (
+            "Whether the model has named inputs and outputs (`--input`, `--output`): "
+            "then `INPUT_SHAPES`, dict inputs and targets, and `outputs` hold the heads, "
+            "losses and metrics (`layers` is the shared trunk without a head)."
+        ),
+    ),
+    "inputs": ("list[dict]", "The named inputs, in order (empty without `multi_io`)."),
+    "inputs[].name": ("str", "The input's name (a key of `x`)."),
+    "inputs[].shape": ("str", "Its shape without the batch axis, e.g. `(4, 3)`."),
+    "outputs": (
+        "list[dict]",
+        "The named outputs, in order (empty without `multi_io`).",
+    ),
+    "outputs[].name": ("str", "The output's name (a key of `y` and of the logs)."),
+    "outputs[].task": ("dict", "Its task."),
+    "outputs[].task.name": ("str", "The task's name, e.g. `regression`."),
+    "outputs[].task.title": ("str", "A one-line description of the task."),
+    "outputs[].task.target": ("str", "How `make_dataset` encodes its targets."),
+    "outputs[].loss": ("dict", "Its loss."),
+    "outputs[].loss.name": ("str", "The loss's snake_case name."),
+    "outputs[].loss.expression": ("str", "Python source that constructs the loss."),
+    "outputs[].weight": ("str", "Its loss weight as a Python literal, e.g. `0.5`."),
+    "outputs[].metrics": ("list[dict]", "Its metrics, as `metrics`."),
+    "outputs[].metrics[].name": ("str", "The metric's log key (after `NAME_`)."),
+    "outputs[].metrics[].expression": ("str", "Python source that constructs it."),
+    "outputs[].layers": ("list[dict]", "Its head: Dense (and UnitNormalization)."),
+    "outputs[].layers[].attribute": (
+        "str",
+        "Attribute name of the layer in a subclassed model (`NAME_head`, ...).",
+    ),
+    "outputs[].layers[].expression": ("str", "Python source that constructs it."),
+    "outputs[].functional_call": (
+        "str",
+        "Python source applying the head to the hidden vector `x` (functional).",
+    ),
+    "outputs[].subclassed_call": (
+        "str",
+        "The same with the layer attributes, for `call` of a subclassed model.",
+    ),
+    "outputs[].projection_seed": (
+        "int",
+        "Seed of the fixed projection `make_dataset` derives its targets from.",
+    ),
     "optimizer": ("dict", "The optimizer."),
     "optimizer.name": ("str", "Its Keras class name, e.g. `Adam`."),
     "optimizer.learning_rate": (

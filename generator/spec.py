@@ -53,6 +53,9 @@ class Answers:
     hidden_units: int | None = None
     # `--var KEY=VALUE`: user variables for custom templates (`{{ vars.KEY }}`).
     variables: tuple[tuple[str, str], ...] | None = None
+    # `--output NAME:LOSS[@TASK][:WEIGHT]` and `--input NAME:SHAPE`, as given.
+    outputs: tuple[str, ...] | None = None
+    inputs: tuple[str, ...] | None = None
 
     def merged(self, other: Answers) -> Answers:
         """These answers, with the ones missing here taken from ``other``."""
@@ -61,6 +64,23 @@ class Answers:
             mine = getattr(self, f.name)
             values[f.name] = getattr(other, f.name) if mine is None else mine
         return Answers(**values)
+
+
+@dataclass(frozen=True)
+class Output:
+    """One named output of a model with several inputs or outputs."""
+
+    name: str
+    loss: catalog.Loss
+    task: catalog.Task
+    weight: float
+    metrics: tuple[catalog.Metric, ...]
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    shape: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -78,6 +98,15 @@ class Spec:
     output_units: int
     hidden_units: int
     variables: tuple[tuple[str, str], ...] = ()  # sorted by key
+    # Named inputs and outputs (`--input`, `--output`); both empty for a model with
+    # one unnamed input and output. When one is given, both are filled: the single
+    # output is then "output" (from --loss), the single input "features".
+    outputs: tuple[Output, ...] = ()
+    inputs: tuple[Input, ...] = ()
+
+    @property
+    def multi_io(self) -> bool:
+        return bool(self.outputs)
 
 
 def class_name_for(name: str) -> str:
@@ -306,12 +335,18 @@ def build_spec(answers: Answers) -> Spec:
         raise UserError("missing NAME: give the module name, e.g. `new my_model`")
     name = validate_name(answers.name)
     model_type = resolve_model_type(answers.model_type or DEFAULTS["model_type"])
-    loss = resolve_loss(answers.loss or DEFAULTS["loss"])
-    task = resolve_task(loss, answers.task or infer_task(loss, answers.metrics))
+    outputs, inputs = build_io(answers, model_type)
+    if outputs:
+        # Several inputs/outputs: the first output stands for the model where one
+        # task is needed (defaults of the input shape); metrics are per output.
+        loss, task = outputs[0].loss, outputs[0].task
+    else:
+        loss = resolve_loss(answers.loss or DEFAULTS["loss"])
+        task = resolve_task(loss, answers.task or infer_task(loss, answers.metrics))
 
     metric_names = task.default_metrics if answers.metrics is None else answers.metrics
     metrics: list[catalog.Metric] = []
-    for value in metric_names:
+    for value in () if outputs else metric_names:
         metric = resolve_metric(value, loss, task)
         same = [m for m in metrics if m.class_name == metric.class_name]
         if same:
@@ -328,15 +363,20 @@ def build_spec(answers: Answers) -> Spec:
     else:
         input_shape = parse_input_shape(answers.input_shape, task)
 
+    if outputs and not inputs:
+        inputs = (Input(DEFAULT_INPUT_NAME, input_shape),)
+
+    heads = [(o.task, o.loss) for o in outputs] or [(task, loss)]
     num_classes = _positive(
         "number of classes",
         _given(answers.num_classes, DEFAULTS["num_classes"]),
-        minimum=min_num_classes(task),
+        minimum=max(min_num_classes(t) for t, _ in heads),
     )
+    unit_task, unit_loss = max(heads, key=lambda h: h[1].min_output_units)
     output_units = _positive(
-        f"output units for loss {loss.snake_name!r}",
-        _given(answers.output_units, default_output_units(task, loss)),
-        minimum=loss.min_output_units,
+        f"output units for loss {unit_loss.snake_name!r}",
+        _given(answers.output_units, default_output_units(unit_task, unit_loss)),
+        minimum=unit_loss.min_output_units,
     )
     hidden_units = _positive(
         "hidden units", _given(answers.hidden_units, DEFAULTS["hidden_units"])
@@ -355,4 +395,171 @@ def build_spec(answers: Answers) -> Spec:
         output_units=output_units,
         hidden_units=hidden_units,
         variables=check_variables(answers.variables or ()),
+        outputs=outputs,
+        inputs=inputs,
     )
+
+
+# ---------------------------------------------------------- several inputs/outputs
+
+OUTPUT_SYNTAX = "NAME:LOSS[@TASK][:WEIGHT], e.g. box:mse:0.5 or tags:bce@multilabel"
+INPUT_SYNTAX = "NAME:SHAPE, e.g. image:8,8,3"
+DEFAULT_OUTPUT_NAME = "output"
+DEFAULT_INPUT_NAME = "features"
+
+
+def _io_name(kind: str, text: str, name: str, taken: dict[str, str]) -> str:
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise UserError(
+            f"invalid --{kind} {text!r}: NAME {name!r} must be a Python identifier"
+        )
+    if name in taken:
+        raise UserError(
+            f"invalid --{kind} {text!r}: the name {name!r} is already used by "
+            f"{taken[name]}; give each input and output its own name"
+        )
+    taken[name] = f"an {kind}"
+    return name
+
+
+def parse_output(
+    text: str, taken: dict[str, str]
+) -> tuple[str, catalog.Loss, str | None, float]:
+    """``NAME:LOSS[@TASK][:WEIGHT]`` -> (name, loss, task or None, weight)."""
+    parts = text.split(":")
+    if len(parts) not in (2, 3) or not all(p.strip() for p in parts):
+        raise UserError(f"invalid --output {text!r}: expected {OUTPUT_SYNTAX}")
+    name = _io_name("output", text, parts[0].strip(), taken)
+    loss_name, _, task = parts[1].strip().partition("@")
+    try:
+        loss = resolve_loss(loss_name)
+    except UserError as error:
+        raise UserError(f"invalid --output {text!r}: {error}") from None
+    weight = 1.0
+    if len(parts) == 3:
+        try:
+            weight = float(parts[2])
+        except ValueError:
+            weight = -1.0
+        if not (weight >= 0 and math.isfinite(weight)):
+            raise UserError(
+                f"invalid --output {text!r}: WEIGHT {parts[2]!r} must be a "
+                "non-negative number (the output's loss weight)"
+            )
+    return name, loss, task.strip() or None, weight
+
+
+def parse_input(text: str, taken: dict[str, str]) -> Input:
+    name, sep, shape_text = text.partition(":")
+    if not sep or not name.strip() or not shape_text.strip():
+        raise UserError(f"invalid --input {text!r}: expected {INPUT_SYNTAX}")
+    name = _io_name("input", text, name.strip(), taken)
+    parts = [p for p in re.split(r"[,x\s]+", shape_text.strip().strip("()[]")) if p]
+    try:
+        shape = tuple(int(p) for p in parts)
+    except ValueError:
+        shape = ()
+    if not shape or any(d <= 0 for d in shape):
+        raise UserError(
+            f"invalid --input {text!r}: SHAPE {shape_text!r} must be positive "
+            "integers such as '16' or '8,8,3' (without the batch axis)"
+        )
+    return Input(name, shape)
+
+
+def _vector_task(loss: catalog.Loss, task_name: str | None) -> catalog.Task:
+    """The output's task: the one given (or inferred), else the loss's first task on
+    vector inputs; outputs of a model with several inputs or outputs sit on the
+    merged vector, so only vector tasks fit."""
+    vector = [t for t in loss.tasks if catalog.TASKS[t].input_kind == "vector"]
+    task = resolve_task(loss, task_name or (vector[0] if vector else None))
+    if task.input_kind != "vector":
+        raise UserError(
+            f"task {task.name} needs {task.input_kind} inputs and its own head; a "
+            "model with several inputs or outputs merges its inputs into one vector, "
+            "so its outputs take vector tasks only (see `keras-jax-scaffold tasks`)"
+        )
+    return task
+
+
+def split_output_metrics(values, names) -> dict[str, list[str]]:
+    """``NAME:METRIC`` values -> metric names per output; an unprefixed metric is
+    allowed only when there is one output."""
+    result: dict[str, list[str]] = {name: [] for name in names}
+    for value in values:
+        output, sep, metric = value.partition(":")
+        if not sep:
+            if len(names) > 1:
+                raise UserError(
+                    f"metric {value!r} names no output: with several outputs write "
+                    f"OUTPUT:METRIC, e.g. {names[0]}:{value} (outputs: "
+                    f"{', '.join(names)})"
+                )
+            output, metric = names[0], value
+        output, metric = output.strip(), metric.strip()
+        if output not in result:
+            raise unknown(
+                "output",
+                output,
+                names,
+                hint=f"in --metric {value!r}; outputs: " + ", ".join(names),
+            )
+        if metric.lower() != "none":
+            result[output].append(metric)
+    return result
+
+
+def build_io(
+    answers: Answers, model_type: str
+) -> tuple[tuple[Output, ...], tuple[Input, ...]]:
+    """The named outputs and inputs of ``answers``: both empty when neither --input
+    nor --output is given; the inputs empty when only --output is given (one input,
+    "features", of --input-shape). Raises UserError for anything wrong."""
+    if not answers.outputs and not answers.inputs:
+        return (), ()
+    if model_type == "sequential":
+        raise UserError(
+            "a sequential model takes one input and one output (keras.Sequential): "
+            "use --model-type functional or subclassed for several inputs or outputs"
+        )
+    taken: dict[str, str] = {}
+    inputs = tuple(parse_input(text, taken) for text in answers.inputs or ())
+    if answers.outputs:
+        for flag, value in (("--loss", answers.loss), ("--task", answers.task)):
+            if value is not None:
+                raise UserError(
+                    f"{flag} {value!r} with --output: give each output's loss (and "
+                    f"task) in --output {OUTPUT_SYNTAX}"
+                )
+        parsed = [parse_output(text, taken) for text in answers.outputs]
+    else:
+        name = _io_name("output", DEFAULT_OUTPUT_NAME, DEFAULT_OUTPUT_NAME, taken)
+        loss = resolve_loss(answers.loss or DEFAULTS["loss"])
+        parsed = [(name, loss, answers.task, 1.0)]
+    names = [name for name, *_ in parsed]
+    if not inputs and DEFAULT_INPUT_NAME in names:
+        raise UserError(
+            f"output name {DEFAULT_INPUT_NAME!r} is the name of the single input: "
+            "rename the output or give --input"
+        )
+    metric_values = (
+        None
+        if answers.metrics is None
+        else split_output_metrics(answers.metrics, names)
+    )
+    outputs = []
+    for name, loss, task_name, weight in parsed:
+        where = f"output {name!r}"
+        try:
+            wanted = None if metric_values is None else metric_values[name]
+            task = _vector_task(loss, task_name or infer_task(loss, wanted))
+            metrics: list[catalog.Metric] = []
+            for value in task.default_metrics if wanted is None else wanted:
+                metric = resolve_metric(value, loss, task)
+                if any(m.class_name == metric.class_name for m in metrics):
+                    raise UserError(f"metric {value!r} is given twice")
+                metrics.append(metric)
+        except UserError as error:
+            raise UserError(f"{where}: {error}") from None
+        outputs.append(Output(name, loss, task, weight, tuple(metrics)))
+    return tuple(outputs), inputs

@@ -635,6 +635,13 @@ def _contexts():
         )
         contexts.append(build_context(build_spec(answers)))
     contexts.append(build_context(build_spec(Answers(name="bare", metrics=()))))
+    several = Answers(
+        name="several",
+        outputs=("label:sparse_categorical_crossentropy", "box:mse:0.5"),
+        inputs=("features:6", "image:4,3"),
+        metrics=("label:accuracy",),
+    )
+    contexts.append(build_context(build_spec(several)))
     return contexts
 
 
