@@ -6,7 +6,7 @@ with exit status 1 (2 for usage problems such as missing answers without a termi
 
 from __future__ import annotations
 
-from dataclasses import replace
+import inspect
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +15,7 @@ from keras_jax_scaffold import __version__, catalog
 from keras_jax_scaffold.cli_templates import templates_app
 from keras_jax_scaffold.console import fail, fail_with, table
 from keras_jax_scaffold.errors import UserError
-from keras_jax_scaffold.spec import Answers, parse_variable, split_metrics
+from keras_jax_scaffold.spec import ANSWERS, Answers, Question
 
 app = typer.Typer(
     name="keras-jax-scaffold",
@@ -54,132 +54,72 @@ def root(
     """Generate Keras 3 + JAX models with stateless custom training steps."""
 
 
-def _metrics(metric: list[str] | None) -> tuple[str, ...] | None:
-    """``--metric`` values: repeatable and comma-separated; ``none`` alone: no metric."""
-    if metric is None:
-        return None
-    metrics = split_metrics(metric)
-    return () if [m.lower() for m in metrics] == ["none"] else metrics
+def answer_parameter(question: Question, command: str) -> inspect.Parameter:
+    """The Typer parameter of one answer, for ``new`` or ``update``."""
+    help_text = question.help if command == "new" else question.update_help
+    if question.argument:
+        info = typer.Argument(help=help_text, show_default=False)
+        annotation = Annotated[question.kind.cli_type | None, info]
+    else:
+        names = [question.option] + ([question.short] if question.short else [])
+        extra = {"file_okay": False} if question.kind.cli_type == list[Path] else {}
+        if question.completion:
+            extra["autocompletion"] = _complete(question.completion)
+        info = typer.Option(*names, help=help_text, show_default=False, **extra)
+        annotation = Annotated[question.kind.cli_type | None, info]
+    return inspect.Parameter(
+        question.name,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        default=None,
+        annotation=annotation,
+    )
 
 
-def _with_variables(given: Answers, var: list[str] | None) -> Answers:
-    """``given`` with the ``--var KEY=VALUE`` pairs (UserError for a bad one)."""
-    if not var:
-        return given
-    return replace(given, variables=tuple(parse_variable(v) for v in var))
+def answer_questions(command: str) -> tuple[Question, ...]:
+    """The answers a command takes as flags: all for ``new``; for ``update``, those
+    it can change (never the name)."""
+    return tuple(q for q in ANSWERS if command == "new" or q.update_help is not None)
 
 
-TemplateDirOption = Annotated[
-    list[Path] | None,
-    typer.Option(
-        "--template-dir",
-        "-t",
-        help="A directory of templates that override the built-ins file by file "
-        "(repeatable; the first that has a template wins). A "
-        ".keras-jax-scaffold/templates directory in the output directory or a parent "
-        "is used too. See `templates`.",
-        file_okay=False,
-    ),
-]
-VarOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--var",
-        help="KEY=VALUE for custom templates, which read it as {{ vars.KEY }} "
-        "(repeatable).",
-    ),
-]
+def answer_command(command: str):
+    """Give a command ``f(given: Answers, **own options)`` one Typer parameter per
+    answer of the table (before its own options) and call it with the ``Answers``."""
+
+    def decorate(function):
+        own = inspect.signature(function, eval_str=True)
+        own_parameters = [p for p in own.parameters.values() if p.name != "given"]
+        questions = answer_questions(command)
+
+        def run(**values) -> None:
+            try:
+                given = Answers(
+                    **{
+                        q.name: (
+                            None
+                            if values[q.name] is None
+                            else q.kind.from_cli(values[q.name])
+                        )
+                        for q in questions
+                    }
+                )
+            except UserError as error:
+                fail_with(error)
+            function(given, **{p.name: values[p.name] for p in own_parameters})
+
+        run.__name__ = function.__name__
+        run.__doc__ = function.__doc__
+        run.__signature__ = inspect.Signature(
+            [answer_parameter(q, command) for q in questions] + own_parameters
+        )
+        return run
+
+    return decorate
 
 
 @app.command()
+@answer_command("new")
 def new(
-    name: Annotated[
-        str | None,
-        typer.Argument(help="Module name (a Python identifier); writes NAME.py."),
-    ] = None,
-    model_type: Annotated[
-        str | None,
-        typer.Option(
-            help="sequential, functional or subclassed. Default: functional.",
-            autocompletion=_complete(catalog.MODEL_TYPES),
-        ),
-    ] = None,
-    loss: Annotated[
-        str | None,
-        typer.Option(
-            help=(
-                "A Keras loss: class name, snake_case name or alias (mse, mae, ...). "
-                "Default: sparse_categorical_crossentropy. See `losses`."
-            ),
-            autocompletion=_complete([entry.snake_name for entry in catalog.LOSSES]),
-        ),
-    ] = None,
-    task: Annotated[
-        str | None,
-        typer.Option(
-            help="The task, for losses that fit several (e.g. binary or multilabel). "
-            "Default: the loss's first task that fits every given metric.",
-            autocompletion=_complete(list(catalog.TASKS)),
-        ),
-    ] = None,
-    metric: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--metric",
-            "-m",
-            help="A Keras metric; repeat or comma-separate for several, 'none' for no "
-            "metric. 'accuracy'/'acc' and 'crossentropy'/'ce' resolve by the output's "
-            "shape as in Keras's compile; a metric logs under the name given. "
-            "Default: the task's usual metric. See `metrics`.",
-            autocompletion=_complete([entry.snake_name for entry in catalog.METRICS]),
-        ),
-    ] = None,
-    optimizer: Annotated[
-        str | None,
-        typer.Option(
-            help="A Keras optimizer (adam, adamw, sgd, ...). Default: adam.",
-            autocompletion=_complete([snake for _, snake in catalog.OPTIMIZERS]),
-        ),
-    ] = None,
-    learning_rate: Annotated[
-        float | None, typer.Option(help="Learning rate. Default: 0.001.")
-    ] = None,
-    input_shape: Annotated[
-        str | None,
-        typer.Option(
-            help="Input shape without the batch axis, e.g. 16 or 8,8,3. "
-            "Default: 16 (vectors), 8,8,3 (images), 12,8 (sequences)."
-        ),
-    ] = None,
-    num_classes: Annotated[
-        int | None, typer.Option(help="Number of classes. Default: 3.")
-    ] = None,
-    output_units: Annotated[
-        int | None,
-        typer.Option(help="Output units for regression / embeddings. Default: 1 / 8."),
-    ] = None,
-    hidden_units: Annotated[
-        int | None, typer.Option(help="Units of the hidden layer. Default: 32.")
-    ] = None,
-    output: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--output",
-            help="A named output NAME:LOSS[@TASK][:WEIGHT] (repeatable), e.g. "
-            "box:mse:0.5 or tags:bce@multilabel; metrics per output with "
-            "--metric NAME:METRIC. Replaces --loss/--task. With --output or --input, "
-            "answers not given take their defaults (no questions).",
-        ),
-    ] = None,
-    input: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--input",
-            help="A named input NAME:SHAPE (repeatable), e.g. image:8,8,3; several "
-            "inputs are flattened and concatenated. Default: one input 'features' "
-            "of --input-shape.",
-        ),
-    ] = None,
+    given: Answers,
     project: Annotated[
         bool,
         typer.Option(
@@ -188,8 +128,6 @@ def new(
             "point, tests, answers file for `update`) instead of NAME.py.",
         ),
     ] = False,
-    template_dir: TemplateDirOption = None,
-    var: VarOption = None,
     output_dir: Annotated[
         Path,
         typer.Option(
@@ -218,29 +156,8 @@ def new(
     """
     from keras_jax_scaffold import pipeline, prompts
 
-    given = Answers(
-        name=name,
-        model_type=model_type,
-        loss=loss,
-        task=task,
-        metrics=_metrics(metric),
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        input_shape=input_shape,
-        num_classes=num_classes,
-        output_units=output_units,
-        hidden_units=hidden_units,
-        outputs=tuple(output) if output else None,
-        inputs=tuple(input) if input else None,
-    )
     try:
-        given = _with_variables(given, var)
-        if project and (output or input):
-            raise UserError(
-                "--output/--input are not supported with --project yet (its .npz "
-                "loader and tests take one input and one output): generate a module"
-            )
-        if not no_input and not (output or input):
+        if not no_input:
             missing = prompts.missing_flags(given)
             if missing and not prompts.stdin_is_terminal():
                 fail(
@@ -254,13 +171,7 @@ def new(
             from keras_jax_scaffold.project import create_project as write
         else:
             write = pipeline.generate
-        planned = write(
-            given,
-            output_dir,
-            force=force,
-            dry_run=dry_run,
-            template_dirs=tuple(template_dir or ()),
-        )
+        planned = write(given, output_dir, force=force, dry_run=dry_run)
     except UserError as error:
         fail_with(error)
     except typer.Abort:
@@ -280,80 +191,13 @@ def new(
 
 
 @app.command()
+@answer_command("update")
 def update(
+    given: Answers,
     project_dir: Annotated[
         Path,
         typer.Argument(help="The project made by `new NAME --project`."),
     ] = Path("."),
-    model_type: Annotated[
-        str | None,
-        typer.Option(
-            help="Change the model type (sequential, functional, subclassed).",
-            autocompletion=_complete(catalog.MODEL_TYPES),
-        ),
-    ] = None,
-    loss: Annotated[
-        str | None,
-        typer.Option(
-            help="Change the loss. Recorded answers that no longer fit it are "
-            "re-derived unless given too: the task (when the new loss does not fit "
-            "it: the loss's first task), then for a new task the metrics (those "
-            "that do not fit are dropped; none left: the task's defaults), the input "
-            "shape (when the input kind changes) and the number of classes (when "
-            "below the task's minimum); the output units when their default changes "
-            "or the loss needs more. Each is reported as a note.",
-            autocompletion=_complete([entry.snake_name for entry in catalog.LOSSES]),
-        ),
-    ] = None,
-    task: Annotated[
-        str | None,
-        typer.Option(
-            help="Change the task (it must fit the loss). Recorded metrics, input "
-            "shape, number of classes and output units that do not fit the new task "
-            "are re-derived as for --loss, unless given.",
-            autocompletion=_complete(list(catalog.TASKS)),
-        ),
-    ] = None,
-    metric: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--metric",
-            "-m",
-            help="Replace the metrics; repeat or comma-separate, 'none' for no metric.",
-            autocompletion=_complete([entry.snake_name for entry in catalog.METRICS]),
-        ),
-    ] = None,
-    optimizer: Annotated[
-        str | None,
-        typer.Option(
-            help="Change the optimizer.",
-            autocompletion=_complete([snake for _, snake in catalog.OPTIMIZERS]),
-        ),
-    ] = None,
-    learning_rate: Annotated[
-        float | None, typer.Option(help="Change the learning rate.")
-    ] = None,
-    input_shape: Annotated[
-        str | None, typer.Option(help="Change the input shape, e.g. 16 or 8,8,3.")
-    ] = None,
-    num_classes: Annotated[
-        int | None, typer.Option(help="Change the number of classes.")
-    ] = None,
-    output_units: Annotated[
-        int | None, typer.Option(help="Change the output units.")
-    ] = None,
-    hidden_units: Annotated[
-        int | None, typer.Option(help="Change the hidden layer's units.")
-    ] = None,
-    template_dir: TemplateDirOption = None,
-    var: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--var",
-            help="KEY=VALUE for custom templates (repeatable); merged over the "
-            "recorded variables key by key.",
-        ),
-    ] = None,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -378,26 +222,8 @@ def update(
     from keras_jax_scaffold.layout import BASE_FILE
     from keras_jax_scaffold.update import update_project
 
-    given = Answers(
-        model_type=model_type,
-        loss=loss,
-        task=task,
-        metrics=_metrics(metric),
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        input_shape=input_shape,
-        num_classes=num_classes,
-        output_units=output_units,
-        hidden_units=hidden_units,
-    )
     try:
-        given = _with_variables(given, var)
-        result = update_project(
-            project_dir,
-            given,
-            template_dirs=tuple(template_dir or ()),
-            dry_run=dry_run,
-        )
+        result = update_project(project_dir, given, dry_run=dry_run)
     except UserError as error:
         fail_with(error)
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import re
-import shlex
 
 from keras_jax_scaffold import __version__
 from keras_jax_scaffold.layout import ANSWERS_FILE
-from keras_jax_scaffold.spec import Spec
+from keras_jax_scaffold.spec import Spec, command_line
 
 CONTEXT_VERSION = 1
 
@@ -57,8 +56,8 @@ def metric_arguments(metric, spec: Spec, task=None) -> list[tuple[str, str]]:
 
 def output_units_expression(spec: Spec) -> str:
     """Units of the head, as Python source (refers to NUM_CLASSES where it applies)."""
-    if spec.multi_io:
-        return str(spec.output_units)  # each head names its own units
+    if spec.outputs:
+        return str(spec.output_units)  # each named output's head names its units
     return {
         "output_units": str(spec.output_units),
         "one": "1",
@@ -94,7 +93,7 @@ def _nest(callables: list[str], argument: str) -> str:
 
 
 def outputs(spec: Spec) -> list[dict]:
-    """The named outputs of a model with several inputs or outputs: loss, weight,
+    """The named outputs (`--output`): loss, weight,
     metrics, the head layers (on the merged hidden vector) and how `make_dataset`
     makes the targets (a projection seed of its own per output)."""
     result = []
@@ -115,7 +114,11 @@ def outputs(spec: Spec) -> list[dict]:
                     "expression": f"keras.losses.{output.loss.class_name}()",
                 },
                 "weight": repr(output.weight),
-                "metrics": _metric_entries(output.metrics, spec, task),
+                "metrics": _metric_entries(
+                    [m.metric for m in spec.metrics if m.output == output.name],
+                    spec,
+                    task,
+                ),
                 "layers": [
                     {"attribute": f"{output.name}_{role}", "expression": expression}
                     for role, expression in layers
@@ -161,44 +164,12 @@ def layers(spec: Spec) -> list[dict]:
     ]
     if task.normalize_output:
         result.append(("normalize", "keras.layers.UnitNormalization()", False))
-    if spec.multi_io:
+    if spec.outputs:
         result = result[:3]  # the heads are per output: see outputs()
     return [
         {"attribute": attribute, "expression": expression, "training": training}
         for attribute, expression, training in result
     ]
-
-
-def command_line(spec: Spec) -> str:
-    """The command that renders this module again (all answers explicit)."""
-    parts = ["keras-jax-scaffold new", spec.name, f"--model-type {spec.model_type}"]
-    if spec.multi_io:
-        parts += [
-            f"--output {o.name}:{o.loss.snake_name}@{o.task.name}:{o.weight!r}"
-            for o in spec.outputs
-        ]
-        parts += [
-            f"--input {i.name}:{','.join(map(str, i.shape))}" for i in spec.inputs
-        ]
-        parts += [
-            f"--metric {o.name}:{m.name}" for o in spec.outputs for m in o.metrics
-        ]
-    else:
-        parts += [f"--loss {spec.loss.snake_name}", f"--task {spec.task.name}"]
-        parts += [f"--metric {m.name}" for m in spec.metrics]
-    parts += [
-        f"--optimizer {spec.optimizer.lower()}",
-        f"--learning-rate {spec.learning_rate!r}",
-    ]
-    if not spec.multi_io:
-        parts.append(f"--input-shape {','.join(str(d) for d in spec.input_shape)}")
-    if uses_num_classes(spec):
-        parts.append(f"--num-classes {spec.num_classes}")
-    if uses_output_units(spec):
-        parts.append(f"--output-units {spec.output_units}")
-    parts.append(f"--hidden-units {spec.hidden_units}")
-    parts += [f"--var {shlex.quote(f'{k}={v}')}" for k, v in spec.variables]
-    return " ".join(parts)
 
 
 def _tasks(spec: Spec):
@@ -240,9 +211,10 @@ def build_context(spec: Spec) -> dict:
             "name": spec.loss.snake_name,
             "expression": f"keras.losses.{spec.loss.class_name}()",
         },
-        "metrics": _metric_entries(spec.metrics, spec),
-        # Several inputs/outputs (`--input`, `--output`); empty lists otherwise.
-        "multi_io": spec.multi_io,
+        # Named outputs have their own metrics (outputs[].metrics).
+        "metrics": _metric_entries(() if spec.outputs else spec.metrics, spec),
+        # Named inputs and outputs (`--input`, `--output`); empty lists for one
+        # unnamed input / output.
         "inputs": [
             {"name": i.name, "shape": repr(tuple(i.shape))} for i in spec.inputs
         ],

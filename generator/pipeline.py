@@ -8,6 +8,8 @@ before the write succeeded.
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
 from pathlib import Path
 
 from keras_jax_scaffold.check import check_files
@@ -54,21 +56,42 @@ def render_spec(
     return formatted
 
 
+def relative_template_dirs(
+    template_dirs: tuple[Path, ...], output_dir: Path
+) -> tuple[str, ...]:
+    """The template directories relative to ``output_dir``, as the command line that
+    renders the file again (run in that directory) names them."""
+    return tuple(
+        Path(os.path.relpath(d.resolve(), output_dir.resolve())).as_posix()
+        for d in template_dirs
+    )
+
+
+def spec_for_output(
+    answers: Answers, output_dir: Path
+) -> tuple[Spec, tuple[Path, ...]]:
+    """The spec of ``answers`` written to ``output_dir``, and its template directories
+    (``answers.template_dirs``, as given: relative to the working directory)."""
+    template_dirs = tuple(Path(d) for d in answers.template_dirs or ())
+    relative = relative_template_dirs(template_dirs, output_dir)
+    return build_spec(replace(answers, template_dirs=relative)), template_dirs
+
+
 def generate(
     answers: Answers,
     output_dir: Path,
     *,
     force: bool = False,
     dry_run: bool = False,
-    template_dirs: tuple[Path, ...] = (),
 ) -> list[PlannedFile]:
     """Render ``answers`` into ``output_dir``; returns the plan that was (or would be) applied.
 
-    ``template_dirs`` are searched before the project-local template directory and the
-    built-ins. With ``dry_run`` nothing is written and conflicts are left in the plan
-    for the caller to report; otherwise a conflict raises UserError before any write.
+    ``answers.template_dirs`` are searched before the project-local template directory
+    and the built-ins. With ``dry_run`` nothing is written and conflicts are left in the
+    plan for the caller to report; otherwise a conflict raises UserError before any
+    write.
     """
-    spec = build_spec(answers)
+    spec, template_dirs = spec_for_output(answers, output_dir)
     files = render_spec(spec, template_search_path(template_dirs, output_dir))
     return write_files(files, output_dir, force=force, dry_run=dry_run)
 

@@ -10,33 +10,30 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import fields
 from pathlib import Path
 from typing import NamedTuple
 
 from keras_jax_scaffold import __version__
 from keras_jax_scaffold.errors import UserError, unknown
 from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_FILE
-from keras_jax_scaffold.pipeline import render_spec, template_search_path, write_files
+from keras_jax_scaffold.pipeline import (
+    render_spec,
+    spec_for_output,
+    template_search_path,
+    write_files,
+)
 from keras_jax_scaffold.plan import PlannedFile
-from keras_jax_scaffold.spec import Answers, Spec, build_spec
+from keras_jax_scaffold.spec import (
+    ANSWER_INDEX,
+    ANSWERS,
+    Answers,
+    Spec,
+    answers_from_spec,
+)
 
-ANSWER_KEYS = tuple(f.name for f in fields(Answers))
-# JSON type of each answer (None is never stored: every answer is explicit).
-ANSWER_TYPES = {
-    "name": str,
-    "model_type": str,
-    "loss": str,
-    "task": str,
-    "metrics": list,
-    "optimizer": str,
-    "learning_rate": (int, float),
-    "input_shape": str,
-    "num_classes": int,
-    "output_units": int,
-    "hidden_units": int,
-    "variables": dict,
-}
+# The answers the file records under "answers" (the template directories have their
+# own key: relative to the project, so that `update` finds them wherever it runs).
+STORED = tuple(question for question in ANSWERS if question.stored)
 FILE_KEYS = ("answers", "template_dirs", "tool_version")
 
 
@@ -48,33 +45,13 @@ class Recorded(NamedTuple):
     template_dirs: tuple[str, ...]  # relative to the project, as written
 
 
-def answers_from_spec(spec: Spec) -> Answers:
-    """Every answer explicit, so a changed default never changes an existing project."""
-    return Answers(
-        name=spec.name,
-        model_type=spec.model_type,
-        loss=spec.loss.snake_name,
-        task=spec.task.name,
-        metrics=tuple(m.name for m in spec.metrics),
-        optimizer=spec.optimizer.lower(),
-        learning_rate=spec.learning_rate,
-        input_shape=",".join(str(d) for d in spec.input_shape),
-        num_classes=spec.num_classes,
-        output_units=spec.output_units,
-        hidden_units=spec.hidden_units,
-        variables=spec.variables,
-    )
-
-
 def dump_answers(
     spec: Spec, template_dirs: tuple[Path, ...] = (), project_dir: Path = Path(".")
 ) -> str:
     """The answers file: every answer, the ``--template-dir``s (relative to the project,
     so `update` uses them again) and the tool version."""
     answers = answers_from_spec(spec)
-    values = {key: getattr(answers, key) for key in ANSWER_KEYS}
-    values["metrics"] = list(values["metrics"])
-    values["variables"] = dict(values["variables"])
+    values = {q.name: q.kind.to_json(getattr(answers, q.name)) for q in STORED}
     directories = [
         Path(os.path.relpath(d.resolve(), project_dir.resolve())).as_posix()
         for d in template_dirs
@@ -124,17 +101,14 @@ def read_answers(project_dir: Path) -> Recorded:
     values = document.get("answers")
     if not isinstance(values, dict):
         raise UserError(f"{str(path)!r}: 'answers' must be a JSON object")
-    _check_keys(path, values, ANSWER_KEYS, "'answers'")
+    _check_keys(path, values, [q.name for q in STORED], "'answers'")
     for key, value in sorted(values.items()):
-        expected = ANSWER_TYPES[key]
-        if not isinstance(value, expected) or isinstance(value, bool):
+        kind = ANSWER_INDEX[key].kind
+        if not kind.json_ok(value):
             raise UserError(
                 f"{str(path)!r}: answer {key!r} has the wrong type ({value!r})"
             )
-    if "metrics" in values:
-        values["metrics"] = tuple(values["metrics"])
-    if "variables" in values:
-        values["variables"] = tuple(sorted(values["variables"].items()))
+        values[key] = kind.from_json(value)
     directories = document.get("template_dirs", [])
     if not isinstance(directories, list) or not all(
         isinstance(d, str) for d in directories
@@ -183,6 +157,12 @@ def render_project(
     spec: Spec, template_dirs: tuple[Path, ...], project_dir: Path
 ) -> dict[str, str]:
     """The project's files, the answers file and the base file; touches no file."""
+    if spec.outputs or spec.inputs:
+        raise UserError(
+            "--output/--input are not supported for projects yet (the project's .npz "
+            "loader, training entry point and tests take one input and one output): "
+            "generate a module (without --project)"
+        )
     files = render_spec(
         spec, template_search_path(template_dirs, project_dir), layout="project"
     )
@@ -199,10 +179,9 @@ def create_project(
     *,
     force: bool = False,
     dry_run: bool = False,
-    template_dirs: tuple[Path, ...] = (),
 ) -> list[PlannedFile]:
     """Render a project into ``output_dir/NAME``; the plan that was (or would be) applied."""
-    spec = build_spec(answers)
+    spec, template_dirs = spec_for_output(answers, output_dir)
     project_dir = output_dir / spec.name
     if project_dir.exists() and not project_dir.is_dir():
         raise UserError(f"{str(project_dir)!r} exists and is not a directory")

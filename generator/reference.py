@@ -65,7 +65,9 @@ CONTEXT_DOCS = {
         "str",
         (
             "The `keras-jax-scaffold new ...` command that renders the same module again, "
-            "every answer explicit (`--var`s included, `--template-dir` not)."
+            "run in the output directory: every answer that applies, explicit (`--var`s "
+            "and `--template-dir`s included, the directories relative to the output "
+            "directory)."
         ),
     ),
     "module_name": (
@@ -150,30 +152,35 @@ CONTEXT_DOCS = {
     "metrics": ("list[dict]", "The compiled metrics, in order (may be empty)."),
     "metrics[].name": (
         "str",
-        "The metric's log key: its snake_case name, or the alias given "
-        "(`mae`, `accuracy`).",
+        (
+            "The metric's log key: its snake_case name, or the alias given "
+            "(`mae`, `accuracy`)."
+        ),
     ),
     "metrics[].expression": (
         "str",
         (
             "Python source that constructs it with its arguments, e.g. "
-            "`keras.metrics.AUC(name=\"auc\")`."
+            '`keras.metrics.AUC(name="auc")`.'
         ),
     ),
-    "multi_io": (
-        "bool",
+    "inputs": (
+        "list[dict]",
         (
-            "Whether the model has named inputs and outputs (`--input`, `--output`): "
-            "then `INPUT_SHAPES`, dict inputs and targets, and `outputs` hold the heads, "
-            "losses and metrics (`layers` is the shared trunk without a head)."
+            "The named inputs (`--input`), in order; empty for one unnamed input "
+            "(`INPUT_SHAPE`). When set: `INPUT_SHAPES`, `x` is a dict, each input is "
+            "flattened and they are concatenated before `layers`."
         ),
     ),
-    "inputs": ("list[dict]", "The named inputs, in order (empty without `multi_io`)."),
     "inputs[].name": ("str", "The input's name (a key of `x`)."),
     "inputs[].shape": ("str", "Its shape without the batch axis, e.g. `(4, 3)`."),
     "outputs": (
         "list[dict]",
-        "The named outputs, in order (empty without `multi_io`).",
+        (
+            "The named outputs (`--output`), in order; empty for one unnamed output. "
+            "When set: `y` is a dict, `layers` is the shared trunk without a head, and "
+            "each output has its head, loss, weight and metrics (`metrics` is empty)."
+        ),
     ),
     "outputs[].name": ("str", "The output's name (a key of `y` and of the logs)."),
     "outputs[].task": ("dict", "Its task."),

@@ -23,9 +23,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 import merge3
-from keras_jax_scaffold import catalog
 from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_FILE
+from keras_jax_scaffold.pipeline import relative_template_dirs
 from keras_jax_scaffold.plan import unified_diff
 from keras_jax_scaffold.project import (
     read_answers,
@@ -33,16 +33,7 @@ from keras_jax_scaffold.project import (
     recorded_template_dirs,
     render_project,
 )
-from keras_jax_scaffold.spec import (
-    Answers,
-    Spec,
-    build_spec,
-    default_output_units,
-    min_num_classes,
-    resolve_loss,
-    resolve_metric,
-    resolve_task,
-)
+from keras_jax_scaffold.spec import ANSWERS, Answers, build_spec, rederive
 from keras_jax_scaffold.write import Change, apply_changes, ensure_writable
 
 YOURS_LABEL = "yours"
@@ -325,86 +316,27 @@ def _remove_empty_parents(path: Path, root: Path) -> None:
 # ------------------------------------------------------------------------- answers
 
 
-def _fits(metric: str, loss: catalog.Loss, task: catalog.Task) -> bool:
-    """Whether a recorded metric name resolves for ``task`` ("accuracy" re-resolves)."""
-    try:
-        resolve_metric(metric, loss, task)
-    except UserError:
-        return False
-    return True
-
-
-def _task_dependent_changes(
-    old: Spec, answers: Answers, given: Answers
-) -> tuple[Answers, list[str]]:
-    """Drop recorded answers that were chosen for the old loss/task and no longer fit."""
-    loss = resolve_loss(answers.loss) if given.loss is not None else old.loss
-    notes: list[str] = []
-    changes: dict = {}
-    if given.task is None and old.task.name not in loss.tasks:
-        changes["task"] = None
-        notes.append(
-            f"task {old.task.name!r} does not fit loss {loss.snake_name!r}: "
-            f"using {loss.tasks[0]!r} (give --task to choose another)"
-        )
-    task = resolve_task(loss, changes.get("task", answers.task))
-    if task != old.task:
-        if given.metrics is None:
-            kept = tuple(m.name for m in old.metrics if _fits(m.name, loss, task))
-            metrics = kept or task.default_metrics
-            if metrics != tuple(m.name for m in old.metrics):
-                changes["metrics"] = metrics
-                notes.append(
-                    f"metrics for task {task.name!r}: "
-                    f"{', '.join(metrics) or 'none'} (give --metric to choose)"
-                )
-        if given.input_shape is None and task.input_kind != old.task.input_kind:
-            changes["input_shape"] = None
-            shape = ",".join(map(str, catalog.INPUT_SHAPES[task.input_kind]))
-            notes.append(
-                f"input shape for {task.input_kind} inputs: {shape} "
-                "(give --input-shape to choose)"
-            )
-        if given.num_classes is None and old.num_classes < min_num_classes(task):
-            changes["num_classes"] = None
-            notes.append("number of classes: the default (give --num-classes)")
-    if given.output_units is None:
-        old_default = default_output_units(old.task, old.loss)
-        new_default = default_output_units(task, loss)
-        if old_default != new_default or old.output_units < loss.min_output_units:
-            changes["output_units"] = None
-            if new_default != old.output_units:
-                notes.append(
-                    f"output units: {new_default} (give --output-units to choose)"
-                )
-    return replace(answers, **changes), notes
-
-
 def update_answers(recorded: Answers, given: Answers) -> tuple[Answers, list[str]]:
     """The answers to render: ``given`` (flags) over ``recorded``, and notes for the user.
 
-    The name never changes. Variables merge key by key. When ``--loss`` or ``--task``
-    changes the loss or task, recorded answers that were chosen for the old one and
-    no longer fit are re-derived unless given: the task (only when the new loss does
-    not fit it), the metrics (those that do not fit the new task are dropped; none
-    left: the task's defaults), the input shape (when the input kind changes), the
-    number of classes (when below the new task's minimum) and the output units (when
-    their default changes or the new loss needs more).
+    The name never changes; variables merge key by key. Recorded answers that depend
+    on a changed one are derived again by the table's one rule
+    (:func:`keras_jax_scaffold.spec.rederive`), each with a note.
     """
-    variables = dict(recorded.variables or ())
-    variables.update(given.variables or ())
-    answers = replace(
-        given.merged(recorded),
-        name=recorded.name,
-        variables=tuple(sorted(variables.items())),
-    )
-    if given.loss is None and given.task is None:
-        return answers, []
+    given = replace(given, name=None)
     try:
-        old = build_spec(recorded)
-    except UserError:
-        return answers, []  # the recorded answers are broken; build_spec says why
-    return _task_dependent_changes(old, answers, given)
+        answers, notes = rederive(recorded, given)
+    except UserError:  # the recorded answers are broken; build_spec says why
+        merged = {
+            q.name: (
+                getattr(recorded, q.name)
+                if getattr(given, q.name) is None
+                else q.kind.merge(getattr(recorded, q.name), getattr(given, q.name))
+            )
+            for q in ANSWERS
+        }
+        return Answers(**merged), []
+    return answers, notes
 
 
 # -------------------------------------------------------------------------- update
@@ -414,7 +346,6 @@ def update_project(
     project_dir: Path,
     given: Answers | None = None,
     *,
-    template_dirs: tuple[Path, ...] = (),
     dry_run: bool = False,
 ) -> UpdateResult:
     """Render ``project_dir`` again and merge; write unless ``dry_run``.
@@ -435,9 +366,15 @@ def update_project(
     for path in base:
         check_relative_path(path, repr(str(project_dir / BASE_FILE)))
 
-    answers, notes = update_answers(recorded, given or Answers())
+    given = given or Answers()
+    if given.template_dirs is None:  # the recorded ones, which must exist
+        dirs = recorded_template_dirs(project_dir, record)
+        recorded = replace(recorded, template_dirs=tuple(str(d) for d in dirs))
+    answers, notes = update_answers(recorded, given)
+    template_dirs = tuple(Path(d) for d in answers.template_dirs or ())
+    relative = relative_template_dirs(template_dirs, project_dir.parent)
     try:
-        spec = build_spec(answers)
+        spec = build_spec(replace(answers, template_dirs=relative))
     except UserError as error:
         try:
             build_spec(recorded)
@@ -445,8 +382,6 @@ def update_project(
             raise UserError(f"{str(answers_path)!r}: {error}") from None
         raise
 
-    if not template_dirs:
-        template_dirs = recorded_template_dirs(project_dir, record)
     rendered = render_project(spec, template_dirs, project_dir)
     meta = {path: rendered.pop(path) for path in (ANSWERS_FILE, BASE_FILE)}
     theirs = read_theirs(project_dir, set(base) | set(rendered) | set(meta))

@@ -28,10 +28,10 @@ def main(directory: str, model_type: str, variant: str = "") -> None:
         from tests.test_multi_io_parity import build_two_io, make_two_io_dataset
 
         x, y = make_two_io_dataset(64, seed=1)
-        build_model = lambda cls: build_two_io(model_type, cls)  # noqa: E731
+        build_model = lambda cls: build_two_io(model_type, cls)
     else:
         x, y = module.make_dataset(num_samples=64, seed=1)
-        build_model = lambda cls: support.build_with(module, cls)  # noqa: E731
+        build_model = lambda cls: support.build_with(module, cls)
 
     def build(cls):
         keras.distribution.set_distribution(

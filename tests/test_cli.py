@@ -474,9 +474,9 @@ def deny_writes(monkeypatch) -> None:
 
 def assert_rejected(result, out: Path, before: dict, *expected: str) -> None:
     assert result.exit_code != 0, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        result.exception
-    )
+    assert result.exception is None or isinstance(
+        result.exception, SystemExit
+    ), result.exception
     assert "Traceback" not in result.output
     assert result.stdout == ""
     assert_one_error_line(result.stderr, *expected)
@@ -727,9 +727,9 @@ def test_help(command):
     assert result.exit_code == 0, result.output
     assert "Usage:" in result.stdout
     for option in HELP[command]:
-        assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", result.stdout), (
-            option
-        )
+        assert re.search(
+            rf"(?<![\w-]){re.escape(option)}(?![\w-])", result.stdout
+        ), option
 
 
 def test_multi_line_messages_are_printed_on_one_line(out_dir, monkeypatch):

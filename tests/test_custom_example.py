@@ -4,6 +4,7 @@ result trains, and one step really clips the update to ``learning_rate * clip_no
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,8 +30,9 @@ def test_committed_example_matches_the_templates():
     ), "run: python scripts/regen_examples.py"
 
 
-def test_cli_renders_the_committed_example(tmp_path):
-    """The command in the README gives the committed file byte for byte."""
+def test_cli_renders_the_committed_example():
+    """The command in the README gives the committed file byte for byte (a dry run
+    into examples/: the header names the template directory relative to it)."""
     result = CliRunner().invoke(
         app,
         [
@@ -48,19 +50,25 @@ def test_cli_renders_the_committed_example(tmp_path):
             "--var",
             f"clip_norm={dict(ANSWERS.variables)['clip_norm']}",
             "-o",
-            str(tmp_path),
+            str(EXAMPLES_DIR / OUTPUT),
+            "--dry-run",
         ],
     )
     assert result.exit_code == 0, result.output
-    assert (tmp_path / COMMITTED.name).read_bytes() == COMMITTED.read_bytes()
+    assert result.stdout.split() == ["identical", str(COMMITTED), "(dry", "run)"]
     readme = (EXAMPLES_DIR / OUTPUT / "README.md").read_text(encoding="utf-8")
     assert f"--template-dir examples/{TEMPLATE_DIR} --var clip_norm=" in readme
+    header = f"--var clip_norm=1.0 --template-dir {Path(TEMPLATE_DIR).name}\n"
+    assert header in COMMITTED.read_text(encoding="utf-8")
 
 
 def test_only_transform_gradients_changes():
     """The override replaces one block: outside it the module is the built-in one."""
     builtin = render_spec(build_spec(ANSWERS))[COMMITTED.name].splitlines()
     custom = COMMITTED.read_text(encoding="utf-8").splitlines()
+    # The header's command names the template directory too.
+    suffix = f" --template-dir {Path(TEMPLATE_DIR).name}"
+    custom = [line.removesuffix(suffix) for line in custom]
     start = next(i for i, line in enumerate(custom) if "clip the" in line)
     end = next(
         i for i, line in enumerate(custom) if line.strip().startswith("grads = [")
@@ -142,7 +150,8 @@ def test_clipping_limits_the_update(module):
 
 def test_clipping_applies_to_the_unscaled_gradients(module):
     """Under loss scaling the gradients in train_step are 2**15 times too large; the
-    clipping still limits the true update to lr * clip_norm (not lr * clip_norm / 2**15)."""
+    clipping still limits the true update to lr * clip_norm (not lr * clip_norm / 2**15).
+    """
     generated, _ = support.builtin_twin(module)
     x, y = _large_gradient_batch(module)
     plain = _sgd_step(generated, module, x, y)

@@ -102,8 +102,7 @@ COMMANDS = {
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_commands_never_import_keras_jax_or_tensorflow(tmp_path, command):
-    script = textwrap.dedent(
-        f"""
+    script = textwrap.dedent(f"""
         import json, sys
         from keras_jax_scaffold.cli import main
         for argv in {COMMANDS[command]!r}:
@@ -117,8 +116,7 @@ def test_commands_never_import_keras_jax_or_tensorflow(tmp_path, command):
             if name.split(".")[0] in ("keras", "jax", "jaxlib", "tensorflow")
         )
         print(json.dumps(heavy))
-        """
-    )
+        """)
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     result = subprocess.run(
         [sys.executable, "-c", script],

@@ -6,6 +6,7 @@ targets too."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
@@ -75,7 +76,9 @@ def test_shape_family_is_what_keras_compile_picks(tmp_path, task):
             picked = catalog.SHAPE_RESOLVED_METRICS["accuracy"][family]
             assert task not in catalog.METRIC_INDEX[picked].tasks, (task, picked)
         for name in catalog.SHAPE_RESOLVED_METRICS:
-            answers = Answers(name="m", loss=loss.snake_name, task=task, metrics=(name,))
+            answers = Answers(
+                name="m", loss=loss.snake_name, task=task, metrics=(name,)
+            )
             if entry.shape_family is None:
                 with pytest.raises(UserError, match="by the output's shape"):
                     build_spec(answers)
@@ -88,7 +91,7 @@ def test_shape_family_is_what_keras_compile_picks(tmp_path, task):
 
 def test_accuracy_with_the_default_loss_is_sparse_categorical_accuracy(tmp_path):
     module = support.generate(tmp_path, metrics=("accuracy", "ce"))
-    source = open(module.__file__, encoding="utf-8").read()
+    source = Path(module.__file__).read_text(encoding="utf-8")
     assert 'keras.metrics.SparseCategoricalAccuracy(name="accuracy")' in source
     assert 'keras.metrics.SparseCategoricalCrossentropy(name="ce")' in source
     assert "--metric accuracy --metric ce" in source  # the command line keeps them
@@ -96,9 +99,13 @@ def test_accuracy_with_the_default_loss_is_sparse_categorical_accuracy(tmp_path)
 
 def test_real_valued_losses_fit_positive_targets():
     for loss in ("mse", "mae", "huber", "log_cosh"):
-        spec = build_spec(Answers(name="m", loss=loss, metrics=("mape",)))
+        answers = Answers(name="m", loss=loss, task="positive_regression")
+        spec = build_spec(answers.merged(Answers(metrics=("mape",))))
         assert spec.task.name == "positive_regression", loss
         assert build_spec(Answers(name="m", loss=loss)).task.name == "regression"
+        # Without the task, the error says which task the metric needs.
+        with pytest.raises(UserError, match="fits positive_regression too"):
+            build_spec(Answers(name="m", loss=loss, metrics=("mape",)))
     with pytest.raises(UserError, match="does not fit loss 'poisson'"):
         build_spec(Answers(name="m", loss="poisson", task="regression"))
 
@@ -159,7 +166,7 @@ def test_log_keys_without_explicit_names_drift(tmp_path):
 
 
 def test_shape_resolved_names_are_not_catalog_names():
-    """"accuracy" must not also name a catalog entry (Keras's exact-equality
+    """ "accuracy" must not also name a catalog entry (Keras's exact-equality
     Accuracy is excluded for that reason), and every pick is a catalog metric."""
     assert not set(catalog.SHAPE_RESOLVED_METRICS) & set(catalog.METRIC_INDEX)
     for family in catalog.SHAPE_RESOLVED_METRICS.values():

@@ -71,7 +71,8 @@ def build_two_io(model_type, cls):
     """A compiled two-input, two-output model of class ``cls`` (the generated class or
     its built-in twin)."""
     inputs = {
-        name: keras.Input(shape=shape, name=name) for name, shape in INPUT_SHAPES.items()
+        name: keras.Input(shape=shape, name=name)
+        for name, shape in INPUT_SHAPES.items()
     }
     if model_type == "functional":
         model = cls(inputs=inputs, outputs=_forward(_layers(), inputs))
@@ -220,12 +221,15 @@ def test_a_step_that_drops_sample_weights_is_detected(tmp_path):
         "batch_size": 8,
         "epochs": 2,
         "sample_weight": {
-            name: rng.uniform(0.2, 3.0, size=(37,)).astype("float32")
-            for name in LOSSES
+            name: rng.uniform(0.2, 3.0, size=(37,)).astype("float32") for name in LOSSES
         },
     }
-    broken = fit_and_evaluate(lambda: build_two_io("functional", DropsWeights), x, y, fit)
-    builtin = fit_and_evaluate(lambda: build_two_io("functional", builtin_cls), x, y, fit)
+    broken = fit_and_evaluate(
+        lambda: build_two_io("functional", DropsWeights), x, y, fit
+    )
+    builtin = fit_and_evaluate(
+        lambda: build_two_io("functional", builtin_cls), x, y, fit
+    )
     with pytest.raises(AssertionError):
         assert_same(broken, builtin)
 

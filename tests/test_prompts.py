@@ -18,13 +18,13 @@ import pytest
 from keras_jax_scaffold import catalog, prompts
 from keras_jax_scaffold.cli import app
 from keras_jax_scaffold.errors import UserError
-from keras_jax_scaffold.spec import Answers
+from keras_jax_scaffold.spec import ANSWER_INDEX, Answers
 from typer.testing import CliRunner
 
 PROMPTS = {
     "name": "Module name (a Python identifier)",
     "model_type": "Model type [sequential/functional/subclassed] [functional]",
-    "loss": "Loss (run `keras-jax-scaffold losses` for the list)",
+    "loss": "Loss (a number or a name)",
     "task": "Task [",
     "metrics": "Metrics (numbers or names, comma-separated; 'none' for no metric)",
     "optimizer": "Optimizer [adam]",
@@ -130,7 +130,7 @@ def test_every_answer_is_asked_and_bad_answers_are_reasked(tmp_path, terminal):
         "metric 'accuracy' does not fit loss 'mean_squared_error'",
         "no metric number 99: choose 1 to 8",
         "unknown optimizer 'adm' (did you mean 'adam'?)",
-        "invalid learning rate '-1'",
+        "invalid learning rate -1.0",
         "invalid learning rate 'abc'",
         "task regression takes vector inputs of rank 1",
         "invalid output units 'x'",
@@ -290,7 +290,7 @@ def test_bad_flag_fails_before_any_question(tmp_path, terminal):
     for flags in (
         ["class"],
         ["demo", "--learning-rate", "0"],
-        ["demo", "--loss", "mse", "-m", "accuracy"],
+        ["demo", "--loss", "mse", "--task", "regression", "-m", "accuracy"],
         ["demo", "--optimizer", "adm"],
     ):
         result = interact("new", "-o", tmp_path, *flags, answers=[""] * 12)
@@ -332,10 +332,8 @@ def test_missing_flags():
         "input_shape": "16",
         "hidden_units": 8,
     }
-    assert prompts.missing_flags(Answers(loss="mae", **full)) == [
-        "--task",
-        "--output-units",
-    ]
+    # mae fits two tasks: the task is asked first (what follows depends on it).
+    assert prompts.missing_flags(Answers(loss="mae", **full)) == ["--task"]
     regression = {"loss": "mse", "task": "regression", **full}
     assert prompts.missing_flags(Answers(**regression)) == ["--output-units"]
     assert prompts.missing_flags(Answers(output_units=1, **regression)) == []
@@ -348,21 +346,56 @@ def test_missing_flags():
 
 
 def test_parse_metric_choice():
-    loss = catalog.LOSS_INDEX["mse"]
-    task = catalog.TASKS["regression"]
-    offered = list(catalog.compatible_metrics("regression"))
-    parse = prompts.parse_metric_choice
-    assert parse("none", offered, loss, task) == ()
-    assert parse("1", offered, loss, task) == (offered[0].snake_name,)
+    resolved = {
+        "loss": catalog.LOSS_INDEX["mse"],
+        "task": catalog.TASKS["regression"],
+    }
+    question = ANSWER_INDEX["metrics"]
+    offered = question.offered(resolved)
+    assert [name for name, _ in offered] == [
+        m.snake_name for m in catalog.compatible_metrics("regression")
+    ]
+
+    def parse(text):
+        return prompts.parse_choice(text, question, offered, resolved)
+
+    assert parse("none") == ()
+    assert parse("1") == (offered[0][0],)
     # A name is kept as given (it is the log key); repeats are dropped.
-    assert parse("mae, 1 ,mae", offered, loss, task) == ("mae", offered[0].snake_name)
-    assert parse("mean_absolute_error,mae", offered, loss, task) == (
-        "mean_absolute_error",
-    )
-    with pytest.raises(UserError, match="choose 1 to"):
-        parse("0", offered, loss, task)
+    assert parse("mae, 1 ,mae") == ("mae", offered[0][0])
+    with pytest.raises(UserError, match="no metric number 0: choose 1 to"):
+        parse("0")
     with pytest.raises(UserError, match="does not fit"):
-        parse("auc", offered, loss, task)
+        parse("auc")
+
+
+def test_parse_loss_choice():
+    question = ANSWER_INDEX["loss"]
+    offered = question.offered({})
+    assert [name for name, _ in offered] == [loss.snake_name for loss in catalog.LOSSES]
+
+    def parse(text):
+        return prompts.parse_choice(text, question, offered, {})
+
+    assert parse("1") == catalog.LOSSES[0].snake_name
+    assert parse("MSE") == "mean_squared_error"
+    with pytest.raises(UserError, match="no loss number 99"):
+        parse("99")
+    with pytest.raises(UserError, match="did you mean 'mean_squared_error'"):
+        parse("mean_sqared_error")
+
+
+def test_loss_question_is_a_numbered_menu_like_the_metrics(tmp_path, terminal):
+    result = interact("new", "demo", "-o", tmp_path, answers=["", "4"] + [""] * 8)
+    assert result.exit_code == 0, result.output
+    menu = re.findall(r"^\s+(\d+)\. (\w+)", result.stdout, re.MULTILINE)
+    losses = [loss.snake_name for loss in catalog.LOSSES]
+    assert menu[: len(losses)] == [
+        (str(i), name) for i, name in enumerate(losses, start=1)
+    ]
+    chosen = catalog.LOSSES[3]
+    text = (tmp_path / "demo.py").read_text(encoding="utf-8")
+    assert f"loss=keras.losses.{chosen.class_name}()" in text
 
 
 # --------------------------------------------------------------------------- real pty

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from keras_jax_scaffold.cli import app
 from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_FILE, PROJECT
+from keras_jax_scaffold.pipeline import relative_template_dirs
 from keras_jax_scaffold.project import (
     create_project,
     dump_base,
@@ -24,7 +25,7 @@ from keras_jax_scaffold.project import (
     read_base,
     render_project,
 )
-from keras_jax_scaffold.spec import Answers, build_spec
+from keras_jax_scaffold.spec import ANSWERS, Answers, build_spec
 from keras_jax_scaffold.update import (
     END_MARKER,
     MID_MARKER,
@@ -74,8 +75,10 @@ def project(tmp_path, pristine) -> Path:
 
 def fresh_render(project: Path, template_dirs=(), **answers) -> dict[str, str]:
     """Every file `new --project` would write for these answers (answers/base too)."""
-    spec = build_spec(Answers(name=NAME, **answers))
-    return render_project(spec, tuple(template_dirs), project)
+    template_dirs = tuple(template_dirs)
+    relative = relative_template_dirs(template_dirs, project.parent)
+    spec = build_spec(Answers(name=NAME, template_dirs=relative, **answers))
+    return render_project(spec, template_dirs, project)
 
 
 def files_on_disk(root: Path) -> dict[str, str]:
@@ -382,14 +385,15 @@ def test_user_edit_and_template_change_on_other_lines_are_both_kept(tmp_path, pr
 
 
 def test_user_edit_is_kept_when_the_template_did_not_change_the_file(tmp_path, project):
-    readme = project / "README.md"
-    readme.write_text(readme.read_text() + "my notes\n")
-    edited = readme.read_text()
+    # (README.md names the template directories in its `new` command: it changes.)
+    ignore = project / ".gitignore"
+    ignore.write_text(ignore.read_text() + "my_outputs/\n")
+    edited = ignore.read_text()
     tpl = template_dir(tmp_path)
     result = invoke("update", project, "-t", tpl)
     assert result.exit_code == 0, result.output
-    assert readme.read_text() == edited
-    assert status_lines(result.stdout)["README.md"] == "keep"
+    assert ignore.read_text() == edited
+    assert status_lines(result.stdout)[".gitignore"] == "keep"
 
 
 def test_overlapping_changes_are_written_with_markers_and_exit_1(tmp_path, project):
@@ -548,7 +552,10 @@ def test_changing_the_loss_gives_the_project_new_would_make(project):
     result = invoke("update", project, "--loss", "mse")
     assert result.exit_code == 0, result.output
     assert files_on_disk(project) == fresh_render(project, loss="mse")
-    assert "note: task 'multiclass_sparse' does not fit loss" in result.stdout
+    assert (
+        "note: task: regression (the recorded one no longer fits: task "
+        "'multiclass_sparse' does not fit loss" in result.stdout
+    )
 
 
 def test_update_api_returns_the_plan(project):
@@ -742,3 +749,60 @@ def test_an_unwritable_subdirectory_is_found_before_any_write(project, monkeypat
     result = invoke("update", project, "--learning-rate", "0.01")
     assert_one_error(result, str(project / MODEL_PATH), "is not writable")
     assert snapshot(project) == before
+
+
+# ----------------------------------------------------- projects made by older releases
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+USER_EDIT = "    # My change: more dropout for my data.\n    x = keras.layers.Dropout(0.25)(x)\n"
+
+
+def test_a_project_made_by_0_1_0_updates_and_keeps_the_user_edit(tmp_path):
+    """tests/fixtures/project_0_1_0: as 0.1.0 wrote it (answers file and base
+    included), plus a user edit in model.py. Today's `update` merges without
+    conflicts and keeps the edit; every file is what `new` makes today, with the
+    edit merged in."""
+    name = "project_0_1_0"
+    project = tmp_path / name
+    caches = shutil.ignore_patterns("__pycache__", ".ruff_cache", ".pytest_cache")
+    shutil.copytree(FIXTURES / name, project, ignore=caches)
+    model_path = f"src/{name}/model.py"
+    assert USER_EDIT in (project / model_path).read_text(encoding="utf-8")
+    recorded = read_answers(project).answers
+
+    result = invoke("update", project)
+    assert result.exit_code == 0, result.output
+    statuses = {
+        line.split()[1]: line.split()[0]
+        for line in result.stdout.splitlines()
+        if line.split() and not line.startswith("note:")
+    }
+    assert "conflict" not in statuses.values(), result.stdout
+    assert result.stdout.count("note:") == 0  # no answer changed
+
+    fresh = render_project(build_spec(recorded), (), project)
+    on_disk = files_on_disk(project)
+    assert set(on_disk) == set(fresh)
+    edited = on_disk.pop(model_path)
+    assert USER_EDIT in edited
+    assert edited == fresh.pop(model_path).replace(
+        "    x = keras.layers.Dropout(0.1)(x)\n", USER_EDIT, 1
+    )
+    assert on_disk == fresh
+    # The base is the new render (not the user's file); the answers are unchanged.
+    assert (
+        read_base(project)[model_path]
+        == render_project(build_spec(recorded), (), project)[model_path]
+    )
+    after = read_answers(project).answers
+    for question in ANSWERS:
+        before = getattr(recorded, question.name)
+        if before is None and question.stored:  # an answer newer than the project:
+            default = question.default_for({})  # recorded with its default
+            assert getattr(after, question.name) == default, question.name
+        else:
+            assert getattr(after, question.name) == before, question.name
+    # A second update has nothing to do.
+    again = invoke("update", project)
+    assert again.exit_code == 0, again.output
+    assert files_on_disk(project) == {**fresh, model_path: edited}
