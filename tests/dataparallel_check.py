@@ -1,6 +1,6 @@
 """Run by test_parity.py in a fresh process: 4 simulated CPU devices need XLA_FLAGS set
 before JAX starts. Usage: python dataparallel_check.py DIR MODEL_TYPE [multi_io]
-(multi_io: the two-input, two-output model of test_multi_io_parity.py)"""
+(multi_io: the generated two-input, two-output model of test_multi_io_parity.py)"""
 
 import os
 import sys
@@ -21,23 +21,18 @@ from tests.test_parity import CONFIGS, compare
 
 def main(directory: str, model_type: str, variant: str = "") -> None:
     assert len(jax.devices()) == 4, jax.devices()
-    module = support.generate(
-        Path(directory), model_type=model_type, **CONFIGS["sparse"]
-    )
-    if variant == "multi_io":
-        from tests.test_multi_io_parity import build_two_io, make_two_io_dataset
-
-        x, y = make_two_io_dataset(64, seed=1)
-        build_model = lambda cls: build_two_io(model_type, cls)
+    if variant == "multi_io":  # the generated two-input, two-output model
+        from tests.test_multi_io_parity import TWO_IO as answers
     else:
-        x, y = module.make_dataset(num_samples=64, seed=1)
-        build_model = lambda cls: support.build_with(module, cls)
+        answers = CONFIGS["sparse"]
+    module = support.generate(Path(directory), model_type=model_type, **answers)
+    x, y = module.make_dataset(num_samples=64, seed=1)
 
     def build(cls):
         keras.distribution.set_distribution(
             keras.distribution.DataParallel(devices=jax.devices())
         )
-        model = build_model(cls)
+        model = support.build_with(module, cls)
         kernel = model.trainable_variables[0].value
         assert len(kernel.sharding.device_set) == 4, kernel.sharding
         return model

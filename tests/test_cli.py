@@ -345,7 +345,82 @@ def test_dry_run_of_identical_file_prints_no_diff(tmp_path):
 
 # --------------------------------------------------------------------------- bad input
 
+TWO_OUTPUTS = [
+    "--output",
+    "label:sparse_categorical_crossentropy",
+    "--output",
+    "box:mse",
+]
 BAD_INPUT = {
+    # Named inputs and outputs (issue 11).
+    "output-syntax": (
+        ["--output", "box"],
+        ["invalid --output 'box'", "NAME:LOSS[@TASK][:WEIGHT]", "box:mse:0.5"],
+    ),
+    "output-unknown-loss": (
+        ["--output", "box:mse_error"],
+        ["invalid --output 'box:mse_error'", "unknown loss 'mse_error'"],
+    ),
+    "output-task-not-for-loss": (
+        ["--output", "box:mse@binary"],
+        ["invalid --output 'box:mse@binary'", "task 'binary' does not fit loss"],
+    ),
+    "output-bad-weight": (
+        ["--output", "box:mse:-1"],
+        ["invalid --output 'box:mse:-1'", "WEIGHT '-1' must be a non-negative number"],
+    ),
+    "output-image-task": (
+        ["--output", "mask:tversky"],
+        ["output 'mask': task segmentation needs image inputs", "vector tasks only"],
+    ),
+    "output-duplicate-name": (
+        [*TWO_OUTPUTS, "--output", "box:mae"],
+        ["invalid --output 'box:mae'", "the name 'box' is already used by an output"],
+    ),
+    "input-duplicate-of-output": (
+        [*TWO_OUTPUTS, "--input", "box:4"],
+        ["invalid --input 'box:4'", "already used by an output"],
+    ),
+    "input-bad-shape": (
+        ["--input", "image:8,0,3"],
+        ["invalid --input 'image:8,0,3'", "SHAPE '8,0,3' must be positive integers"],
+    ),
+    "input-syntax": (
+        ["--input", "image"],
+        ["invalid --input 'image'", "NAME:SHAPE, e.g. image:8,8,3"],
+    ),
+    "metric-without-output": (
+        [*TWO_OUTPUTS, "-m", "accuracy"],
+        ["metric 'accuracy' names no output", "label:accuracy", "outputs: label, box"],
+    ),
+    "metric-unknown-output": (
+        [*TWO_OUTPUTS, "-m", "lable:accuracy"],
+        ["unknown output 'lable'", "did you mean 'label'?", "outputs: label, box"],
+    ),
+    "metric-not-for-output": (
+        [*TWO_OUTPUTS, "-m", "box:accuracy"],
+        ["output 'box': metric 'accuracy' does not fit loss 'mean_squared_error'"],
+    ),
+    "loss-with-outputs": (
+        [*TWO_OUTPUTS, "--loss", "mae"],
+        ["--loss 'mae' with --output", "NAME:LOSS[@TASK][:WEIGHT]"],
+    ),
+    "sequential-with-outputs": (
+        ["--model-type", "sequential", *TWO_OUTPUTS],
+        ["--output with a sequential model", "functional or subclassed"],
+    ),
+    "sequential-with-inputs": (
+        ["--model-type", "sequential", "--input", "a:3", "--input", "b:4"],
+        ["--input with a sequential model", "functional or subclassed"],
+    ),
+    "project-with-outputs": (
+        ["--project", *TWO_OUTPUTS],
+        ["--output/--input are not supported for projects yet"],
+    ),
+    "inputs-with-image-task": (
+        ["--loss", "tversky", "--input", "a:3"],
+        ["task segmentation needs image inputs"],
+    ),
     "unknown-loss": (
         ["--loss", "mean_sqared_error"],
         ["unknown loss 'mean_sqared_error'", "did you mean 'mean_squared_error'?"],

@@ -3,9 +3,10 @@ outputs: dict inputs and targets, `loss={...}`, `loss_weights={...}` and metrics
 output, against Keras's built-in JAX steps (rtol 1e-6), with per-output loss logs
 (`NAME_loss`) and per-output metric logs (`NAME_METRIC`).
 
-The model is built from the generated model class of each model type that allows
-several inputs and outputs (a Sequential model cannot have them): a functional model
-from dict inputs/outputs, a subclassed one whose `call` takes and returns dicts.
+The model is the one `new --output ... --input ...` generates for each model type
+that allows named inputs and outputs (a Sequential model cannot have them), and, for
+the add_loss path (an activity regularizer), a hand-written two-input, two-output
+model built from the generated class.
 """
 
 from __future__ import annotations
@@ -22,6 +23,17 @@ from tests import support
 from tests.test_parity import assert_same, compare, fit_and_evaluate
 
 MULTI_IO_MODEL_TYPES = ("functional", "subclassed")
+# The answers of the generated two-input, two-output model.
+TWO_IO = {
+    "outputs": ("label:sparse_categorical_crossentropy", "box:mse:0.5"),
+    "inputs": ("features:6", "image:4,3"),
+    "metrics": (
+        "label:accuracy",
+        "label:sparse_top_k_categorical_accuracy",
+        "box:mae",
+    ),
+    "output_units": 2,
+}
 INPUT_SHAPES = {"features": (6,), "image": (4, 3)}
 NUM_CLASSES = 3
 LOSSES = {
@@ -111,12 +123,12 @@ def make_two_io_dataset(num_samples, seed):
 
 
 def _module(tmp_path, model_type):
-    return support.generate(tmp_path, model_type=model_type)
+    """The generated two-input, two-output module."""
+    return support.generate(tmp_path, model_type=model_type, **TWO_IO)
 
 
 def _compare(module, model_type, fit_kwargs, build=None, **kwargs):
-    build = build or (lambda cls: build_two_io(model_type, cls))
-    x, y = make_two_io_dataset(37, seed=1)
+    x, y = module.make_dataset(num_samples=37, seed=1)
     return compare(module, x, y, fit_kwargs, build=build, **kwargs)
 
 
@@ -125,9 +137,33 @@ EXPECTED_LOGS = {
     "label_loss",
     "box_loss",
     "label_accuracy",
-    "label_top_2",
+    "label_sparse_top_k_categorical_accuracy",
     "box_mae",
 }
+
+
+@pytest.mark.parametrize("model_type", MULTI_IO_MODEL_TYPES)
+def test_generated_model_takes_and_gives_dicts(tmp_path, model_type):
+    module = _module(tmp_path, model_type)
+    x, y = module.make_dataset(num_samples=5, seed=0)
+    assert {k: v.shape for k, v in x.items()} == {
+        "features": (5, 6),
+        "image": (5, 4, 3),
+    }
+    assert {k: (v.shape, str(v.dtype)) for k, v in y.items()} == {
+        "label": ((5,), "int32"),
+        "box": ((5, 2), "float32"),
+    }
+    assert module.INPUT_SHAPES == {"features": (6,), "image": (4, 3)}
+    keras.backend.clear_session()
+    model = module.build_model()
+    predictions = model.predict(x, verbose=0)
+    assert {k: v.shape for k, v in predictions.items()} == {
+        "label": (5, module.NUM_CLASSES),
+        "box": (5, 2),
+    }
+    assert model.compiled
+    assert model.get_compile_config()["loss_weights"] == {"label": 1.0, "box": 0.5}
 
 
 @pytest.mark.slow
@@ -141,7 +177,7 @@ def test_sample_weights_short_last_batch_validation(tmp_path, model_type):
     per_output = {
         name: rng.uniform(0.2, 3.0, size=(37,)).astype("float32") for name in LOSSES
     }
-    x_val, y_val = make_two_io_dataset(11, seed=2)
+    x_val, y_val = module.make_dataset(num_samples=11, seed=2)
     result = _compare(
         module,
         model_type,
@@ -182,7 +218,7 @@ def test_mixed_float16(tmp_path, model_type):
 
     def build(cls):
         keras.mixed_precision.set_global_policy("mixed_float16")
-        model = build_two_io(model_type, cls)
+        model = support.build_with(module, cls)
         assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
         return model
 
@@ -192,14 +228,30 @@ def test_mixed_float16(tmp_path, model_type):
         keras.mixed_precision.set_global_policy("float32")
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("model_type", MULTI_IO_MODEL_TYPES)
+def test_regularizers_add_loss_path(tmp_path, model_type):
+    """A hand-written two-input, two-output model of the generated class with an
+    activity regularizer (the add_loss path), an L2 kernel, BatchNorm and Dropout."""
+    module = _module(tmp_path, model_type)
+    x, y = make_two_io_dataset(37, seed=1)
+    compare(
+        module,
+        x,
+        y,
+        {"batch_size": 8, "epochs": 2},
+        build=lambda cls: build_two_io(model_type, cls),
+    )
+
+
 def test_class_weight_is_refused_by_keras_for_several_outputs(tmp_path):
     """Keras allows `class_weight` for one output only; the built-in and the generated
     steps meet the same refusal (the parity for one output is in test_parity.py)."""
     module = _module(tmp_path, "functional")
     generated_cls, builtin_cls = support.builtin_twin(module)
-    x, y = make_two_io_dataset(16, seed=1)
+    x, y = module.make_dataset(num_samples=16, seed=1)
     for cls in (generated_cls, builtin_cls):
-        model = build_two_io("functional", cls)
+        model = support.build_with(module, cls)
         with pytest.raises(ValueError, match="only supported for Models with a single"):
             model.fit(x, y, class_weight={0: 1.0, 1: 2.0, 2: 1.0}, verbose=0)
 
@@ -215,7 +267,7 @@ def test_a_step_that_drops_sample_weights_is_detected(tmp_path):
         def compute_loss(self, x, y, y_pred, sample_weight=None, training=True):
             return super().compute_loss(x, y, y_pred, None, training=training)
 
-    x, y = make_two_io_dataset(37, seed=1)
+    x, y = module.make_dataset(num_samples=37, seed=1)
     rng = np.random.default_rng(4)
     fit = {
         "batch_size": 8,
@@ -225,10 +277,10 @@ def test_a_step_that_drops_sample_weights_is_detected(tmp_path):
         },
     }
     broken = fit_and_evaluate(
-        lambda: build_two_io("functional", DropsWeights), x, y, fit
+        lambda: support.build_with(module, DropsWeights), x, y, fit
     )
     builtin = fit_and_evaluate(
-        lambda: build_two_io("functional", builtin_cls), x, y, fit
+        lambda: support.build_with(module, builtin_cls), x, y, fit
     )
     with pytest.raises(AssertionError):
         assert_same(broken, builtin)
