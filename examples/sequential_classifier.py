@@ -245,9 +245,9 @@ def compile_model(model):
 def make_dataset(num_samples=256, seed=0):
     """Synthetic `(x, y)` numpy data that fits the model and the loss.
 
-    Inputs are standard normal with shape `(num_samples, *INPUT_SHAPE)`;
-    targets (sparse) come from a fixed random projection of the inputs,
-    so the model has something to learn.
+    Inputs are standard normal with shape `(num_samples, *INPUT_SHAPE)`; targets
+    (sparse) come from a fixed random projection of the inputs, so the
+    model has something to learn.
     """
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(num_samples, *INPUT_SHAPE)).astype("float32")

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from keras_jax_scaffold import __version__, catalog
 from keras_jax_scaffold.cli_templates import templates_app
-from keras_jax_scaffold.console import fail, fail_with, table
+from keras_jax_scaffold.console import fail, fail_with, print_changes, table
 from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.spec import ANSWERS, Answers, Question
 
@@ -155,6 +155,7 @@ def new(
     With --project, generate an installable project in NAME/ instead.
     """
     from keras_jax_scaffold import pipeline, prompts
+    from keras_jax_scaffold.template_set import TemplateSet
 
     try:
         if not no_input:
@@ -171,23 +172,21 @@ def new(
             from keras_jax_scaffold.project import create_project as write
         else:
             write = pipeline.generate
-        planned = write(given, output_dir, force=force, dry_run=dry_run)
+        plan = write(given, output_dir, force=force, dry_run=dry_run)
+        sources = TemplateSet.search(
+            tuple(Path(d) for d in given.template_dirs or ()), plan.root
+        ).source_lines()
     except UserError as error:
         fail_with(error)
     except typer.Abort:
         fail("cancelled; nothing was written", code=130)
 
-    for item in planned:
-        shown = str(item.path)
-        if dry_run:
-            diff = item.diff(shown)
-            if diff:
-                typer.echo(diff, nl=False)
-        typer.echo(f"{item.status:>10}  {shown}{'  (dry run)' if dry_run else ''}")
-    if dry_run:
-        conflicts = [str(item.path) for item in planned if item.status == "conflict"]
-        if conflicts:
-            fail(f"{conflicts[0]!r} exists and differs; --force would overwrite it")
+    for line in sources:
+        typer.echo(line)
+    print_changes(plan.root, plan.changes, dry_run=dry_run)
+    if plan.conflicts:  # only a dry run gets here with conflicts
+        shown = str(plan.root / plan.conflicts[0])
+        fail(f"{shown!r} exists and differs; --force would overwrite it")
 
 
 @app.command()
@@ -229,15 +228,7 @@ def update(
 
     for note in result.notes:
         typer.echo(f"note: {note}")
-    suffix = "  (dry run)" if dry_run else ""
-    for action in result.actions:
-        shown = str(project_dir / action.path)
-        if dry_run and action.path != BASE_FILE:
-            diff = action.diff(shown)
-            if diff:
-                typer.echo(diff, nl=False)
-        note = f"  ({action.note})" if action.note else ""
-        typer.echo(f"{action.status:>10}  {shown}{note}{suffix}")
+    print_changes(project_dir, result.changes, dry_run=dry_run, no_diff=(BASE_FILE,))
     if result.conflicts:
         shown = ", ".join(repr(str(project_dir / path)) for path in result.conflicts)
         if dry_run:

@@ -11,9 +11,9 @@ import functools
 import importlib.metadata
 import re
 
-from keras_jax_scaffold import __version__
+from keras_jax_scaffold import __version__, catalog
 from keras_jax_scaffold.layout import ANSWERS_FILE
-from keras_jax_scaffold.spec import Spec, command_line
+from keras_jax_scaffold.spec import Spec, answer_context, command_line
 
 CONTEXT_VERSION = 1
 
@@ -43,15 +43,10 @@ def _call(path: str, arguments: list[tuple[str, str]]) -> str:
 
 def metric_arguments(metric, spec: Spec, task=None) -> list[tuple[str, str]]:
     """Constructor arguments of a metric, filled from the model's settings (for
-    ``task``, the output's task; the model's task by default)."""
-    task = task or spec.task
-    arguments = dict(metric.task_arguments).get(task.name, metric.arguments)
-    values = {
-        "num_classes": spec.num_classes,
-        "k": max(1, min(5, spec.num_classes - 1)),
-        "output_units": spec.output_units,
-    }
-    return [(key, template.format(**values)) for key, template in arguments]
+    ``task``, a named output's task; the model's task by default)."""
+    return metric.constructor_arguments(
+        (task or spec.task).name, spec.num_classes, spec.output_units
+    )
 
 
 def output_units_expression(spec: Spec) -> str:
@@ -109,6 +104,7 @@ def outputs(spec: Spec) -> list[dict]:
             {
                 "name": output.name,
                 "task": {"name": task.name, "title": task.title, "target": task.target},
+                "target": target_data(task),
                 "loss": {
                     "name": output.loss.snake_name,
                     "expression": f"keras.losses.{output.loss.class_name}()",
@@ -180,11 +176,21 @@ def uses_num_classes(spec: Spec) -> bool:
     return any(task.uses_num_classes for task in _tasks(spec))
 
 
-def uses_output_units(spec: Spec) -> bool:
-    return any(task.head_units == "output_units" for task in _tasks(spec))
+def target_data(task: catalog.Task) -> dict:
+    """What the templates need to know about the task's targets (see catalog.Target)."""
+    target = catalog.TARGETS[task.target]
+    return {
+        "title": target.title,
+        "scores_width": target.scores_width,
+        "label_range": target.label_range,
+        "uses_output_units": target.uses_output_units,
+        "sequence": target.sequence,
+    }
 
 
-def build_context(spec: Spec) -> dict:
+def build_context(spec: Spec, custom_templates: tuple[str, ...] = ()) -> dict:
+    """The template context; ``custom_templates`` are the user templates taken
+    (``TemplateSet.source_labels()``), recorded in the generated headers."""
     task = spec.task
     return {
         "context_version": CONTEXT_VERSION,
@@ -200,6 +206,7 @@ def build_context(spec: Spec) -> dict:
             "input_kind": task.input_kind,
             "target": task.target,
         },
+        "target": target_data(task),
         "input_shape": repr(tuple(spec.input_shape)),
         "num_classes": spec.num_classes,
         "output_units": spec.output_units,
@@ -221,6 +228,7 @@ def build_context(spec: Spec) -> dict:
         "outputs": outputs(spec),
         "dependencies": list(project_dependencies()),
         "answers_file": ANSWERS_FILE,
+        "custom_templates": list(custom_templates),
         "vars": dict(spec.variables),
         "optimizer": {
             "name": spec.optimizer,
@@ -230,4 +238,6 @@ def build_context(spec: Spec) -> dict:
                 [("learning_rate", repr(spec.learning_rate))],
             ),
         },
+        # Answers that are template variables of their own (spec.Question.context).
+        **answer_context(spec),
     }

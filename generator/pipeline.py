@@ -16,41 +16,36 @@ from keras_jax_scaffold.check import check_files
 from keras_jax_scaffold.context import build_context
 from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.format import format_files
-from keras_jax_scaffold.layout import LAYOUTS, LOCAL_TEMPLATE_DIR
-from keras_jax_scaffold.plan import PlannedFile, check_plan, plan_files
+from keras_jax_scaffold.layout import LAYOUTS
+from keras_jax_scaffold.plan import Plan, conflicts, plan_writes
 from keras_jax_scaffold.render import render_files
 from keras_jax_scaffold.spec import Answers, Spec, build_spec
-from keras_jax_scaffold.write import apply_plan, ensure_writable
-
-
-def find_local_template_dir(start: Path) -> Path | None:
-    """The nearest ``.keras-jax-scaffold/templates`` in ``start`` or a parent of it."""
-    directory = start.resolve()
-    for candidate in (directory, *directory.parents):
-        if (candidate / LOCAL_TEMPLATE_DIR).is_dir():
-            return candidate / LOCAL_TEMPLATE_DIR
-    return None
+from keras_jax_scaffold.template_set import TemplateSet
+from keras_jax_scaffold.write import apply, preflight
 
 
 def template_search_path(
     template_dirs: tuple[Path, ...], output_dir: Path
 ) -> tuple[Path, ...]:
     """``--template-dir``s first, then the project-local directory, if any."""
-    for directory in template_dirs:
-        if not directory.is_dir():
-            raise UserError(f"template directory {str(directory)!r} does not exist")
-    local = find_local_template_dir(output_dir)
-    extra = (local,) if local is not None and local not in template_dirs else ()
-    return (*template_dirs, *extra)
+    return TemplateSet.search(template_dirs, output_dir).directories
 
 
 def render_spec(
-    spec: Spec, template_dirs: tuple[Path, ...] = (), layout: str = "module"
+    spec: Spec,
+    template_dirs: tuple[Path, ...] = (),
+    layout: str = "module",
+    recorded_vars: tuple[str, ...] = (),
 ) -> dict[str, str]:
-    """``{relative path: formatted source}`` for ``spec``; touches no file."""
-    context = build_context(spec)
+    """``{relative path: formatted source}`` for ``spec``; touches no file.
+
+    A ``--var`` no template reads is an error, except ``recorded_vars``: those an
+    existing project recorded (`update` keeps them whatever its templates read now).
+    """
+    templates = TemplateSet(template_dirs)
+    context = build_context(spec, tuple(templates.source_labels()))
     files = LAYOUTS[layout]
-    rendered = render_files(context, files, template_dirs)
+    rendered = render_files(context, files, templates, recorded_vars)
     formatted = format_files(rendered)
     check_files(formatted, rendered, files, context)
     return formatted
@@ -83,7 +78,7 @@ def generate(
     *,
     force: bool = False,
     dry_run: bool = False,
-) -> list[PlannedFile]:
+) -> Plan:
     """Render ``answers`` into ``output_dir``; returns the plan that was (or would be) applied.
 
     ``answers.template_dirs`` are searched before the project-local template directory
@@ -98,12 +93,21 @@ def generate(
 
 def write_files(
     files: dict[str, str], output_dir: Path, *, force: bool, dry_run: bool
-) -> list[PlannedFile]:
-    """Plan ``files`` against the disk and, unless ``dry_run``, write them (all or none)."""
-    planned = plan_files(files, output_dir, force)
-    if dry_run:
-        return planned
-    check_plan(planned)
-    ensure_writable(output_dir)
-    apply_plan(planned)
-    return planned
+) -> Plan:
+    """Plan ``files`` against the disk and, unless ``dry_run``, write them (all or none).
+
+    A dry run checks as much as a real run (the preflight) but leaves conflicts in the
+    plan for the caller to report; a real run refuses them before any write.
+    """
+    plan = Plan(output_dir, plan_writes(files, output_dir, force))
+    if not dry_run:
+        refused = conflicts(plan.changes)
+        if refused:
+            raise UserError(
+                f"{str(output_dir / refused[0])!r} exists and differs from the generated "
+                "code; use --force to overwrite it (or --dry-run to see the diff)"
+            )
+    preflight(output_dir, plan.changes)
+    if not dry_run:
+        apply(output_dir, plan.changes)
+    return plan

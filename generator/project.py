@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from keras_jax_scaffold import __version__
-from keras_jax_scaffold.errors import UserError, unknown
+from keras_jax_scaffold.errors import UserError, os_reason, unknown
 from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_FILE
 from keras_jax_scaffold.pipeline import (
     render_spec,
@@ -22,7 +22,7 @@ from keras_jax_scaffold.pipeline import (
     template_search_path,
     write_files,
 )
-from keras_jax_scaffold.plan import PlannedFile
+from keras_jax_scaffold.plan import Plan
 from keras_jax_scaffold.spec import (
     ANSWER_INDEX,
     ANSWERS,
@@ -69,11 +69,16 @@ def dump_base(files: dict[str, str]) -> str:
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
-def _load_json(path: Path, what: str) -> dict:
+def _load_json(path: Path, what: str, missing: str) -> dict:
+    """The JSON object in ``path``; UserError ``missing`` when there is no such file."""
     try:
+        if not path.is_file():
+            raise UserError(missing)
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
-        raise UserError(f"cannot read {what} {str(path)!r}: {error.strerror}") from None
+        raise UserError(
+            f"cannot read {what} {str(path)!r}: {os_reason(error)}"
+        ) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise UserError(f"{str(path)!r} is not a valid {what}: {error}") from None
     if not isinstance(document, dict):
@@ -91,12 +96,11 @@ def _check_keys(path: Path, found, allowed, where: str) -> None:
 def read_answers(project_dir: Path) -> Recorded:
     """The answers file, read and checked once."""
     path = project_dir / ANSWERS_FILE
-    if not path.is_file():
-        raise UserError(
-            f"{str(project_dir)!r} has no {ANSWERS_FILE}: it is not a project made by "
-            "`keras-jax-scaffold new NAME --project`"
-        )
-    document = _load_json(path, "answers file")
+    missing = (
+        f"{str(project_dir)!r} has no {ANSWERS_FILE}: it is not a project made by "
+        "`keras-jax-scaffold new NAME --project`"
+    )
+    document = _load_json(path, "answers file", missing)
     _check_keys(path, document, FILE_KEYS, "the answers file")
     values = document.get("answers")
     if not isinstance(values, dict):
@@ -139,12 +143,11 @@ def recorded_template_dirs(project_dir: Path, recorded: Recorded) -> tuple[Path,
 def read_base(project_dir: Path) -> dict[str, str]:
     """The files as the last `new`/`update` rendered them (``{path: content}``)."""
     path = project_dir / BASE_FILE
-    if not path.is_file():
-        raise UserError(
-            f"{str(project_dir)!r} has no {BASE_FILE} (the last render, needed to merge); "
-            "restore it from version control"
-        )
-    document = _load_json(path, "base file")
+    missing = (
+        f"{str(project_dir)!r} has no {BASE_FILE} (the last render, needed to merge); "
+        "restore it from version control"
+    )
+    document = _load_json(path, "base file", missing)
     files = document.get("files")
     if not isinstance(files, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in files.items()
@@ -154,9 +157,13 @@ def read_base(project_dir: Path) -> dict[str, str]:
 
 
 def render_project(
-    spec: Spec, template_dirs: tuple[Path, ...], project_dir: Path
+    spec: Spec,
+    template_dirs: tuple[Path, ...],
+    project_dir: Path,
+    recorded_vars: tuple[str, ...] = (),
 ) -> dict[str, str]:
-    """The project's files, the answers file and the base file; touches no file."""
+    """The project's files, the answers file and the base file; touches no file.
+    ``recorded_vars`` (kept from the answers file) may go unread by the templates."""
     if spec.outputs or spec.inputs:
         raise UserError(
             "--output/--input are not supported for projects yet (the project's .npz "
@@ -164,7 +171,10 @@ def render_project(
             "generate a module (without --project)"
         )
     files = render_spec(
-        spec, template_search_path(template_dirs, project_dir), layout="project"
+        spec,
+        template_search_path(template_dirs, project_dir),
+        layout="project",
+        recorded_vars=recorded_vars,
     )
     return {
         **files,
@@ -179,13 +189,17 @@ def create_project(
     *,
     force: bool = False,
     dry_run: bool = False,
-) -> list[PlannedFile]:
+) -> Plan:
     """Render a project into ``output_dir/NAME``; the plan that was (or would be) applied."""
     spec, template_dirs = spec_for_output(answers, output_dir)
     project_dir = output_dir / spec.name
-    if project_dir.exists() and not project_dir.is_dir():
-        raise UserError(f"{str(project_dir)!r} exists and is not a directory")
-    if project_dir.is_dir() and any(project_dir.iterdir()) and not force:
+    try:
+        not_empty = project_dir.is_dir() and any(project_dir.iterdir())
+    except OSError as error:
+        raise UserError(
+            f"cannot read {str(project_dir)!r}: {os_reason(error)}"
+        ) from None
+    if not_empty and not force:
         raise UserError(
             f"{str(project_dir)!r} exists and is not empty; use --force to write the "
             "project into it (files the project does not generate are left alone), or "

@@ -20,9 +20,10 @@ Everything else is derived from the table, with no per-answer code elsewhere:
   and the command says which;
 * README's option table (``tests/test_answers.py`` checks it lists every entry).
 
-Adding an answer is one entry here plus its use in templates (through ``context.py``,
-which turns the :class:`Spec` into plain template data). For example a choice that only
-applies to some recipes, once a ``recipe`` entry exists::
+Adding an answer is one entry here plus its use in templates: an entry with ``context``
+(e.g. ``context=float``) is a template variable of its own name, documented in
+docs/templates.md with its ``help``; richer data goes through ``context.py``. For
+example a setting that only applies to some recipes, once a ``recipe`` entry exists::
 
     Question(
         name="clip_norm",
@@ -36,6 +37,7 @@ applies to some recipes, once a ``recipe`` entry exists::
         resolve=lambda value, a: at_least_positive("clip norm", value),
         prompt="Clip norm",
         readme_default="`1.0`",
+        context=repr,  # templates print {{ clip_norm }} as Python source
     ),
 
 A choice (``recipe``, ``dtype_policy``) gives ``choices`` (``(value, note)`` pairs, a
@@ -218,15 +220,12 @@ def check_learning_rate(value: float, typed: str | None = None) -> float:
 
 def min_num_classes(task: catalog.Task) -> int:
     """CTC can have a single class (besides the blank); classification needs two."""
-    return 1 if task.name == "sequence_ctc" else 2
-
-
-# Output units default to 1 (regression) or 8 (embeddings), at least what the loss needs.
-DEFAULT_OUTPUT_UNITS = {"metric_learning": 8}
+    return task.min_classes
 
 
 def default_output_units(task: catalog.Task, loss: catalog.Loss) -> int:
-    return max(DEFAULT_OUTPUT_UNITS.get(task.name, 1), loss.min_output_units)
+    """The task's default (1; 8 for embeddings), at least what the loss needs."""
+    return max(task.default_output_units, loss.min_output_units)
 
 
 def parse_variable(text: str) -> tuple[str, str]:
@@ -501,6 +500,11 @@ class Question:
     missing: str = ""  # the error when a required answer is missing
     stored: bool = True  # in the answers file's "answers" (else: project.py's own key)
     readme_default: str = ""  # README's "default" column
+    # The template variable named after the answer: a plain value (str, number, bool
+    # or a list of them) from the resolved one, e.g. ``context=int``; documented in
+    # docs/templates.md with ``help``. None: context.py builds what templates see (the
+    # answers below predate this).
+    context: Callable[[Any], Any] | None = None
 
     @property
     def option(self) -> str:
@@ -1113,6 +1117,15 @@ def build_spec(answers) -> Spec:
 def answers_from_spec(spec) -> Answers:
     """Every answer explicit, so a changed default never changes an existing project."""
     return Answers(**{q.name: q.unparse(getattr(spec, q.name)) for q in ANSWERS})
+
+
+def answer_context(spec) -> dict[str, Any]:
+    """The template variables that entries with a ``context`` give (``{name: data}``)."""
+    return {
+        q.name: q.context(getattr(spec, q.name))
+        for q in ANSWERS
+        if q.context is not None
+    }
 
 
 def _values(spec) -> dict[str, Any]:

@@ -8,7 +8,8 @@ Three versions of every file take part:
 * the **template**'s: a fresh render of the recorded answers (with any changed by flags)
   and the current templates.
 
-Each file gets one status (:data:`STATUSES`); the merge itself is ``merge3`` (the 3-way
+Each file gets one :class:`~keras_jax_scaffold.plan.FileChange` (its status says what
+happens to it); the merge itself is ``merge3`` (the 3-way
 line merge of Bazaar/Breezy). Overlapping changes are written with conflict markers, as
 git and copier do, and listed. Nothing is written before every file has been planned and
 every directory to write checked; the base is written last, so an interrupted update can
@@ -17,16 +18,15 @@ simply be run again.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 import merge3
-from keras_jax_scaffold.errors import UserError
+from keras_jax_scaffold.errors import UserError, os_reason
 from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_FILE
 from keras_jax_scaffold.pipeline import relative_template_dirs
-from keras_jax_scaffold.plan import unified_diff
+from keras_jax_scaffold.plan import FileChange, Plan, Status, read_existing
 from keras_jax_scaffold.project import (
     read_answers,
     read_base,
@@ -34,59 +34,14 @@ from keras_jax_scaffold.project import (
     render_project,
 )
 from keras_jax_scaffold.spec import ANSWERS, Answers, build_spec, rederive
-from keras_jax_scaffold.write import Change, apply_changes, ensure_writable
+from keras_jax_scaffold.template_set import TemplateSet
+from keras_jax_scaffold.write import apply, preflight
 
 YOURS_LABEL = "yours"
 TEMPLATE_LABEL = "template"
 START_MARKER = f"<<<<<<< {YOURS_LABEL}\n"
 MID_MARKER = "=======\n"
 END_MARKER = f">>>>>>> {TEMPLATE_LABEL}\n"
-
-# What happens to each file; the first four change the disk.
-STATUSES = {
-    "create": "new in the template: written",
-    "update": "you did not change it, the template did: the new render is written",
-    "merge": "you and the template changed different lines: both kept",
-    "conflict": "you and the template changed the same lines: written with markers",
-    "delete": "no longer generated and you did not change it: removed",
-    "identical": "your file already is the new render: nothing to do",
-    "keep": "you changed it and the template did not (or dropped it): yours is kept",
-    "skip": "you deleted it: it stays deleted",
-}
-WRITE_STATUSES = ("create", "update", "merge", "conflict")
-
-
-@dataclass(frozen=True)
-class UpdateAction:
-    """The fate of one file of the project (``path`` is relative to the project)."""
-
-    path: str
-    status: str
-    content: str | None  # the file after the update; None: absent
-    old_content: str | None  # the file on disk now; None: absent
-    note: str = ""
-
-    @property
-    def changes_disk(self) -> bool:
-        return self.status in WRITE_STATUSES or self.status == "delete"
-
-    def diff(self, display: str) -> str:
-        """Unified diff of the file on disk -> the file after the update."""
-        if not self.changes_disk:
-            return ""
-        return unified_diff(self.old_content, self.content, display)
-
-
-@dataclass(frozen=True)
-class UpdateResult:
-    project_dir: Path
-    actions: list[UpdateAction]
-    notes: list[str]  # answers the update re-derived (see `update_answers`)
-
-    @property
-    def conflicts(self) -> list[str]:
-        return [a.path for a in self.actions if a.status == "conflict"]
-
 
 # ------------------------------------------------------------------------- merging
 
@@ -159,21 +114,21 @@ def _uses_crlf(text: str | None) -> bool:
     return text is not None and "\r\n" in text
 
 
-def plan_file(
+def plan_merge(
     path: str, base: str | None, theirs: str | None, ours: str | None
-) -> UpdateAction:
+) -> FileChange:
     """The fate of one file; ``None`` is "absent" (not in the base, on disk, rendered)."""
     if ours is None and base is None:
         raise ValueError(f"{path!r} is neither in the base nor in the new render")
     if theirs is None:
         if base is None:
-            return UpdateAction(path, "create", ours, None)
+            return FileChange(path, Status.CREATE, ours, None)
         if ours is None:
-            return UpdateAction(path, "skip", None, None, "no longer generated")
+            return FileChange(path, Status.SKIP, None, None, "no longer generated")
         note = "deleted by you, kept deleted"
         if ours != base:
             note += "; the template changed it"
-        return UpdateAction(path, "skip", None, None, note)
+        return FileChange(path, Status.SKIP, None, None, note)
 
     # Files checked out with CRLF line ends (git's autocrlf): merge as LF, keep CRLF.
     crlf = _uses_crlf(theirs) and not _uses_crlf(base) and not _uses_crlf(ours)
@@ -184,36 +139,36 @@ def plan_file(
 
     if ours is None:
         if mine == base:
-            return UpdateAction(path, "delete", None, theirs, "no longer generated")
+            return FileChange(path, Status.DELETE, None, theirs, "no longer generated")
         note = "no longer generated; kept because you changed it"
-        return UpdateAction(path, "keep", theirs, theirs, note)
+        return FileChange(path, Status.KEEP, theirs, theirs, note)
     if mine == ours:
-        return UpdateAction(path, "identical", theirs, theirs)
+        return FileChange(path, Status.IDENTICAL, theirs, theirs)
     if base is not None and mine == base:
-        return UpdateAction(path, "update", eol(ours), theirs)
+        return FileChange(path, Status.UPDATE, eol(ours), theirs)
     if base is not None and ours == base:
-        return UpdateAction(path, "keep", theirs, theirs)
+        return FileChange(path, Status.KEEP, theirs, theirs)
     merged, conflicted = merge_file(base or "", mine, ours)
     merged = eol(merged)
     if not conflicted and merged == theirs:  # the template's change is in yours already
-        return UpdateAction(path, "keep", theirs, theirs)
+        return FileChange(path, Status.KEEP, theirs, theirs)
     note = "" if base is not None else "new in the template; you already had one"
-    status = "conflict" if conflicted else "merge"
-    return UpdateAction(path, status, merged, theirs, note)
+    status = Status.CONFLICT if conflicted else Status.MERGE
+    return FileChange(path, status, merged, theirs, note)
 
 
 def plan_update(
     base: Mapping[str, str],
     theirs: Mapping[str, str | None],
     new: Mapping[str, str],
-) -> list[UpdateAction]:
-    """One action per path of ``base`` ∪ ``new``, sorted by path.
+) -> list[FileChange]:
+    """One change per path of ``base`` ∪ ``new``, sorted by path.
 
     ``base``: the last render; ``theirs``: the files on disk (``None``: absent), for
     every path of ``base`` ∪ ``new``; ``new``: the new render. Touches no file.
     """
     return [
-        plan_file(path, base.get(path), theirs.get(path), new.get(path))
+        plan_merge(path, base.get(path), theirs.get(path), new.get(path))
         for path in sorted(set(base) | set(new))
     ]
 
@@ -236,81 +191,9 @@ def check_relative_path(path: str, where: str) -> None:
 
 def read_theirs(project_dir: Path, paths) -> dict[str, str | None]:
     """The user's version of each file (``None`` where there is none)."""
-    result: dict[str, str | None] = {}
-    for relative in sorted(paths):
-        path = project_dir / relative
-        if path.is_dir():
-            raise UserError(f"cannot update {str(path)!r}: it is a directory")
-        if not path.exists():
-            result[relative] = None
-            continue
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            raise UserError(f"cannot read {str(path)!r}: {error.strerror}") from None
-        try:
-            result[relative] = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise UserError(
-                f"cannot merge {str(path)!r}: it is not UTF-8 text"
-            ) from None
-    return result
-
-
-def _check_can_change(project_dir: Path, paths) -> None:
-    """Raise UserError, before anything is written, where a file cannot be changed."""
-    ensure_writable(project_dir)
-    for relative in paths:
-        probe = (project_dir / relative).parent
-        while not probe.exists():
-            probe = probe.parent
-        if not probe.is_dir():
-            raise UserError(
-                f"cannot write {str(project_dir / relative)!r}: "
-                f"{str(probe)!r} is not a directory"
-            )
-        if not os.access(probe, os.W_OK | os.X_OK):
-            raise UserError(
-                f"cannot write {str(project_dir / relative)!r}: "
-                f"{str(probe)!r} is not writable"
-            )
-
-
-def apply_update(project_dir: Path, actions: list[UpdateAction]) -> None:
-    """Write and delete files as planned, the base file last; all or nothing.
-
-    Raises UserError before any change where a directory is not writable; if a write
-    still fails, the changes already made are undone (best effort) before it raises.
-    """
-    changing = [a for a in actions if a.changes_disk]
-    _check_can_change(project_dir, [a.path for a in changing])
-    last = {ANSWERS_FILE: 1, BASE_FILE: 2}
-    ordered = sorted(changing, key=lambda a: last.get(a.path, 0))
-    apply_changes(
-        [
-            Change(
-                project_dir / action.path,
-                None if action.status == "delete" else action.content or "",
-                action.old_content,
-            )
-            for action in ordered
-        ]
-    )
-    for action in ordered:
-        if action.status == "delete":
-            _remove_empty_parents(project_dir / action.path, project_dir)
-
-
-def _remove_empty_parents(path: Path, root: Path) -> None:
-    """Remove the directories above ``path``, up to ``root``, while they are empty."""
-    root = root.resolve()
-    directory = path.parent.resolve()
-    while directory != root and directory.is_relative_to(root):
-        try:
-            directory.rmdir()
-        except OSError:
-            return
-        directory = directory.parent
+    return {
+        relative: read_existing(project_dir / relative) for relative in sorted(paths)
+    }
 
 
 # ------------------------------------------------------------------------- answers
@@ -347,15 +230,21 @@ def update_project(
     given: Answers | None = None,
     *,
     dry_run: bool = False,
-) -> UpdateResult:
+) -> Plan:
     """Render ``project_dir`` again and merge; write unless ``dry_run``.
 
     Conflicts do not raise: the files are written with markers and listed in the
     result (the caller reports them). Bad input raises UserError before any write.
     """
-    if not project_dir.exists():
+    try:
+        exists, is_dir = project_dir.exists(), project_dir.is_dir()
+    except OSError as error:
+        raise UserError(
+            f"cannot read {str(project_dir)!r}: {os_reason(error)}"
+        ) from None
+    if not exists:
         raise UserError(f"project directory {str(project_dir)!r} does not exist")
-    if not project_dir.is_dir():
+    if not is_dir:
         raise UserError(f"{str(project_dir)!r} is not a directory")
     answers_path = project_dir / ANSWERS_FILE
     record = read_answers(project_dir)
@@ -373,6 +262,7 @@ def update_project(
     answers, notes = update_answers(recorded, given)
     template_dirs = tuple(Path(d) for d in answers.template_dirs or ())
     relative = relative_template_dirs(template_dirs, project_dir.parent)
+    notes = [*notes, *TemplateSet.search(template_dirs, project_dir).source_lines()]
     try:
         spec = build_spec(replace(answers, template_dirs=relative))
     except UserError as error:
@@ -382,18 +272,26 @@ def update_project(
             raise UserError(f"{str(answers_path)!r}: {error}") from None
         raise
 
-    rendered = render_project(spec, template_dirs, project_dir)
+    # Variables kept from the answers file (not given now) may go unread: 0.1.0
+    # accepted them, and the project must keep updating.
+    given_vars = {key for key, _ in given.variables or ()}
+    kept = tuple(k for k, _ in recorded.variables or () if k not in given_vars)
+    rendered = render_project(spec, template_dirs, project_dir, recorded_vars=kept)
     meta = {path: rendered.pop(path) for path in (ANSWERS_FILE, BASE_FILE)}
     theirs = read_theirs(project_dir, set(base) | set(rendered) | set(meta))
-    actions = plan_update(base, theirs, rendered)
+    changes = plan_update(base, theirs, rendered)
     for path, content in meta.items():
         old = theirs[path]
         if old is None:
-            status = "create"
+            status = Status.CREATE
         else:
-            status = "identical" if old == content else "update"
-        actions.append(UpdateAction(path, status, content, old))
-    actions.sort(key=lambda a: a.path)
+            status = Status.IDENTICAL if old == content else Status.UPDATE
+        changes.append(FileChange(path, status, content, old))
+    changes.sort(key=lambda change: change.path)
+    # The answers and the base last: an interrupted update can simply run again.
+    last = {ANSWERS_FILE: 1, BASE_FILE: 2}
+    ordered = sorted(changes, key=lambda change: last.get(change.path, 0))
+    preflight(project_dir, ordered)
     if not dry_run:
-        apply_update(project_dir, actions)
-    return UpdateResult(project_dir, actions, notes)
+        apply(project_dir, ordered)
+    return Plan(project_dir, changes, tuple(notes))

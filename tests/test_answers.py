@@ -21,12 +21,14 @@ from keras_jax_scaffold.spec import (
     ANSWERS,
     Answers,
     Spec,
+    answer_context,
     answers_from_spec,
     build_spec,
     command_line,
     rederive,
 )
-from typer.testing import CliRunner
+
+from tests.conftest import invoke
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -221,7 +223,8 @@ def test_the_command_line_renders_the_same_file_again(tmp_path):
     templates.mkdir()
     (templates / "module.py.jinja").write_text(
         '{% extends "builtin/module.py.jinja" %}\n'
-        "{% block imports %}{{ super() }}\nCLIP = {{ vars.clip }}\n{% endblock %}\n"
+        "{% block imports %}{{ super() }}\nCLIP = {{ vars.clip }}  # {{ vars.note }}\n"
+        "{% endblock %}\n"
     )
     first = tmp_path / "first"
     flags = ["--no-input", "-o", first, "-t", templates]
@@ -233,7 +236,7 @@ def test_the_command_line_renders_the_same_file_again(tmp_path):
         else:
             for item in items:
                 flags += [question.option, item]
-    result = CliRunner().invoke(app, ["new", *map(str, flags)])
+    result = invoke("new", *flags)
     assert result.exit_code == 0, result.output
     text = (first / "every_answer.py").read_text()
     header = re.search(r"^    (keras-jax-scaffold new .*)$", text, re.MULTILINE)[1]
@@ -245,23 +248,21 @@ def test_the_command_line_renders_the_same_file_again(tmp_path):
     # (`again` is a sibling of `first`, so the relative path stays the same).
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(first)
-        result = CliRunner().invoke(app, [*words, "--no-input", "-o", str(again)])
+        result = invoke(*words, "--no-input", "-o", again)
     assert result.exit_code == 0, result.output
     assert (again / "every_answer.py").read_text() == text
 
 
-def test_readme_option_table_lists_every_answer():
+def test_readme_option_table_lists_every_answer_with_its_default():
     text = README.read_text(encoding="utf-8")
     table = text[text.index("`new` options") :]
     table = table[: table.index("\n\n", table.index("|---"))]
-    first_cells = [
-        row.split("|")[1] for row in table.splitlines() if row.startswith("|")
-    ]
+    rows = [row.split("|")[1:-1] for row in table.splitlines() if row.startswith("| `")]
     for question in ANSWERS:
-        assert any(
-            re.search(rf"`[^`]*(?<![\w-]){re.escape(question.option)}(?![\w-])", cell)
-            for cell in first_cells
-        ), question.option
+        option = rf"`[^`]*(?<![\w-]){re.escape(question.option)}(?![\w-])"
+        found = [row for row in rows if re.search(option, row[0])]
+        assert found, question.option
+        assert found[0][-1].strip() == question.readme_default, question.option
 
 
 # ------------------------------------------------------------- update's one rule
@@ -318,3 +319,30 @@ def test_rederive_propagates_through_dependencies():
         Answers(name="proj", loss="mse", num_classes=5)
     )
     assert [n.split(":")[0] for n in notes] == ["task", "metrics"]
+
+
+# --------------------------------------------------- an answer's template variable
+
+
+def test_an_entry_with_context_is_a_documented_template_variable(monkeypatch):
+    from dataclasses import replace
+
+    from keras_jax_scaffold import spec
+
+    from scripts import gen_template_reference as reference
+
+    with_context = tuple(
+        replace(q, context=int) if q.name == "hidden_units" else q for q in ANSWERS
+    )
+    monkeypatch.setattr(spec, "ANSWERS", with_context)
+    assert spec.answer_context(build_spec(Answers(name="demo", hidden_units=5))) == {
+        "hidden_units": 5
+    }
+    docs = reference._answer_context_docs()
+    assert docs == {"hidden_units": ("int", ANSWER_INDEX["hidden_units"].help)}
+
+
+def test_no_answer_is_a_template_variable_yet():
+    # Today's answers reach templates through context.py; entries added with
+    # ``context`` appear in build_context and docs/templates.md by themselves.
+    assert answer_context(build_spec(Answers(name="demo"))) == {}

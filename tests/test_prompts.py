@@ -16,10 +16,11 @@ import time
 
 import pytest
 from keras_jax_scaffold import catalog, prompts
-from keras_jax_scaffold.cli import app
 from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.spec import ANSWER_INDEX, Answers
-from typer.testing import CliRunner
+
+from tests.conftest import invoke
+from tests.conftest import new_module as no_input
 
 PROMPTS = {
     "name": "Module name (a Python identifier)",
@@ -43,8 +44,7 @@ def terminal(monkeypatch):
 
 def interact(*args, answers):
     """Run the app in-process, typing ``answers`` (one per line)."""
-    text = "".join(f"{answer}\n" for answer in answers)
-    return CliRunner().invoke(app, [str(a) for a in args], input=text)
+    return invoke(*args, input="".join(f"{answer}\n" for answer in answers))
 
 
 def asked(output: str) -> list[str]:
@@ -59,15 +59,6 @@ def asked(output: str) -> list[str]:
 
 def metric_classes(text: str) -> list[str]:
     return re.findall(r"keras\.metrics\.(\w+)\(", text)
-
-
-def no_input(tmp_path, *flags, name="demo"):
-    out = tmp_path / "reference"
-    result = CliRunner().invoke(
-        app, ["new", name, "--no-input", "-o", str(out), *map(str, flags)]
-    )
-    assert result.exit_code == 0, result.output
-    return (out / f"{name}.py").read_text(encoding="utf-8")
 
 
 def test_every_answer_is_asked_and_bad_answers_are_reasked(tmp_path, terminal):
@@ -466,6 +457,7 @@ class Terminal:
         os.close(self.master)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a POSIX pseudo-terminal")
 def test_real_terminal_session(tmp_path):
     out = tmp_path / "out"

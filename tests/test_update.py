@@ -15,7 +15,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from keras_jax_scaffold.cli import app
 from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_FILE, PROJECT
 from keras_jax_scaffold.pipeline import relative_template_dirs
 from keras_jax_scaffold.project import (
@@ -31,14 +30,15 @@ from keras_jax_scaffold.update import (
     MID_MARKER,
     START_MARKER,
     merge_file,
-    plan_file,
+    plan_merge,
     plan_update,
     update_answers,
     update_project,
 )
-from typer.testing import CliRunner
 
-from tests.test_cli import deny_writes
+from tests import support
+from tests.conftest import deny_writes, error_line, invoke
+from tests.conftest import snapshot as shared_snapshot
 
 NAME = "proj"
 CONTEXT = {"module_name": NAME, "package_name": NAME}
@@ -49,10 +49,6 @@ MARKERS = (START_MARKER, MID_MARKER, END_MARKER)
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 def make_project(tmp_path: Path, **answers) -> Path:
@@ -89,16 +85,14 @@ def files_on_disk(root: Path) -> dict[str, str]:
     }
 
 
+def assert_one_error(result, *expected: str) -> str:
+    """The shared error-line check; `update` may list files on stdout before it."""
+    return error_line(result, *expected, stdout_ok=True)
+
+
 def snapshot(root: Path) -> dict:
-    """Kind, bytes and mode of every entry under ``root``."""
-    if not root.exists():
-        return {}
-    state = {}
-    for path in [root, *sorted(root.rglob("*"))]:
-        info = path.lstat()
-        data = path.read_bytes() if path.is_file() else None
-        state[path.relative_to(root).as_posix()] = (data, info.st_mode)
-    return state
+    """Bytes and mode of every entry (a rolled-back change rewrites files: no mtimes)."""
+    return shared_snapshot(root, mtimes=False)
 
 
 def template_dir(tmp_path: Path, template: str = MODEL.template) -> Path:
@@ -132,16 +126,6 @@ def changed_lines(before: dict[str, str], after: dict[str, str], path: str):
         if tag != "equal"
         for i in range(i1, i2)
     ]
-
-
-def assert_one_error(result, *expected: str) -> None:
-    assert result.exit_code != 0, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    assert "Traceback" not in result.output
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for text in expected:
-        assert text in lines[0], (text, lines[0])
 
 
 # ------------------------------------------------------------------- merge_file
@@ -189,7 +173,7 @@ def test_merge_keeps_a_missing_final_newline_when_both_lack_it():
     assert merge_file("a\nb\nc", "A\nb\nc", "a\nb\nC") == ("A\nb\nC", False)
 
 
-# ---------------------------------------------------------------- plan_file/plan_update
+# ---------------------------------------------------------------- plan_merge/plan_update
 
 
 @pytest.mark.parametrize(
@@ -225,7 +209,7 @@ def test_merge_keeps_a_missing_final_newline_when_both_lack_it():
     ],
 )
 def test_plan_file_statuses(base, theirs, ours, status, content):
-    action = plan_file("f.py", base, theirs, ours)
+    action = plan_merge("f.py", base, theirs, ours)
     assert (action.status, action.content, action.old_content) == (
         status,
         content,
@@ -237,17 +221,17 @@ def test_plan_file_statuses(base, theirs, ours, status, content):
 
 
 def test_plan_file_notes_explain_kept_and_skipped_files():
-    assert plan_file("f", "b\n", None, "n\n").note == (
+    assert plan_merge("f", "b\n", None, "n\n").note == (
         "deleted by you, kept deleted; the template changed it"
     )
-    assert "kept because you changed it" in plan_file("f", "b\n", "y\n", None).note
+    assert "kept because you changed it" in plan_merge("f", "b\n", "y\n", None).note
 
 
 def test_plan_file_merges_crlf_files_as_lf_and_keeps_crlf():
     base, ours = "1\n2\n3\n", "1\n2\nN\n"
-    unchanged = plan_file("f", base, base.replace("\n", "\r\n"), ours)
+    unchanged = plan_merge("f", base, base.replace("\n", "\r\n"), ours)
     assert (unchanged.status, unchanged.content) == ("update", "1\r\n2\r\nN\r\n")
-    edited = plan_file("f", base, "Y\r\n2\r\n3\r\n", ours)
+    edited = plan_merge("f", base, "Y\r\n2\r\n3\r\n", ours)
     assert (edited.status, edited.content) == ("merge", "Y\r\n2\r\nN\r\n")
 
 
@@ -264,12 +248,12 @@ def test_plan_update_covers_base_and_new_render_sorted():
 
 
 def test_action_diff_shows_the_change_and_nothing_for_kept_files():
-    action = plan_file("f.py", "b\n", "b\n", "n\n")
+    action = plan_merge("f.py", "b\n", "b\n", "n\n")
     diff = action.diff("p/f.py")
     assert diff.splitlines()[:2] == ["--- a/p/f.py", "+++ b/p/f.py"]
     assert "-b" in diff.splitlines() and "+n" in diff.splitlines()
-    assert plan_file("f.py", "b\n", "y\n", "b\n").diff("p/f.py") == ""
-    assert "+++ /dev/null" in plan_file("f.py", "b\n", "b\n", None).diff("p/f.py")
+    assert plan_merge("f.py", "b\n", "y\n", "b\n").diff("p/f.py") == ""
+    assert "+++ /dev/null" in plan_merge("f.py", "b\n", "b\n", None).diff("p/f.py")
 
 
 # ------------------------------------------------------------------ update_answers
@@ -561,7 +545,7 @@ def test_changing_the_loss_gives_the_project_new_would_make(project):
 def test_update_api_returns_the_plan(project):
     result = update_project(project, Answers(hidden_units=7))
     assert result.conflicts == []
-    assert {a.path: a.status for a in result.actions}[MODEL_PATH] == "update"
+    assert {a.path: a.status for a in result.changes}[MODEL_PATH] == "update"
     assert read_answers(project)[0].hidden_units == 7
 
 
@@ -727,7 +711,16 @@ def test_failed_write_rolls_back_every_change(tmp_path, monkeypatch, project):
 
 
 def test_metric_none_and_var_flags_change_the_recorded_answers(tmp_path):
-    project = make_project(tmp_path, variables=(("keep", "1"), ("change", "a")))
+    templates = support.vars_template_dir(tmp_path / "vars", "keep", "change")
+    create_project(
+        Answers(
+            name=NAME,
+            variables=(("keep", "1"), ("change", "a")),
+            template_dirs=(str(templates),),
+        ),
+        tmp_path,
+    )
+    project = tmp_path / NAME
     result = invoke("update", project, "-m", "none", "--var", "change=b")
     assert result.exit_code == 0, result.output
     answers = _answers(project)["answers"]
@@ -780,7 +773,8 @@ def test_a_project_made_by_0_1_0_updates_and_keeps_the_user_edit(tmp_path):
     assert "conflict" not in statuses.values(), result.stdout
     assert result.stdout.count("note:") == 0  # no answer changed
 
-    fresh = render_project(build_spec(recorded), (), project)
+    kept = tuple(key for key, _ in recorded.variables or ())  # read by no template
+    fresh = render_project(build_spec(recorded), (), project, recorded_vars=kept)
     on_disk = files_on_disk(project)
     assert set(on_disk) == set(fresh)
     edited = on_disk.pop(model_path)
@@ -792,7 +786,9 @@ def test_a_project_made_by_0_1_0_updates_and_keeps_the_user_edit(tmp_path):
     # The base is the new render (not the user's file); the answers are unchanged.
     assert (
         read_base(project)[model_path]
-        == render_project(build_spec(recorded), (), project)[model_path]
+        == render_project(build_spec(recorded), (), project, recorded_vars=kept)[
+            model_path
+        ]
     )
     after = read_answers(project).answers
     for question in ANSWERS:
