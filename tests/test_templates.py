@@ -191,8 +191,9 @@ def test_block_indentation_does_not_matter(tmp_path, templates, indent):
     assert (
         "        with keras.StatelessScope(state_mapping, collect_losses=True) as scope:\n"
         "            y_pred = self.call(x, **_call_kwargs(self, training))\n"
-        "            loss = self.compute_loss(x, y, y_pred, sample_weight, "
-        "training=training)\n"
+        "            loss = self.compute_loss(\n"
+        "                x, y, y_pred, sample_weight, **_compute_loss_kwargs(self, training)\n"
+        "            )\n"
         "            if training:\n"
         "                loss = loss + 0.0 * keras.ops.sum(y_pred)\n"
         "        non_trainable_variables = [\n"
