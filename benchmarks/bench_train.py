@@ -43,7 +43,6 @@ import time
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import keras
 import numpy as np
 from keras_jax_scaffold.project import render_project

@@ -242,8 +242,8 @@ def compile_model(model):
         optimizer=keras.optimizers.Adam(learning_rate=0.001),
         loss=keras.losses.MeanSquaredError(),
         metrics=[
-            keras.metrics.MeanAbsoluteError(),
-            keras.metrics.R2Score(),
+            keras.metrics.MeanAbsoluteError(name="mean_absolute_error"),
+            keras.metrics.R2Score(name="r2_score"),
         ],
     )
     return model

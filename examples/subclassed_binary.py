@@ -251,8 +251,8 @@ def compile_model(model):
         optimizer=keras.optimizers.AdamW(learning_rate=0.001),
         loss=keras.losses.BinaryCrossentropy(),
         metrics=[
-            keras.metrics.BinaryAccuracy(),
-            keras.metrics.AUC(),
+            keras.metrics.BinaryAccuracy(name="binary_accuracy"),
+            keras.metrics.AUC(name="auc"),
         ],
     )
     return model

@@ -251,7 +251,7 @@ def compile_model(model):
         optimizer=keras.optimizers.Adam(learning_rate=0.001),
         loss=keras.losses.Dice(),
         metrics=[
-            keras.metrics.BinaryIoU(),
+            keras.metrics.BinaryIoU(name="binary_io_u"),
         ],
     )
     return model

@@ -89,6 +89,12 @@ class Task:
     default_metrics: tuple[str, ...] = ()
     min_classes: int = 2  # CTC: one class besides the blank is enough
     default_output_units: int = 1  # embeddings: 8
+    # What Keras's `compile` picks for the metric "accuracy" (and the loss
+    # "crossentropy") from this task's target and output shapes: "binary",
+    # "categorical" or "sparse" (keras/src/trainers/compile_utils.py,
+    # is_binary_or_sparse_categorical); None where that pick does not fit the task.
+    # tests/test_metric_names.py checks this against Keras on the generated shapes.
+    shape_family: str | None = None
 
     @property
     def uses_num_classes(self) -> bool:
@@ -122,6 +128,14 @@ class Metric(Entry):
     arguments: tuple[tuple[str, str], ...] = ()
     # Per-task overrides of ``arguments``.
     task_arguments: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    # The log key when it is not ``snake_name`` (set by spec.resolve_metric to the
+    # name the user gave, as `compile(metrics=["mae"])` logs "mae").
+    log_name: str = ""
+
+    @property
+    def name(self) -> str:
+        """The metric's log key (``val_`` + it for validation)."""
+        return self.log_name or self.snake_name
 
     def constructor_arguments(
         self, task: str, num_classes: int, output_units: int
@@ -169,6 +183,7 @@ TASKS: dict[str, Task] = {
             "sigmoid",
             "binary",
             default_metrics=("binary_accuracy",),
+            shape_family="binary",
         ),
         Task(
             "binary_margin",
@@ -196,6 +211,7 @@ TASKS: dict[str, Task] = {
             "softmax",
             "onehot",
             default_metrics=("categorical_accuracy",),
+            shape_family="categorical",
         ),
         Task(
             "multiclass_sparse",
@@ -205,6 +221,7 @@ TASKS: dict[str, Task] = {
             "softmax",
             "sparse",
             default_metrics=("sparse_categorical_accuracy",),
+            shape_family="sparse",
         ),
         Task(
             "distribution",
@@ -214,6 +231,7 @@ TASKS: dict[str, Task] = {
             "softmax",
             "distribution",
             default_metrics=("kl_divergence",),
+            shape_family="categorical",
         ),
         Task(
             "segmentation",
@@ -223,6 +241,7 @@ TASKS: dict[str, Task] = {
             "sigmoid",
             "mask",
             default_metrics=("binary_io_u",),
+            shape_family="binary",
         ),
         Task(
             "sequence_ctc",
@@ -248,6 +267,8 @@ TASKS: dict[str, Task] = {
 
 _BINARY_LIKE = ("binary", "multilabel", "segmentation")
 _REGRESSION = ("regression", "positive_regression")
+# Losses that fit any real target fit positive ones too (`--loss mse -m mape`).
+_REAL = _REGRESSION
 
 LOSSES: tuple[Loss, ...] = (
     Loss(
@@ -303,7 +324,7 @@ LOSSES: tuple[Loss, ...] = (
     Loss("CTC", "ctc", ("sequence_ctc",), "label sequences, 0 pads and is the blank"),
     Loss("Dice", "dice", ("segmentation", "multilabel"), "overlap of 0/1 masks"),
     Loss("Hinge", "hinge", ("binary_margin",), "-1/1 targets, margin loss"),
-    Loss("Huber", "huber", ("regression",), "squared near zero, linear for outliers"),
+    Loss("Huber", "huber", _REAL, "squared near zero, linear for outliers"),
     Loss(
         "KLDivergence",
         "kl_divergence",
@@ -311,11 +332,11 @@ LOSSES: tuple[Loss, ...] = (
         "targets are distributions",
         ("kld",),
     ),
-    Loss("LogCosh", "log_cosh", ("regression",), "smooth absolute error"),
+    Loss("LogCosh", "log_cosh", _REAL, "smooth absolute error"),
     Loss(
         "MeanAbsoluteError",
         "mean_absolute_error",
-        ("regression",),
+        _REAL,
         "robust to outliers",
         ("mae",),
     ),
@@ -329,7 +350,7 @@ LOSSES: tuple[Loss, ...] = (
     Loss(
         "MeanSquaredError",
         "mean_squared_error",
-        ("regression",),
+        _REAL,
         "the default regression loss",
         ("mse",),
     ),
@@ -362,13 +383,6 @@ _BATCH_AXIS = (("axis", "0"),)
 METRICS: tuple[Metric, ...] = (
     Metric(
         "AUC", "auc", _BINARY_LIKE, "area under the ROC curve", aliases=("auc_roc",)
-    ),
-    Metric(
-        "Accuracy",
-        "accuracy",
-        ("binary",),
-        "exact equality of y_true and y_pred; prefer binary_accuracy",
-        aliases=("acc",),
     ),
     Metric("BinaryAccuracy", "binary_accuracy", _BINARY_LIKE, _THRESHOLD_METRICS_NOTE),
     Metric(
@@ -577,8 +591,30 @@ METRICS: tuple[Metric, ...] = (
     Metric("TruePositives", "true_positives", _BINARY_LIKE, _THRESHOLD_METRICS_NOTE),
 )
 
-# Keras metrics that do not take (y_true, y_pred): not offered.
-EXCLUDED_METRICS = ("Mean", "MeanMetricWrapper", "Metric", "Sum")
+# Keras metrics not offered: those that do not take (y_true, y_pred), and Accuracy
+# (exact equality), which `compile(metrics=["accuracy"])` never means either: the
+# names "accuracy" and "acc" resolve by shape (SHAPE_RESOLVED_METRICS).
+EXCLUDED_METRICS = ("Accuracy", "Mean", "MeanMetricWrapper", "Metric", "Sum")
+
+# Names that Keras's `compile` resolves from the shapes of the output (the task's
+# shape_family): "accuracy"/"acc" as metrics, "crossentropy"/"ce" as losses (the
+# generator accepts them as metrics too). The metric logs under the name given.
+_ACCURACY = {
+    "binary": "binary_accuracy",
+    "categorical": "categorical_accuracy",
+    "sparse": "sparse_categorical_accuracy",
+}
+_CROSSENTROPY = {
+    "binary": "binary_crossentropy",
+    "categorical": "categorical_crossentropy",
+    "sparse": "sparse_categorical_crossentropy",
+}
+SHAPE_RESOLVED_METRICS = {
+    "accuracy": _ACCURACY,
+    "acc": _ACCURACY,
+    "crossentropy": _CROSSENTROPY,
+    "ce": _CROSSENTROPY,
+}
 
 OPTIMIZERS: tuple[tuple[str, str], ...] = (
     ("Adadelta", "adadelta"),

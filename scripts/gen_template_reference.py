@@ -226,13 +226,73 @@ CONTEXT_DOCS = {
         "Python source that constructs it, e.g. `keras.losses.MeanSquaredError()`.",
     ),
     "metrics": ("list[dict]", "The compiled metrics, in order (may be empty)."),
-    "metrics[].name": ("str", "The metric's snake_case name."),
+    "metrics[].name": (
+        "str",
+        (
+            "The metric's log key: its snake_case name, or the alias given "
+            "(`mae`, `accuracy`)."
+        ),
+    ),
     "metrics[].expression": (
         "str",
         (
             "Python source that constructs it with its arguments, e.g. "
-            "`keras.metrics.AUC()`."
+            '`keras.metrics.AUC(name="auc")`.'
         ),
+    ),
+    "inputs": (
+        "list[dict]",
+        (
+            "The named inputs (`--input`), in order; empty for one unnamed input "
+            "(`INPUT_SHAPE`). When set: `INPUT_SHAPES`, `x` is a dict, each input is "
+            "flattened and they are concatenated before `layers`."
+        ),
+    ),
+    "inputs[].name": ("str", "The input's name (a key of `x`)."),
+    "inputs[].shape": ("str", "Its shape without the batch axis, e.g. `(4, 3)`."),
+    "outputs": (
+        "list[dict]",
+        (
+            "The named outputs (`--output`), in order; empty for one unnamed output. "
+            "When set: `y` is a dict, `layers` is the shared trunk without a head, and "
+            "each output has its head, loss, weight and metrics (`metrics` is empty)."
+        ),
+    ),
+    "outputs[].name": ("str", "The output's name (a key of `y` and of the logs)."),
+    "outputs[].task": ("dict", "Its task."),
+    "outputs[].task.name": ("str", "The task's name, e.g. `regression`."),
+    "outputs[].task.title": ("str", "A one-line description of the task."),
+    "outputs[].task.target": ("str", "How `make_dataset` encodes its targets."),
+    "outputs[].target": ("dict", "Its target kind, as `target`."),
+    "outputs[].target.title": ("str", "See `target.title`."),
+    "outputs[].target.scores_width": ("str", "See `target.scores_width`."),
+    "outputs[].target.label_range": ("str", "See `target.label_range`."),
+    "outputs[].target.uses_output_units": ("bool", "See `target.uses_output_units`."),
+    "outputs[].target.sequence": ("bool", "See `target.sequence`."),
+    "outputs[].loss": ("dict", "Its loss."),
+    "outputs[].loss.name": ("str", "The loss's snake_case name."),
+    "outputs[].loss.expression": ("str", "Python source that constructs the loss."),
+    "outputs[].weight": ("str", "Its loss weight as a Python literal, e.g. `0.5`."),
+    "outputs[].metrics": ("list[dict]", "Its metrics, as `metrics`."),
+    "outputs[].metrics[].name": ("str", "The metric's log key (after `NAME_`)."),
+    "outputs[].metrics[].expression": ("str", "Python source that constructs it."),
+    "outputs[].layers": ("list[dict]", "Its head: Dense (and UnitNormalization)."),
+    "outputs[].layers[].attribute": (
+        "str",
+        "Attribute name of the layer in a subclassed model (`NAME_head`, ...).",
+    ),
+    "outputs[].layers[].expression": ("str", "Python source that constructs it."),
+    "outputs[].functional_call": (
+        "str",
+        "Python source applying the head to the hidden vector `x` (functional).",
+    ),
+    "outputs[].subclassed_call": (
+        "str",
+        "The same with the layer attributes, for `call` of a subclassed model.",
+    ),
+    "outputs[].projection_seed": (
+        "int",
+        "Seed of the fixed projection `make_dataset` derives its targets from.",
     ),
     "optimizer": ("dict", "The optimizer."),
     "optimizer.name": ("str", "Its Keras class name, e.g. `Adam`."),

@@ -23,7 +23,7 @@ EXAMPLES = (
         name="sequential_classifier",
         model_type="sequential",
         loss="sparse_categorical_crossentropy",
-        metrics=("sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy"),
+        metrics=("accuracy", "sparse_top_k_categorical_accuracy"),
         num_classes=5,
     ),
     Answers(

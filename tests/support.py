@@ -113,9 +113,14 @@ def assert_same(generated, builtin):
         np.testing.assert_allclose(
             generated["evaluate"][key], value, rtol=RTOL, atol=ATOL, err_msg=key
         )
-    np.testing.assert_allclose(
-        generated["predict"], builtin["predict"], rtol=RTOL, atol=ATOL
-    )
+    # Predictions may be a dict (named outputs): same structure, same values.
+    import keras
+
+    keras.tree.assert_same_structure(generated["predict"], builtin["predict"])
+    for mine, theirs in zip(
+        keras.tree.flatten(generated["predict"]), keras.tree.flatten(builtin["predict"])
+    ):
+        np.testing.assert_allclose(mine, theirs, rtol=RTOL, atol=ATOL)
     assert [p for p, _ in generated["weights"]] == [p for p, _ in builtin["weights"]]
     for (path, mine), (_, theirs) in zip(generated["weights"], builtin["weights"]):
         np.testing.assert_allclose(mine, theirs, rtol=RTOL, atol=ATOL, err_msg=path)

@@ -115,7 +115,9 @@ def _epoch_norms(module, cls, x, y, loss_scaling):
 
     class Moves(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
-            self.before = [keras.ops.convert_to_numpy(v) for v in model.trainable_variables]
+            self.before = [
+                keras.ops.convert_to_numpy(v) for v in model.trainable_variables
+            ]
 
         def on_epoch_end(self, epoch, logs=None):
             after = [keras.ops.convert_to_numpy(v) for v in model.trainable_variables]

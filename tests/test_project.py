@@ -130,9 +130,8 @@ def test_pyproject_and_readme(tmp_path):
 
     # The learning rate of the answers is the default of compile_model and train.
     assert "LEARNING_RATE = 0.02\n" in files["src/my_net/model.py"]
-    assert (
-        "keras.optimizers.SGD(learning_rate=learning_rate)"
-        in (files["src/my_net/model.py"])
+    assert "keras.optimizers.SGD(learning_rate=learning_rate)" in (
+        files["src/my_net/model.py"]
     )
     readme = files["README.md"]
     for option in (

@@ -59,7 +59,8 @@ def test_steps_per_execution_parity_detects_a_wrong_scan(tmp_path):
         "jax.lax.scan(body, state, stacked, reverse=True)",
     )
     completed = run_project_tests(
-        project, "tests/test_parity.py::test_same_as_builtin_with_steps_per_execution[4]"
+        project,
+        "tests/test_parity.py::test_same_as_builtin_with_steps_per_execution[4]",
     )
     output = completed.stdout + completed.stderr
     assert completed.returncode == 1, output[-3000:]
@@ -148,7 +149,9 @@ def test_killed_runs_resume_exactly(tmp_path):
 
     project = write_project(tmp_path)
     clean, killed = tmp_path / "clean", tmp_path / "killed"
-    done = run_train(project, train_command(clean), FINAL_STATE=str(clean / "final.npz"))
+    done = run_train(
+        project, train_command(clean), FINAL_STATE=str(clean / "final.npz")
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert not (clean / "backup" / "backup.npz").exists()  # removed when complete
 
@@ -193,9 +196,13 @@ def test_resume_negative_control_restarting_the_epoch_differs(tmp_path):
         "initial_epoch, first_batch = restored[0], 0",
     )
     clean, killed = tmp_path / "clean", tmp_path / "killed"
-    done = run_train(project, train_command(clean), FINAL_STATE=str(clean / "final.npz"))
+    done = run_train(
+        project, train_command(clean), FINAL_STATE=str(clean / "final.npz")
+    )
     assert done.returncode == 0, done.stderr[-3000:]
-    result = run_train(project, train_command(killed), KILL_AT_STEP="3", FINAL_STATE="x")
+    result = run_train(
+        project, train_command(killed), KILL_AT_STEP="3", FINAL_STATE="x"
+    )
     assert result.returncode == -9
     final = killed / "final.npz"
     result = run_train(project, train_command(killed), FINAL_STATE=str(final))

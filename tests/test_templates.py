@@ -911,6 +911,13 @@ def _contexts():
         contexts.append(build_context(build_spec(answers)))
     contexts.append(build_context(build_spec(Answers(name="bare", metrics=()))))
     contexts.append(build_context(build_spec(Answers(name="sam", recipe="sam"))))
+    several = Answers(
+        name="several",
+        outputs=("label:sparse_categorical_crossentropy", "box:mse:0.5"),
+        inputs=("features:6", "image:4,3"),
+        metrics=("label:accuracy",),
+    )
+    contexts.append(build_context(build_spec(several)))
     return contexts
 
 

@@ -262,7 +262,7 @@ def compile_model(model):
         optimizer=keras.optimizers.Adam(learning_rate=0.001),
         loss=keras.losses.SparseCategoricalCrossentropy(),
         metrics=[
-            keras.metrics.SparseCategoricalAccuracy(),
+            keras.metrics.SparseCategoricalAccuracy(name="sparse_categorical_accuracy"),
         ],
     )
     return model
