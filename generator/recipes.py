@@ -224,7 +224,7 @@ def description(recipe: Recipe) -> str:
     return recipe.summary + logs
 
 
-def format_value(value: int | float) -> str:
+def format_value(value: float) -> str:
     """A setting as Python source (``1.0``, ``4``)."""
     return repr(value)
 

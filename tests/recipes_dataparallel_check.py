@@ -17,6 +17,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from keras_jax_scaffold import recipes
+
 from tests import support
 from tests.recipe_oracles import compare_with_oracle
 

@@ -26,7 +26,7 @@ from keras_jax_scaffold.spec import Answers, build_spec
 
 from tests import support
 from tests.recipe_oracles import compare_with_oracle, run_mine_and_oracle
-from tests.test_parity import ATOL, RTOL, assert_same, fit_and_evaluate
+from tests.test_parity import ATOL, RTOL, assert_same
 
 MODEL_TYPES = ("sequential", "functional", "subclassed")
 # The settings the proofs use: the clip norm is small enough to clip every step.

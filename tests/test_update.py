@@ -9,7 +9,6 @@ found by diffing two renders, so the tests do not depend on the templates' wordi
 from __future__ import annotations
 
 import dataclasses
-
 import difflib
 import json
 import os
