@@ -11,7 +11,7 @@ import functools
 import importlib.metadata
 import re
 
-from keras_jax_scaffold import __version__
+from keras_jax_scaffold import __version__, catalog
 from keras_jax_scaffold.layout import ANSWERS_FILE
 from keras_jax_scaffold.spec import Spec, answer_context, command_line
 
@@ -43,13 +43,9 @@ def _call(path: str, arguments: list[tuple[str, str]]) -> str:
 
 def metric_arguments(metric, spec: Spec) -> list[tuple[str, str]]:
     """Constructor arguments of a metric, filled from the model's settings."""
-    arguments = dict(metric.task_arguments).get(spec.task.name, metric.arguments)
-    values = {
-        "num_classes": spec.num_classes,
-        "k": max(1, min(5, spec.num_classes - 1)),
-        "output_units": spec.output_units,
-    }
-    return [(key, template.format(**values)) for key, template in arguments]
+    return metric.constructor_arguments(
+        spec.task.name, spec.num_classes, spec.output_units
+    )
 
 
 def output_units_expression(spec: Spec) -> str:
@@ -97,7 +93,21 @@ def layers(spec: Spec) -> list[dict]:
     ]
 
 
-def build_context(spec: Spec) -> dict:
+def target_data(task: catalog.Task) -> dict:
+    """What the templates need to know about the task's targets (see catalog.Target)."""
+    target = catalog.TARGETS[task.target]
+    return {
+        "title": target.title,
+        "scores_width": target.scores_width,
+        "label_range": target.label_range,
+        "uses_output_units": target.uses_output_units,
+        "sequence": target.sequence,
+    }
+
+
+def build_context(spec: Spec, custom_templates: tuple[str, ...] = ()) -> dict:
+    """The template context; ``custom_templates`` are the user templates taken
+    (``TemplateSet.source_labels()``), recorded in the generated headers."""
     task = spec.task
     return {
         "context_version": CONTEXT_VERSION,
@@ -113,6 +123,7 @@ def build_context(spec: Spec) -> dict:
             "input_kind": task.input_kind,
             "target": task.target,
         },
+        "target": target_data(task),
         "input_shape": repr(tuple(spec.input_shape)),
         "num_classes": spec.num_classes,
         "output_units": spec.output_units,
@@ -135,6 +146,7 @@ def build_context(spec: Spec) -> dict:
         ],
         "dependencies": list(project_dependencies()),
         "answers_file": ANSWERS_FILE,
+        "custom_templates": list(custom_templates),
         "vars": dict(spec.variables),
         "optimizer": {
             "name": spec.optimizer,

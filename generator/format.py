@@ -23,7 +23,9 @@ from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.render import Rendered
 from keras_jax_scaffold.write import write_atomic
 
-TARGET_VERSION = "PY310"  # black.TargetVersion member the generated code is formatted for
+TARGET_VERSION = (
+    "PY310"  # black.TargetVersion member the generated code is formatted for
+)
 LOOK_BACK = 6  # rendered lines searched for the user template line that caused an error
 
 
@@ -49,10 +51,22 @@ def _template_line(rendered: Rendered, text: str) -> str | None:
         for lineno, line in enumerate(lines, 1):
             if line.strip() == text:
                 return f"{filename}:{lineno}"
+        # A line with `{{ ... }}` prints something else than its source: match the
+        # text around the expressions.
+        for lineno, line in enumerate(lines, 1):
+            if "{{" in line and _printed_by(line).fullmatch(text):
+                return f"{filename}:{lineno}"
         for lineno, line in enumerate(lines, 1):
             if text in line:
                 return f"{filename}:{lineno}"
     return None
+
+
+def _printed_by(line: str) -> re.Pattern:
+    """What a template line with ``{{ ... }}`` expressions can print."""
+    parts = re.split(r"\{\{.*?\}\}", line.strip())
+    literal = [re.sub(r"\\\s+|\s+", r"\\s*", re.escape(part)) for part in parts]
+    return re.compile(".*?".join(literal) + r"\s*")
 
 
 def invalid_python(rendered: Rendered, reason: str) -> UserError:

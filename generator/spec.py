@@ -190,15 +190,12 @@ def check_learning_rate(value: float, typed: str | None = None) -> float:
 
 def min_num_classes(task: catalog.Task) -> int:
     """CTC can have a single class (besides the blank); classification needs two."""
-    return 1 if task.name == "sequence_ctc" else 2
-
-
-# Output units default to 1 (regression) or 8 (embeddings), at least what the loss needs.
-DEFAULT_OUTPUT_UNITS = {"metric_learning": 8}
+    return task.min_classes
 
 
 def default_output_units(task: catalog.Task, loss: catalog.Loss) -> int:
-    return max(DEFAULT_OUTPUT_UNITS.get(task.name, 1), loss.min_output_units)
+    """The task's default (1; 8 for embeddings), at least what the loss needs."""
+    return max(task.default_output_units, loss.min_output_units)
 
 
 def parse_variable(text: str) -> tuple[str, str]:

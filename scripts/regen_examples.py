@@ -67,6 +67,16 @@ CUSTOM_EXAMPLES = (
         "custom_templates/clip_gradients",
         "custom_templates",
     ),
+    (
+        Answers(
+            name="grad_norm_classifier",
+            model_type="subclassed",
+            loss="sparse_categorical_crossentropy",
+            metrics=("sparse_categorical_accuracy",),
+        ),
+        "custom_templates/grad_norm",
+        "custom_templates",
+    ),
 )
 
 

@@ -133,3 +133,17 @@ def compare(module, x, y, fit_kwargs, build=None, eval_kwargs=None):
     )
     assert_same(generated, builtin)
     return generated
+
+
+def vars_template_dir(directory: Path, *keys: str) -> Path:
+    """A template directory whose steps read ``vars.KEY`` for each key (in a comment),
+    for tests that pass ``--var``s: a ``--var`` no template reads is an error."""
+    path = directory / "partials" / "steps.py.jinja"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    reads = " ".join(f"{{{{ vars.{key} }}}}" for key in keys)
+    path.write_text(
+        '{% extends "builtin/partials/steps.py.jinja" %}\n'
+        f"{{% block extra_logs %}}\n# vars: {reads}\n{{% endblock %}}\n",
+        encoding="utf-8",
+    )
+    return directory

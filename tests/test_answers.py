@@ -219,7 +219,8 @@ def test_the_command_line_renders_the_same_file_again(tmp_path):
     templates.mkdir()
     (templates / "module.py.jinja").write_text(
         '{% extends "builtin/module.py.jinja" %}\n'
-        "{% block imports %}{{ super() }}\nCLIP = {{ vars.clip }}\n{% endblock %}\n"
+        "{% block imports %}{{ super() }}\nCLIP = {{ vars.clip }}  # {{ vars.note }}\n"
+        "{% endblock %}\n"
     )
     first = tmp_path / "first"
     flags = ["--no-input", "-o", first, "-t", templates]
@@ -322,7 +323,9 @@ def test_rederive_propagates_through_dependencies():
 def test_an_entry_with_context_is_a_documented_template_variable(monkeypatch):
     from dataclasses import replace
 
-    from keras_jax_scaffold import reference, spec
+    from keras_jax_scaffold import spec
+
+    from scripts import gen_template_reference as reference
 
     with_context = tuple(
         replace(q, context=int) if q.name == "hidden_units" else q for q in ANSWERS

@@ -186,6 +186,53 @@ def test_mixed_float16_loss_scaling(tmp_path, model_type):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("model_type", MODEL_TYPES)
+def test_mixed_bfloat16(tmp_path, model_type):
+    """Under mixed_bfloat16 (bfloat16 compute, float32 variables, no loss scaling) the
+    generated step trains exactly like Keras's."""
+    module = support.generate(tmp_path, model_type=model_type, **CONFIGS["sparse"])
+    x, y = module.make_dataset(num_samples=37, seed=1)
+
+    def build(cls):
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+        model = support.build_with(module, cls)
+        assert model.compute_dtype == "bfloat16"
+        assert not isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+        return model
+
+    try:
+        compare(module, x, y, {"batch_size": 8, "epochs": 2}, build=build)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.slow
+def test_mixed_bfloat16_parity_sees_the_policy(tmp_path):
+    """Guard for the test above: the same training in float32 is told apart from
+    mixed_bfloat16, so the parity test can see a step that ignores the policy."""
+    module = support.generate(tmp_path, model_type="functional", **CONFIGS["sparse"])
+    generated_cls, builtin_cls = support.builtin_twin(module)
+    x, y = module.make_dataset(num_samples=32, seed=1)
+
+    def build(cls, policy):
+        keras.mixed_precision.set_global_policy(policy)
+        return support.build_with(module, cls)
+
+    fit = {"batch_size": 8, "epochs": 2}
+    try:
+        in_float32 = fit_and_evaluate(
+            lambda: build(generated_cls, "float32"), x, y, fit
+        )
+        builtin = fit_and_evaluate(
+            lambda: build(builtin_cls, "mixed_bfloat16"), x, y, fit
+        )
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    with pytest.raises(AssertionError):
+        assert_same(in_float32, builtin)
+
+
+@pytest.mark.slow
 def test_step_without_loss_scaling_differs(tmp_path):
     """Guard for the test above: dropping `scale_loss` changes the mixed-precision
     result, so the parity test can see a missing loss scale."""
