@@ -22,17 +22,23 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
+import jax
 import keras
 import numpy as np
 
 RTOL, ATOL = 1e-6, 1e-7
 
 
-def _start(seed, policy):
-    """A fresh Keras session under dtype ``policy``, seeded."""
+def _start(seed, policy, data_parallel):
+    """A fresh Keras session under dtype ``policy`` (and ``DataParallel`` over all
+    devices), seeded."""
     keras.backend.clear_session()
     if policy is not None:
         keras.config.set_dtype_policy(policy)
+    if data_parallel:
+        keras.distribution.set_distribution(
+            keras.distribution.DataParallel(devices=jax.devices())
+        )
     keras.utils.set_random_seed(seed)
 
 
@@ -68,12 +74,12 @@ def assert_history_close(mine, oracle, keys):
 # --- gan ---------------------------------------------------------------------------
 
 
-def run_gan(module, x, batch_size, build=None, seed=7, policy=None):
+def run_gan(module, x, batch_size, build=None, seed=7, policy=None, data_parallel=False):
     """``(recipe model, [generator weights, discriminator weights] of the oracle)``
     after one epoch over ``x`` (whole batches, in order)."""
     assert len(x) % batch_size == 0, "the oracle takes whole batches"
     build = build or module.build_model
-    _start(seed, policy)
+    _start(seed, policy, data_parallel)
     model = build()
     generator = module.build_generator()
     discriminator = module.build_discriminator()
@@ -125,14 +131,14 @@ def assert_gan_matches(model, oracle):
 # --- distillation --------------------------------------------------------------------
 
 
-def run_distillation(module, x, y, fit_kwargs, build=None, seed=7, policy=None):
+def run_distillation(module, x, y, fit_kwargs, build=None, seed=7, policy=None, data_parallel=False):
     """``(recipe history and student weights, the Distiller's)`` after ``fit``.
 
     The student has no regularizers and ``fit`` gets no sample weights: the Distiller
     uses neither (see the README).
     """
     build = build or module.build_model
-    _start(seed, policy)
+    _start(seed, policy, data_parallel)
     teacher = module.build_teacher()
     student = module.build_network(
         "student", module.INPUT_SHAPE, (module.NUM_CLASSES,), l2=0.0
@@ -209,12 +215,12 @@ def compute_loss_oracle(module):
     return ComputeLossVae
 
 
-def run_vae(module, x, fit_kwargs, build_with, seed=7, policy=None):
+def run_vae(module, x, fit_kwargs, build_with, seed=7, policy=None, data_parallel=False):
     """``(recipe, oracle)`` histories and weights after ``fit`` from the same seed."""
     results = []
     generated = getattr(module, module.TEST_CLASS_NAME)
     for cls in (generated, compute_loss_oracle(module)):
-        _start(seed, policy)
+        _start(seed, policy, data_parallel)
         model = build_with(module, cls)
         history = model.fit(x, shuffle=False, verbose=0, **fit_kwargs).history
         results.append({"history": history, "weights": weights(model), "model": model})
