@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from keras_jax_scaffold import __version__, catalog
+from keras_jax_scaffold import __version__, catalog, recipes
 from keras_jax_scaffold.cli_templates import templates_app
 from keras_jax_scaffold.console import fail, fail_with, table
 from keras_jax_scaffold.errors import UserError
@@ -91,6 +91,44 @@ VarOption = Annotated[
 ]
 
 
+RecipeOption = Annotated[
+    str | None,
+    typer.Option(
+        help="The training algorithm in the steps: "
+        + "; ".join(f"{r.name}: {r.summary}" for r in recipes.RECIPES)
+        + ". Default: default. See `recipes`.",
+        autocompletion=_complete(list(recipes.RECIPE_INDEX)),
+    ),
+]
+# One option per recipe setting (recipes.py holds their flags, types and help).
+MicrobatchesOption = Annotated[
+    int | None,
+    typer.Option(
+        recipes.MICROBATCHES.flag,
+        help=recipes.MICROBATCHES.help + f". Default: {recipes.MICROBATCHES.default}.",
+    ),
+]
+ClipNormOption = Annotated[
+    float | None,
+    typer.Option(
+        recipes.CLIP_NORM.flag,
+        help=recipes.CLIP_NORM.help + f". Default: {recipes.CLIP_NORM.default}.",
+    ),
+]
+RhoOption = Annotated[
+    float | None,
+    typer.Option(
+        recipes.RHO.flag, help=recipes.RHO.help + f". Default: {recipes.RHO.default}."
+    ),
+]
+
+
+def _recipe_settings(**values) -> tuple[tuple[str, int | float], ...] | None:
+    """The recipe settings given as flags (``None``: none given)."""
+    given = tuple((name, value) for name, value in values.items() if value is not None)
+    return given or None
+
+
 @app.command()
 def new(
     name: Annotated[
@@ -167,6 +205,10 @@ def new(
             "point, tests, answers file for `update`) instead of NAME.py.",
         ),
     ] = False,
+    recipe: RecipeOption = None,
+    microbatches: MicrobatchesOption = None,
+    clip_norm: ClipNormOption = None,
+    rho: RhoOption = None,
     template_dir: TemplateDirOption = None,
     var: VarOption = None,
     output_dir: Annotated[
@@ -209,6 +251,10 @@ def new(
         num_classes=num_classes,
         output_units=output_units,
         hidden_units=hidden_units,
+        recipe=recipe,
+        recipe_settings=_recipe_settings(
+            microbatches=microbatches, clip_norm=clip_norm, rho=rho
+        ),
     )
     try:
         given = _with_variables(given, var)
@@ -317,6 +363,17 @@ def update(
     hidden_units: Annotated[
         int | None, typer.Option(help="Change the hidden layer's units.")
     ] = None,
+    recipe: Annotated[
+        str | None,
+        typer.Option(
+            help="Switch to another recipe (see `recipes`); the settings of the old "
+            "recipe are dropped, those of the new one take their defaults unless given.",
+            autocompletion=_complete(list(recipes.RECIPE_INDEX)),
+        ),
+    ] = None,
+    microbatches: MicrobatchesOption = None,
+    clip_norm: ClipNormOption = None,
+    rho: RhoOption = None,
     template_dir: TemplateDirOption = None,
     var: Annotated[
         list[str] | None,
@@ -361,6 +418,10 @@ def update(
         num_classes=num_classes,
         output_units=output_units,
         hidden_units=hidden_units,
+        recipe=recipe,
+        recipe_settings=_recipe_settings(
+            microbatches=microbatches, clip_norm=clip_norm, rho=rho
+        ),
     )
     try:
         given = _with_variables(given, var)
@@ -395,6 +456,22 @@ def update(
             f"conflicts in {shown}: written with conflict markers (<<<<<<< yours, "
             "=======, >>>>>>> template); resolve them by hand"
         )
+
+
+@app.command(name="recipes")
+def list_recipes() -> None:
+    """List the training recipes (`new --recipe R`): name, settings, what each does."""
+    table(
+        [
+            (r.name, recipes.settings_line(r), r.summary + _logs_note(r))
+            for r in recipes.RECIPES
+        ],
+        ("recipe", "settings", "what it does"),
+    )
+
+
+def _logs_note(recipe: recipes.Recipe) -> str:
+    return f" (logs {', '.join(recipe.logs)})" if recipe.logs else ""
 
 
 @app.command()

@@ -12,7 +12,7 @@ import importlib.metadata
 import re
 import shlex
 
-from keras_jax_scaffold import __version__
+from keras_jax_scaffold import __version__, recipes
 from keras_jax_scaffold.layout import ANSWERS_FILE
 from keras_jax_scaffold.spec import Spec
 
@@ -118,6 +118,7 @@ def command_line(spec: Spec) -> str:
     if spec.task.head_units == "output_units":
         parts.append(f"--output-units {spec.output_units}")
     parts.append(f"--hidden-units {spec.hidden_units}")
+    parts += recipes.command_line_parts(spec.recipe, spec.recipe_settings)
     parts += [f"--var {shlex.quote(f'{k}={v}')}" for k, v in spec.variables]
     return " ".join(parts)
 
@@ -161,6 +162,7 @@ def build_context(spec: Spec) -> dict:
         "dependencies": list(project_dependencies()),
         "answers_file": ANSWERS_FILE,
         "vars": dict(spec.variables),
+        "recipe": recipes.recipe_context(spec.recipe, spec.recipe_settings),
         "optimizer": {
             "name": spec.optimizer,
             "learning_rate": repr(spec.learning_rate),

@@ -36,6 +36,8 @@ ANSWER_TYPES = {
     "output_units": int,
     "hidden_units": int,
     "variables": dict,
+    "recipe": str,
+    "recipe_settings": dict,
 }
 FILE_KEYS = ("answers", "template_dirs", "tool_version")
 
@@ -63,6 +65,8 @@ def answers_from_spec(spec: Spec) -> Answers:
         output_units=spec.output_units,
         hidden_units=spec.hidden_units,
         variables=spec.variables,
+        recipe=spec.recipe.name,
+        recipe_settings=spec.recipe_settings,
     )
 
 
@@ -75,6 +79,7 @@ def dump_answers(
     values = {key: getattr(answers, key) for key in ANSWER_KEYS}
     values["metrics"] = list(values["metrics"])
     values["variables"] = dict(values["variables"])
+    values["recipe_settings"] = dict(values["recipe_settings"])
     directories = [
         Path(os.path.relpath(d.resolve(), project_dir.resolve())).as_posix()
         for d in template_dirs
@@ -135,6 +140,8 @@ def read_answers(project_dir: Path) -> Recorded:
         values["metrics"] = tuple(values["metrics"])
     if "variables" in values:
         values["variables"] = tuple(sorted(values["variables"].items()))
+    if "recipe_settings" in values:
+        values["recipe_settings"] = tuple(sorted(values["recipe_settings"].items()))
     directories = document.get("template_dirs", [])
     if not isinstance(directories, list) or not all(
         isinstance(d, str) for d in directories

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import typer
-from keras_jax_scaffold import catalog
+from keras_jax_scaffold import catalog, recipes
 from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.spec import (
     DEFAULTS,
@@ -116,6 +116,10 @@ def _check_given(given: Answers) -> None:
         resolve_optimizer(given.optimizer)
     if given.learning_rate is not None:
         _float_positive(str(given.learning_rate))
+    if given.recipe is not None:
+        recipes.check_settings(
+            recipes.resolve_recipe(given.recipe), given.recipe_settings
+        )
     if given.loss is not None:
         loss = resolve_loss(given.loss)
         task = resolve_task(loss, given.task)
@@ -216,6 +220,7 @@ def ask_missing(given: Answers) -> Answers:
         if given.hidden_units is not None
         else ask("Hidden units", str(DEFAULTS["hidden_units"]), _int("hidden units", 1))
     )
+    recipe_name, recipe_settings = ask_recipe(given)
     return replace(
         given,
         name=name,
@@ -229,7 +234,34 @@ def ask_missing(given: Answers) -> Answers:
         num_classes=num_classes,
         output_units=output_units,
         hidden_units=hidden_units,
+        recipe=recipe_name,
+        recipe_settings=recipe_settings,
     )
+
+
+def ask_recipe(given: Answers):
+    """The recipe (listed with what each does) and its settings not given as flags."""
+    name = given.recipe
+    if name is None:
+        typer.echo("Recipes (the training algorithm in the steps):")
+        for recipe in recipes.RECIPES:
+            typer.echo(f"  {recipe.name:<22} {recipe.summary}")
+        name = ask(
+            f"Recipe {_choices(recipes.RECIPE_INDEX)}",
+            recipes.DEFAULT_RECIPE,
+            lambda text: recipes.resolve_recipe(text).name,
+        )
+    recipe = recipes.resolve_recipe(name)
+    settings = dict(given.recipe_settings or ())
+    for setting in recipe.settings:
+        if setting.name not in settings:
+            settings[setting.name] = ask(
+                f"{setting.flag.lstrip('-').replace('-', ' ').capitalize()} "
+                f"({setting.help})",
+                str(setting.default),
+                lambda text, setting=setting: setting.check(text, typed=text),
+            )
+    return name, tuple(settings.items()) or None
 
 
 def missing_flags(given: Answers) -> list[str]:
@@ -243,6 +275,7 @@ def missing_flags(given: Answers) -> list[str]:
         "learning_rate": "--learning-rate",
         "input_shape": "--input-shape",
         "hidden_units": "--hidden-units",
+        "recipe": "--recipe",
     }
     missing = [flag for field, flag in flags.items() if getattr(given, field) is None]
     if given.loss is not None:

@@ -51,6 +51,19 @@ BLOCK_DOCS = {
     "scale here. Empty but for a comment by default.",
     "extra_logs": "Inside `train_step`, after the metrics update: add entries to `logs` "
     "(empty by default).",
+    "compute_gradients": "Inside `train_step`, after `grad_fn = jax.value_and_grad("
+    "self.forward_and_loss, has_aux=True)`: must set `grads`, `unscaled_loss`, "
+    "`y_pred`, `non_trainable_variables` and `metrics_variables` (recipes "
+    "`gradient-accumulation` and `sam` replace it; the former also sets `logs`).",
+    "update_train_metrics": "Inside `train_step`, after the optimizer update: must set "
+    "`logs` and `metrics_variables` (the default calls `self.update_metrics`).",
+    "track_loss": "Inside `update_metrics`, in the metrics' stateless scope, before "
+    "`compute_metrics`: updates the loss mean, weighted by batch size.",
+    "init_state": "The body of `init_recipe_state()`, which `__init__` calls for "
+    "recipes that create state with the model (trackers, loss objects); rendered only "
+    "for those recipes (`recipe.init_state`).",
+    "extra_methods": "Methods added to the model class (or the `StatelessSteps` mixin) "
+    "after the step settings, e.g. a `metrics` property or helpers (empty by default).",
 }
 
 # Every key of the template context: "a.b" is key b of mapping a, "a[].b" key b of each
@@ -180,6 +193,39 @@ CONTEXT_DOCS = {
         "str",
         "Where a project records its answers (`.keras-jax-scaffold.json`).",
     ),
+    "recipe": (
+        "dict",
+        "The training recipe (`--recipe`, see `keras-jax-scaffold recipes`).",
+    ),
+    "recipe.name": ("str", "Its name, e.g. `default`, `sam`."),
+    "recipe.is_default": ("bool", "Whether it is the `default` recipe."),
+    "recipe.summary": ("str", "One line on what it does."),
+    "recipe.template": (
+        "str",
+        "The steps partial that implements it (it extends `partials/steps.py.jinja`).",
+    ),
+    "recipe.project_test": (
+        "str",
+        "The template of a project's `tests/test_parity.py` body: the recipe's proof.",
+    ),
+    "recipe.init_state": (
+        "bool",
+        "Whether it creates state with the model (`__init__` calls "
+        "`init_recipe_state`).",
+    ),
+    "recipe.compiles_loss": (
+        "bool",
+        "Whether `compile()` gets the loss and metrics (else only the optimizer).",
+    ),
+    "recipe.logs": ("list[str]", "What it logs besides the loss and the metrics."),
+    "recipe.settings": ("list[dict]", "Its settings, in order (may be empty)."),
+    "recipe.settings[].name": (
+        "str",
+        "The setting's name: the answer and the steps' class attribute.",
+    ),
+    "recipe.settings[].flag": ("str", "Its command-line option, e.g. `--clip-norm`."),
+    "recipe.settings[].value": ("str", "Its value as a Python literal, e.g. `1.0`."),
+    "recipe.settings[].help": ("str", "One line on what it means."),
     "vars": (
         "dict[str, str]",
         (

@@ -13,7 +13,7 @@ import math
 import re
 from dataclasses import dataclass, fields
 
-from keras_jax_scaffold import catalog
+from keras_jax_scaffold import catalog, recipes
 from keras_jax_scaffold.errors import UserError, did_you_mean, unknown
 
 # Names a generated module may not take: it imports these, so `NAME.py` would shadow them.
@@ -52,6 +52,9 @@ class Answers:
     hidden_units: int | None = None
     # `--var KEY=VALUE`: user variables for custom templates (`{{ vars.KEY }}`).
     variables: tuple[tuple[str, str], ...] | None = None
+    # `--recipe R` and its settings (`--microbatches 4`, ...): see recipes.py.
+    recipe: str | None = None
+    recipe_settings: tuple[tuple[str, int | float], ...] | None = None
 
     def merged(self, other: Answers) -> Answers:
         """These answers, with the ones missing here taken from ``other``."""
@@ -77,6 +80,9 @@ class Spec:
     output_units: int
     hidden_units: int
     variables: tuple[tuple[str, str], ...] = ()  # sorted by key
+    recipe: recipes.Recipe = recipes.RECIPE_INDEX[recipes.DEFAULT_RECIPE]
+    # Every setting of the recipe, given or default, in the recipe's order.
+    recipe_settings: tuple[tuple[str, int | float], ...] = ()
 
 
 def class_name_for(name: str) -> str:
@@ -297,6 +303,9 @@ def build_spec(answers: Answers) -> Spec:
     hidden_units = _positive(
         "hidden units", _given(answers.hidden_units, DEFAULTS["hidden_units"])
     )
+    recipe = recipes.resolve_recipe(answers.recipe or recipes.DEFAULT_RECIPE)
+    recipe_settings = recipes.check_settings(recipe, answers.recipe_settings)
+    recipes.check_model(recipe, model_type, [m.snake_name for m in metrics])
     return Spec(
         name=name,
         class_name=class_name_for(name),
@@ -311,4 +320,6 @@ def build_spec(answers: Answers) -> Spec:
         output_units=output_units,
         hidden_units=hidden_units,
         variables=check_variables(answers.variables or ()),
+        recipe=recipe,
+        recipe_settings=recipe_settings,
     )

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 import merge3
-from keras_jax_scaffold import catalog
+from keras_jax_scaffold import catalog, recipes
 from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_FILE
 from keras_jax_scaffold.plan import unified_diff
@@ -383,18 +383,52 @@ def update_answers(recorded: Answers, given: Answers) -> tuple[Answers, list[str
     """
     variables = dict(recorded.variables or ())
     variables.update(given.variables or ())
+    settings, notes = _recipe_settings(recorded, given)
     answers = replace(
         given.merged(recorded),
         name=recorded.name,
         variables=tuple(sorted(variables.items())),
+        recipe_settings=settings,
     )
     if given.loss is None and given.task is None:
-        return answers, []
+        return answers, notes
     try:
         old = build_spec(recorded)
     except UserError:
-        return answers, []  # the recorded answers are broken; build_spec says why
-    return _task_dependent_changes(old, answers, given)
+        return answers, notes  # the recorded answers are broken; build_spec says why
+    answers, task_notes = _task_dependent_changes(old, answers, given)
+    return answers, notes + task_notes
+
+
+def _recipe_settings(recorded: Answers, given: Answers):
+    """The recipe settings to render, and a note when ``--recipe`` dropped some.
+
+    Given settings merge over the recorded ones key by key; a change of recipe drops
+    the recorded settings of the old recipe (the new one's take their defaults).
+    """
+    settings = dict(recorded.recipe_settings or ())
+    notes = []
+    if given.recipe is not None and recorded.recipe is not None:
+        try:
+            changed = (
+                recipes.resolve_recipe(given.recipe).name
+                != recipes.resolve_recipe(recorded.recipe).name
+            )
+        except UserError:
+            changed = False  # build_spec reports the unknown recipe
+        if changed and settings:
+            shown = ", ".join(
+                f"{recipes.SETTINGS[k].flag} {v!r}"
+                for k, v in sorted(settings.items())
+                if k in recipes.SETTINGS
+            )
+            notes.append(
+                f"recipe {recorded.recipe!r} -> {given.recipe!r}: dropped its settings "
+                f"({shown})"
+            )
+            settings = {}
+    settings.update(given.recipe_settings or ())
+    return tuple(sorted(settings.items())), notes
 
 
 # -------------------------------------------------------------------------- update

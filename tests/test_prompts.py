@@ -33,6 +33,8 @@ PROMPTS = {
     "num_classes": "Number of classes [3]",
     "output_units": "Output units [",
     "hidden_units": "Hidden units [32]",
+    "recipe": "Recipe [",
+    "rho": "Rho (",
 }
 
 
@@ -99,6 +101,10 @@ def test_every_answer_is_asked_and_bad_answers_are_reasked(tmp_path, terminal):
             "2",  # output units
             "0",
             "16",  # hidden units
+            "samm",  # typo
+            "sam",
+            "-1",  # rho below 0
+            "0.1",
         ],
     )
     assert result.exit_code == 0, result.output
@@ -118,6 +124,10 @@ def test_every_answer_is_asked_and_bad_answers_are_reasked(tmp_path, terminal):
         *["output_units"] * 3,
         "hidden_units",
         "hidden_units",
+        "recipe",
+        "recipe",
+        "rho",
+        "rho",
     ]
     # Each bad answer is explained, on stderr, before it is asked again.
     for reason in [
@@ -134,6 +144,8 @@ def test_every_answer_is_asked_and_bad_answers_are_reasked(tmp_path, terminal):
         "invalid output units 'x'",
         "invalid output units 0",
         "invalid hidden units 0",
+        "unknown recipe 'samm' (did you mean 'sam'?)",
+        "invalid --rho '-1': must be at least 0.0",
     ]:
         assert reason in result.stderr, reason
     assert "error:" not in result.stderr
@@ -149,6 +161,7 @@ def test_every_answer_is_asked_and_bad_answers_are_reasked(tmp_path, terminal):
     assert "INPUT_SHAPE = (4,)" in text
     assert "OUTPUT_UNITS = 2" in text
     assert "HIDDEN_UNITS = 16" in text
+    assert "rho = 0.1" in text
 
 
 def test_enter_everywhere_gives_the_no_input_defaults(tmp_path, terminal):
@@ -165,6 +178,7 @@ def test_enter_everywhere_gives_the_no_input_defaults(tmp_path, terminal):
         "input_shape",
         "num_classes",
         "hidden_units",
+        "recipe",
     ]
     assert (out / "demo.py").read_text(encoding="utf-8") == no_input(tmp_path)
 
@@ -180,6 +194,8 @@ def test_only_answers_not_given_as_flags_are_asked(tmp_path, terminal):
         "bce",
         "-m",
         "auc",
+        "--recipe",
+        "default",
         answers=["subclassed", "multilabel", "adamw", "0.01", "10", "4", "8"],
     )
     assert result.exit_code == 0, result.output
@@ -211,7 +227,7 @@ def test_task_and_classes_are_asked_even_when_the_main_flags_are_given(
     flags = [
         "--model-type", "functional", "--loss", "bce", "-m", "auc",
         "--optimizer", "adam", "--learning-rate", "0.001", "--input-shape", "16",
-        "--hidden-units", "32",
+        "--hidden-units", "32", "--recipe", "default",
     ]  # fmt: skip
     result = interact("new", "demo", "-o", out, *flags, answers=["multilabel", "6"])
     assert result.exit_code == 0, result.output
@@ -230,7 +246,7 @@ def test_metric_menu_offers_only_metrics_that_fit_the_loss(tmp_path, terminal):
         "functional",
         "--loss",
         "mse",
-        answers=["2, r2_score,2", "", "", "", "", ""],
+        answers=["2, r2_score,2", "", "", "", "", "", ""],
     )
     assert result.exit_code == 0, result.output
     offered = catalog.compatible_metrics("regression")
@@ -316,6 +332,7 @@ def test_missing_flags():
         "--learning-rate",
         "--input-shape",
         "--hidden-units",
+        "--recipe",
     ]
     full = {
         "name": "demo",
@@ -325,6 +342,7 @@ def test_missing_flags():
         "learning_rate": 0.1,
         "input_shape": "16",
         "hidden_units": 8,
+        "recipe": "default",
     }
     assert prompts.missing_flags(Answers(loss="mse", **full)) == ["--output-units"]
     assert prompts.missing_flags(Answers(loss="mse", output_units=1, **full)) == []
@@ -444,6 +462,7 @@ def test_real_terminal_session(tmp_path):
             ("Input shape (vector) [16]", "6"),
             ("Output units [1]", "2"),
             (PROMPTS["hidden_units"], ""),
+            (PROMPTS["recipe"], ""),
             ("create", None),
         ]:
             terminal.expect(prompt)

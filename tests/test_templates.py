@@ -635,6 +635,7 @@ def _contexts():
         )
         contexts.append(build_context(build_spec(answers)))
     contexts.append(build_context(build_spec(Answers(name="bare", metrics=()))))
+    contexts.append(build_context(build_spec(Answers(name="sam", recipe="sam"))))
     return contexts
 
 

@@ -1,0 +1,275 @@
+"""The training recipes of ``new NAME --recipe R``: the one home of recipe knowledge.
+
+A recipe is a training algorithm written into the generated steps. Everything the rest of
+the tool knows about recipes comes from :data:`RECIPES` here: the ``--recipe`` choices
+and their settings (flags, validation, help, answers file), the ``recipes`` listing, the
+README table (checked by a test), the template context (:func:`recipe_context`) and which
+project test carries the recipe's proof.
+
+How to add a recipe
+-------------------
+1. Write ``templates/partials/recipes/NAME.py.jinja``. It ``{% extends
+   "partials/steps.py.jinja" %}`` and overrides only the blocks its algorithm changes
+   (``forward``, ``compute_loss``, ``extra_loss``, ``track_loss``, ``compute_metrics``,
+   ``extra_metrics``, ``compute_gradients``, ``transform_gradients``,
+   ``update_train_metrics``, ``extra_logs``, ``init_state``, ``extra_methods``), so
+   users can still override any other block on top of it. Settings reach the steps as
+   class attributes named after the setting (``self.clip_norm``); state created with
+   the model (trackers, sub-objects) goes in ``init_state`` (set ``init_state=True``).
+2. Write ``templates/project/tests/recipes/NAME.py.jinja``: the body of the project's
+   ``tests/test_parity.py`` that proves the recipe against its Keras oracle
+   (``run_mine_and_oracle``, used by ``test_data_parallel.py`` too).
+3. Add a :class:`Recipe` to :data:`RECIPES` with its :class:`Setting`s, and a row for
+   the README's recipe table (``tests/test_recipes_cli.py`` checks they agree).
+4. Prove it in ``tests/`` against a Keras oracle, with a negative control.
+
+Templates receive only plain data (:func:`recipe_context`); nothing here imports keras.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from keras_jax_scaffold.errors import UserError, unknown
+
+MODEL_TYPES = ("sequential", "functional", "subclassed")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting of a recipe: an answer ``name``, given as ``flag``."""
+
+    name: str  # the answer's key in the answers file and the class attribute
+    flag: str  # the command-line option, e.g. "--clip-norm"
+    type: type  # int or float
+    default: int | float
+    minimum: int | float  # the smallest valid value
+    minimum_inclusive: bool
+    help: str
+
+    def check(self, value: Any, typed: str | None = None) -> int | float:
+        """``value`` converted and validated; UserError naming it otherwise."""
+        shown = repr(typed) if typed is not None else repr(value)
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            if self.type is int:
+                if isinstance(value, float) and not value.is_integer():
+                    raise ValueError
+                converted = int(value)
+            else:
+                converted = float(value)
+        except (TypeError, ValueError):
+            kind = "an integer" if self.type is int else "a number"
+            raise UserError(f"invalid {self.flag} {shown}: give {kind}") from None
+        too_small = (
+            converted < self.minimum
+            if self.minimum_inclusive
+            else converted <= self.minimum
+        )
+        if not math.isfinite(converted) or too_small:
+            bound = "at least" if self.minimum_inclusive else "greater than"
+            raise UserError(
+                f"invalid {self.flag} {shown}: must be {bound} {self.minimum!r} "
+                f"(default {self.default!r})"
+            )
+        return converted
+
+    @property
+    def constraint(self) -> str:
+        return f"{'>=' if self.minimum_inclusive else '>'} {self.minimum!r}"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    summary: str  # one line, for `recipes` and `--help`
+    settings: tuple[Setting, ...]
+    template: str  # the steps partial that implements it
+    logs: tuple[str, ...]  # what it logs besides the loss and the compiled metrics
+    project_test: str  # the body of the project's tests/test_parity.py
+    init_state: bool = False  # creates state with the model (`init_recipe_state`)
+    compiles_loss: bool = True  # compile() gets the loss and metrics
+    model_types: tuple[str, ...] = MODEL_TYPES
+    # Metrics the recipe cannot own (their variables are created on first use).
+    refused_metrics: tuple[str, ...] = ()
+
+
+MICROBATCHES = Setting(
+    "microbatches",
+    "--microbatches",
+    int,
+    4,
+    1,
+    True,
+    "microbatches per batch (gradient-accumulation); the batch size must divide by it",
+)
+CLIP_NORM = Setting(
+    "clip_norm",
+    "--clip-norm",
+    float,
+    1.0,
+    0.0,
+    False,
+    "largest global norm of the gradients (clip-gradients)",
+)
+RHO = Setting(
+    "rho",
+    "--rho",
+    float,
+    0.05,
+    0.0,
+    True,
+    "radius of the SAM weight perturbation (sam); 0 is the default step",
+)
+
+RECIPES: tuple[Recipe, ...] = (
+    Recipe(
+        "default",
+        "Keras's own train step, written out (the reference for every other recipe)",
+        (),
+        "partials/steps.py.jinja",
+        (),
+        "project/tests/recipes/default.py.jinja",
+    ),
+    Recipe(
+        "gradient-accumulation",
+        "split each batch into K microbatches, average their gradients, apply once",
+        (MICROBATCHES,),
+        "partials/recipes/gradient_accumulation.py.jinja",
+        (),
+        "project/tests/recipes/gradient_accumulation.py.jinja",
+    ),
+    Recipe(
+        "clip-gradients",
+        "clip the true (unscaled) gradients to a global norm; logs grad_norm",
+        (CLIP_NORM,),
+        "partials/recipes/clip_gradients.py.jinja",
+        ("grad_norm",),
+        "project/tests/recipes/clip_gradients.py.jinja",
+        init_state=True,
+    ),
+    Recipe(
+        "sam",
+        "sharpness-aware minimization: the gradient at w + rho*g/|g| updates w",
+        (RHO,),
+        "partials/recipes/sam.py.jinja",
+        (),
+        "project/tests/recipes/sam.py.jinja",
+    ),
+    Recipe(
+        "custom-trackers",
+        "the model owns its loss object and metric trackers; compile() gets only "
+        "the optimizer",
+        (),
+        "partials/recipes/custom_trackers.py.jinja",
+        (),
+        "project/tests/recipes/custom_trackers.py.jinja",
+        init_state=True,
+        compiles_loss=False,
+        refused_metrics=("f1_score", "fbeta_score"),
+    ),
+)
+
+RECIPE_INDEX = {recipe.name: recipe for recipe in RECIPES}
+DEFAULT_RECIPE = "default"
+# Every setting of every recipe, by answer name (a name belongs to one recipe).
+SETTINGS = {setting.name: setting for recipe in RECIPES for setting in recipe.settings}
+SETTING_RECIPE = {
+    setting.name: recipe.name for recipe in RECIPES for setting in recipe.settings
+}
+
+
+def resolve_recipe(value: str) -> Recipe:
+    """The recipe named ``value`` (``_`` and case are forgiven); UserError otherwise."""
+    recipe = RECIPE_INDEX.get(value.strip().lower().replace("_", "-"))
+    if recipe is None:
+        raise unknown(
+            "recipe", value, list(RECIPE_INDEX), hint="see `keras-jax-scaffold recipes`"
+        )
+    return recipe
+
+
+def check_settings(recipe: Recipe, given) -> tuple[tuple[str, int | float], ...]:
+    """Every setting of ``recipe``, given or default, in the recipe's order.
+
+    ``given`` holds ``(name, value)`` pairs; a setting of another recipe is an error
+    that names the recipe it belongs to.
+    """
+    values = dict(given or ())
+    for name in sorted(values):
+        if name not in SETTINGS:
+            raise unknown("recipe setting", name, list(SETTINGS))
+        owner = SETTING_RECIPE[name]
+        if owner != recipe.name:
+            raise UserError(
+                f"{SETTINGS[name].flag} is a setting of recipe {owner!r}, not of "
+                f"{recipe.name!r}: add --recipe {owner}, or drop {SETTINGS[name].flag}"
+            )
+    return tuple(
+        (s.name, s.check(values.get(s.name, s.default))) for s in recipe.settings
+    )
+
+
+def check_model(recipe: Recipe, model_type: str, metric_names) -> None:
+    """Refuse a model type or metric the recipe cannot work with, saying why."""
+    if model_type not in recipe.model_types:
+        raise UserError(
+            f"recipe {recipe.name!r} does not support model type {model_type!r}; "
+            f"it supports {', '.join(recipe.model_types)}"
+        )
+    for name in metric_names:
+        if name in recipe.refused_metrics:
+            raise UserError(
+                f"recipe {recipe.name!r} cannot own metric {name!r}: Keras creates its "
+                "variables on first use, which only compile() arranges; use "
+                "--recipe default, or another metric"
+            )
+
+
+def format_value(value: int | float) -> str:
+    """A setting as Python source (``1.0``, ``4``)."""
+    return repr(value)
+
+
+def settings_line(recipe: Recipe) -> str:
+    """``--clip-norm C (float > 0.0, default 1.0)``, or ``-`` without settings."""
+    parts = [
+        f"{s.flag} ({s.type.__name__} {s.constraint}, default {s.default!r})"
+        for s in recipe.settings
+    ]
+    return ", ".join(parts) or "-"
+
+
+def recipe_context(recipe: Recipe, settings) -> dict:
+    """The template context's ``recipe``: plain, precomputed data."""
+    values = dict(settings)
+    return {
+        "name": recipe.name,
+        "is_default": recipe.name == DEFAULT_RECIPE,
+        "summary": recipe.summary,
+        "template": recipe.template,
+        "project_test": recipe.project_test,
+        "init_state": recipe.init_state,
+        "compiles_loss": recipe.compiles_loss,
+        "logs": list(recipe.logs),
+        "settings": [
+            {
+                "name": s.name,
+                "flag": s.flag,
+                "value": format_value(values[s.name]),
+                "help": s.help,
+            }
+            for s in recipe.settings
+        ],
+    }
+
+
+def command_line_parts(recipe: Recipe, settings) -> list[str]:
+    """``--recipe R --flag V ...`` for the "render it again" command."""
+    values = dict(settings)
+    return [f"--recipe {recipe.name}"] + [
+        f"{s.flag} {format_value(values[s.name])}" for s in recipe.settings
+    ]
