@@ -122,6 +122,41 @@ RhoOption = Annotated[
     ),
 ]
 
+NoiseDimOption = Annotated[
+    int | None,
+    typer.Option(
+        recipes.NOISE_DIM.flag,
+        help=recipes.NOISE_DIM.help + f". Default: {recipes.NOISE_DIM.default}.",
+    ),
+]
+TemperatureOption = Annotated[
+    float | None,
+    typer.Option(
+        recipes.TEMPERATURE.flag,
+        help=recipes.TEMPERATURE.help + f". Default: {recipes.TEMPERATURE.default}.",
+    ),
+]
+AlphaOption = Annotated[
+    float | None,
+    typer.Option(
+        recipes.ALPHA.flag,
+        help=recipes.ALPHA.help + f". Default: {recipes.ALPHA.default}.",
+    ),
+]
+TeacherOption = Annotated[
+    str | None,
+    typer.Option(
+        recipes.TEACHER.flag, metavar="PATH.keras", help=recipes.TEACHER.help + "."
+    ),
+]
+LatentDimOption = Annotated[
+    int | None,
+    typer.Option(
+        recipes.LATENT_DIM.flag,
+        help=recipes.LATENT_DIM.help + f". Default: {recipes.LATENT_DIM.default}.",
+    ),
+]
+
 
 def _recipe_settings(**values) -> tuple[tuple[str, int | float], ...] | None:
     """The recipe settings given as flags (``None``: none given)."""
@@ -209,6 +244,11 @@ def new(
     microbatches: MicrobatchesOption = None,
     clip_norm: ClipNormOption = None,
     rho: RhoOption = None,
+    noise_dim: NoiseDimOption = None,
+    temperature: TemperatureOption = None,
+    alpha: AlphaOption = None,
+    teacher: TeacherOption = None,
+    latent_dim: LatentDimOption = None,
     template_dir: TemplateDirOption = None,
     var: VarOption = None,
     output_dir: Annotated[
@@ -253,7 +293,14 @@ def new(
         hidden_units=hidden_units,
         recipe=recipe,
         recipe_settings=_recipe_settings(
-            microbatches=microbatches, clip_norm=clip_norm, rho=rho
+            microbatches=microbatches,
+            clip_norm=clip_norm,
+            rho=rho,
+            noise_dim=noise_dim,
+            temperature=temperature,
+            alpha=alpha,
+            teacher=teacher,
+            latent_dim=latent_dim,
         ),
     )
     try:
@@ -374,6 +421,11 @@ def update(
     microbatches: MicrobatchesOption = None,
     clip_norm: ClipNormOption = None,
     rho: RhoOption = None,
+    noise_dim: NoiseDimOption = None,
+    temperature: TemperatureOption = None,
+    alpha: AlphaOption = None,
+    teacher: TeacherOption = None,
+    latent_dim: LatentDimOption = None,
     template_dir: TemplateDirOption = None,
     var: Annotated[
         list[str] | None,
@@ -420,7 +472,14 @@ def update(
         hidden_units=hidden_units,
         recipe=recipe,
         recipe_settings=_recipe_settings(
-            microbatches=microbatches, clip_norm=clip_norm, rho=rho
+            microbatches=microbatches,
+            clip_norm=clip_norm,
+            rho=rho,
+            noise_dim=noise_dim,
+            temperature=temperature,
+            alpha=alpha,
+            teacher=teacher,
+            latent_dim=latent_dim,
         ),
     )
     try:

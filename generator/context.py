@@ -148,7 +148,9 @@ def build_context(spec: Spec) -> dict:
         "layers": layers(spec),
         "loss": {
             "name": spec.loss.snake_name,
-            "expression": f"keras.losses.{spec.loss.class_name}()",
+            "expression": f"keras.losses.{spec.loss.class_name}("
+            + ("from_logits=True" if spec.recipe.logits else "")
+            + ")",
         },
         "metrics": [
             {
@@ -162,7 +164,9 @@ def build_context(spec: Spec) -> dict:
         "dependencies": list(project_dependencies()),
         "answers_file": ANSWERS_FILE,
         "vars": dict(spec.variables),
-        "recipe": recipes.recipe_context(spec.recipe, spec.recipe_settings),
+        "recipe": recipes.recipe_context(
+            spec.recipe, spec.recipe_settings, spec.model_type, spec.loss.snake_name
+        ),
         "optimizer": {
             "name": spec.optimizer,
             "learning_rate": repr(spec.learning_rate),

@@ -29,6 +29,7 @@ Templates receive only plain data (:func:`recipe_context`); nothing here imports
 from __future__ import annotations
 
 import math
+import shlex
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,15 +44,18 @@ class Setting:
 
     name: str  # the answer's key in the answers file and the class attribute
     flag: str  # the command-line option, e.g. "--clip-norm"
-    type: type  # int or float
-    default: int | float
-    minimum: int | float  # the smallest valid value
+    type: type  # int, float or str (a path)
+    default: int | float | str
+    minimum: int | float | None  # the smallest valid value (None for str)
     minimum_inclusive: bool
     help: str
+    maximum: int | float | None = None  # the largest valid value (inclusive)
 
-    def check(self, value: Any, typed: str | None = None) -> int | float:
+    def check(self, value: Any, typed: str | None = None) -> int | float | str:
         """``value`` converted and validated; UserError naming it otherwise."""
         shown = repr(typed) if typed is not None else repr(value)
+        if self.type is str:
+            return self._check_path(value, shown)
         try:
             if isinstance(value, bool):
                 raise ValueError
@@ -69,16 +73,39 @@ class Setting:
             if self.minimum_inclusive
             else converted <= self.minimum
         )
-        if not math.isfinite(converted) or too_small:
+        too_large = self.maximum is not None and converted > self.maximum
+        if not math.isfinite(converted) or too_small or too_large:
             bound = "at least" if self.minimum_inclusive else "greater than"
+            if self.maximum is not None:
+                bound = f"in {'[' if self.minimum_inclusive else '('}{self.minimum!r}, "
+                raise UserError(
+                    f"invalid {self.flag} {shown}: must be {bound}{self.maximum!r}] "
+                    f"(default {self.default!r})"
+                )
             raise UserError(
                 f"invalid {self.flag} {shown}: must be {bound} {self.minimum!r} "
                 f"(default {self.default!r})"
             )
         return converted
 
+    def _check_path(self, value: Any, shown: str) -> str:
+        """A ``.keras`` file path, or "" for none."""
+        if not isinstance(value, str):
+            raise UserError(f"invalid {self.flag} {shown}: give a path")
+        if value and not value.endswith(".keras"):
+            raise UserError(
+                f"invalid {self.flag} {shown}: give the path of a .keras file saved "
+                "with model.save(), e.g. teacher.keras"
+            )
+        return value
+
     @property
     def constraint(self) -> str:
+        if self.type is str:
+            return "path to a .keras file"
+        if self.maximum is not None:
+            opening = "[" if self.minimum_inclusive else "("
+            return f"in {opening}{self.minimum!r}, {self.maximum!r}]"
         return f"{'>=' if self.minimum_inclusive else '>'} {self.minimum!r}"
 
 
@@ -95,6 +122,19 @@ class Recipe:
     model_types: tuple[str, ...] = MODEL_TYPES
     # Metrics the recipe cannot own (their variables are created on first use).
     refused_metrics: tuple[str, ...] = ()
+    # Why a model type is refused (the recipes with several networks).
+    model_types_reason: str = ""
+    # Multi-network recipes (gan, distillation, vae): the model class holds several
+    # networks; ``partials/recipes/NAME_model.py.jinja`` (the class),
+    # ``NAME_build.py.jinja`` (the networks and build_model) and the shared
+    # ``networks_MODEL_TYPE.py.jinja`` replace the single-network partials.
+    networks: tuple[str, ...] = ()
+    losses: tuple[str, ...] = ()  # the losses it accepts (snake names); () = any
+    default_loss: str | None = None  # instead of the tool's default loss
+    takes_metrics: bool = True  # --metric makes sense (compiled metrics)
+    logits: bool = False  # the loss takes logits (`from_logits=True`)
+    own_compile: bool = False  # its build partial defines compile_model
+    learns_distribution: bool = False  # make_dataset gives samples x and no y
 
 
 MICROBATCHES = Setting(
@@ -124,6 +164,66 @@ RHO = Setting(
     True,
     "radius of the SAM weight perturbation (sam); 0 is the default step",
 )
+
+NOISE_DIM = Setting(
+    "noise_dim",
+    "--noise-dim",
+    int,
+    8,
+    1,
+    True,
+    "size of the generator's latent noise vectors (gan)",
+)
+TEMPERATURE = Setting(
+    "temperature",
+    "--temperature",
+    float,
+    3.0,
+    0.0,
+    False,
+    "softmax temperature T of the teacher's and the student's logits (distillation)",
+)
+ALPHA = Setting(
+    "alpha",
+    "--alpha",
+    float,
+    0.1,
+    0.0,
+    True,
+    "weight of the task loss; 1 - alpha weighs the distillation loss (distillation)",
+    maximum=1.0,
+)
+TEACHER = Setting(
+    "teacher",
+    "--teacher",
+    str,
+    "",
+    None,
+    True,
+    "a trained teacher saved with model.save() (distillation); without it the "
+    "module trains a built-in one",
+)
+LATENT_DIM = Setting(
+    "latent_dim",
+    "--latent-dim",
+    int,
+    2,
+    1,
+    True,
+    "size of the latent space (vae)",
+)
+MULTI_NETWORK_TYPES = ("functional", "subclassed")
+VAE_LOSSES = (
+    "mean_squared_error",
+    "mean_absolute_error",
+    "huber",
+    "log_cosh",
+    "binary_crossentropy",
+    "binary_focal_crossentropy",
+)
+# Losses whose targets are probabilities: a vae's decoder ends in a sigmoid and its
+# samples lie in (0, 1).
+UNIT_INTERVAL_LOSSES = ("binary_crossentropy", "binary_focal_crossentropy")
 
 RECIPES: tuple[Recipe, ...] = (
     Recipe(
@@ -171,6 +271,56 @@ RECIPES: tuple[Recipe, ...] = (
         compiles_loss=False,
         refused_metrics=("f1_score", "fbeta_score"),
     ),
+    Recipe(
+        "gan",
+        "a generator and a discriminator, one optimizer each: the discriminator on "
+        "real and generated samples, then the generator through it",
+        (NOISE_DIM,),
+        "partials/recipes/gan.py.jinja",
+        ("d_loss", "g_loss"),
+        "project/tests/recipes/gan.py.jinja",
+        model_types=MULTI_NETWORK_TYPES,
+        model_types_reason="its model holds two networks (a generator and a "
+        "discriminator) and a keras.Sequential is one stack of layers",
+        networks=("generator", "discriminator"),
+        losses=("binary_crossentropy",),
+        default_loss="binary_crossentropy",
+        takes_metrics=False,
+        logits=True,
+        own_compile=True,
+        learns_distribution=True,
+    ),
+    Recipe(
+        "distillation",
+        "a student learns from the labels and a frozen teacher's softened logits "
+        "(alpha * task + (1 - alpha) * T^2 * KL)",
+        (TEMPERATURE, ALPHA, TEACHER),
+        "partials/recipes/distillation.py.jinja",
+        ("task_loss", "distillation_loss"),
+        "project/tests/recipes/distillation.py.jinja",
+        model_types=MULTI_NETWORK_TYPES,
+        model_types_reason="its model holds two networks (a teacher and a student) "
+        "and a keras.Sequential is one stack of layers",
+        networks=("teacher", "student"),
+        losses=("sparse_categorical_crossentropy", "categorical_crossentropy"),
+        logits=True,
+    ),
+    Recipe(
+        "vae",
+        "variational autoencoder: encoder, reparameterized draw, decoder; "
+        "reconstruction (--loss) + KL loss",
+        (LATENT_DIM,),
+        "partials/recipes/vae.py.jinja",
+        ("reconstruction_loss", "kl_loss"),
+        "project/tests/recipes/vae.py.jinja",
+        model_types=MULTI_NETWORK_TYPES,
+        model_types_reason="its model holds two networks (an encoder and a decoder) "
+        "and a keras.Sequential is one stack of layers",
+        networks=("encoder", "decoder"),
+        losses=VAE_LOSSES,
+        default_loss="mean_squared_error",
+        learns_distribution=True,
+    ),
 )
 
 RECIPE_INDEX = {recipe.name: recipe for recipe in RECIPES}
@@ -216,9 +366,16 @@ def check_settings(recipe: Recipe, given) -> tuple[tuple[str, int | float], ...]
 def check_model(recipe: Recipe, model_type: str, metric_names) -> None:
     """Refuse a model type or metric the recipe cannot work with, saying why."""
     if model_type not in recipe.model_types:
+        reason = f" ({recipe.model_types_reason})" if recipe.model_types_reason else ""
         raise UserError(
-            f"recipe {recipe.name!r} does not support model type {model_type!r}; "
-            f"it supports {', '.join(recipe.model_types)}"
+            f"recipe {recipe.name!r} does not support model type {model_type!r}"
+            f"{reason}; use --model-type {' or '.join(recipe.model_types)}"
+        )
+    if metric_names and not recipe.takes_metrics:
+        raise UserError(
+            f"recipe {recipe.name!r} takes no --metric (given: "
+            f"{', '.join(metric_names)}): it logs {', '.join(recipe.logs)}; "
+            "drop --metric"
         )
     for name in metric_names:
         if name in recipe.refused_metrics:
@@ -229,9 +386,22 @@ def check_model(recipe: Recipe, model_type: str, metric_names) -> None:
             )
 
 
-def format_value(value: int | float) -> str:
-    """A setting as Python source (``1.0``, ``4``)."""
+def check_loss(recipe: Recipe, loss_name: str) -> None:
+    """Refuse a loss the recipe cannot train with, naming the ones it can."""
+    if recipe.losses and loss_name not in recipe.losses:
+        raise UserError(
+            f"recipe {recipe.name!r} does not work with loss {loss_name!r}; "
+            f"use --loss {' or '.join(recipe.losses)}"
+        )
+
+
+def format_value(value: int | float | str) -> str:
+    """A setting as Python source (``1.0``, ``4``, ``'teacher.keras'``)."""
     return repr(value)
+
+
+def _shell_value(value: int | float | str) -> str:
+    return shlex.quote(value) if isinstance(value, str) else format_value(value)
 
 
 def settings_line(recipe: Recipe) -> str:
@@ -243,10 +413,54 @@ def settings_line(recipe: Recipe) -> str:
     return ", ".join(parts) or "-"
 
 
-def recipe_context(recipe: Recipe, settings) -> dict:
-    """The template context's ``recipe``: plain, precomputed data."""
+def recipe_context(
+    recipe: Recipe, settings, model_type: str = "functional", loss_name: str = ""
+) -> dict:
+    """The template context's ``recipe``: plain, precomputed data.
+
+    ``model_type`` and ``loss_name`` choose the partials and the data of the
+    multi-network recipes.
+    """
     values = dict(settings)
+    stem = recipe.name.replace("-", "_")
+    unit_samples = loss_name in UNIT_INTERVAL_LOSSES
+    if recipe.networks:
+        templates = {
+            "model_template": f"partials/recipes/{stem}_model.py.jinja",
+            "build_template": f"partials/recipes/{stem}_build.py.jinja",
+            "networks_template": f"partials/recipes/networks_{model_type}.py.jinja",
+        }
+    else:
+        templates = {
+            "model_template": f"partials/model_{model_type}.py.jinja",
+            "build_template": f"partials/build_{model_type}.py.jinja",
+            "networks_template": "",
+        }
     return {
+        **templates,
+        "data_template": (
+            "partials/recipes/samples_data.py.jinja"
+            if recipe.learns_distribution
+            else "partials/data.py.jinja"
+        ),
+        "own_compile": recipe.own_compile,
+        "networks": list(recipe.networks),
+        # Standard-library modules the recipe's partials need.
+        "imports": ["math"] if recipe.networks else [],
+        "unit_samples": unit_samples,
+        "decoder_activation": repr("sigmoid") if unit_samples else "None",
+        "teacher_path": repr(values["teacher"]) if values.get("teacher") else "",
+        # The numeric settings, rendered as class attributes of the steps.
+        "class_attributes": [
+            {
+                "name": s.name,
+                "flag": s.flag,
+                "value": format_value(values[s.name]),
+                "help": s.help,
+            }
+            for s in recipe.settings
+            if s.type is not str
+        ],
         "name": recipe.name,
         "is_default": recipe.name == DEFAULT_RECIPE,
         "summary": recipe.summary,
@@ -271,5 +485,5 @@ def command_line_parts(recipe: Recipe, settings) -> list[str]:
     """``--recipe R --flag V ...`` for the "render it again" command."""
     values = dict(settings)
     return [f"--recipe {recipe.name}"] + [
-        f"{s.flag} {format_value(values[s.name])}" for s in recipe.settings
+        f"{s.flag} {_shell_value(values[s.name])}" for s in recipe.settings
     ]

@@ -270,10 +270,13 @@ def build_spec(answers: Answers) -> Spec:
         raise UserError("missing NAME: give the module name, e.g. `new my_model`")
     name = validate_name(answers.name)
     model_type = resolve_model_type(answers.model_type or DEFAULTS["model_type"])
-    loss = resolve_loss(answers.loss or DEFAULTS["loss"])
+    recipe = recipes.resolve_recipe(answers.recipe or recipes.DEFAULT_RECIPE)
+    loss = resolve_loss(answers.loss or recipe.default_loss or DEFAULTS["loss"])
+    recipes.check_loss(recipe, loss.snake_name)
     task = resolve_task(loss, answers.task)
 
-    metric_names = task.default_metrics if answers.metrics is None else answers.metrics
+    default_metrics = task.default_metrics if recipe.takes_metrics else ()
+    metric_names = default_metrics if answers.metrics is None else answers.metrics
     metrics: list[catalog.Metric] = []
     for value in metric_names:
         metric = resolve_metric(value, loss, task)
@@ -303,7 +306,6 @@ def build_spec(answers: Answers) -> Spec:
     hidden_units = _positive(
         "hidden units", _given(answers.hidden_units, DEFAULTS["hidden_units"])
     )
-    recipe = recipes.resolve_recipe(answers.recipe or recipes.DEFAULT_RECIPE)
     recipe_settings = recipes.check_settings(recipe, answers.recipe_settings)
     recipes.check_model(recipe, model_type, [m.snake_name for m in metrics])
     return Spec(

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from keras_jax_scaffold import recipes
 from keras_jax_scaffold.cli import app
 from tests import multi_network_oracles as oracles
 from tests import support
@@ -30,9 +31,17 @@ pytestmark = pytest.mark.slow
 
 
 def generate(tmp_path, recipe, model_type="functional", **answers):
-    name = f"{recipe}_{model_type}"
+    """Generate and import a module with ``recipe``; recipe settings go by name."""
+    settings = tuple(
+        (key, answers.pop(key)) for key in list(answers) if key in recipes.SETTINGS
+    )
     return support.generate(
-        tmp_path, name=name, recipe=recipe, model_type=model_type, **answers
+        tmp_path,
+        name=f"{recipe}_{model_type}",
+        recipe=recipe,
+        model_type=model_type,
+        recipe_settings=settings or None,
+        **answers,
     )
 
 
