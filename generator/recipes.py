@@ -135,6 +135,8 @@ class Recipe:
     logits: bool = False  # the loss takes logits (`from_logits=True`)
     own_compile: bool = False  # its build partial defines compile_model
     learns_distribution: bool = False  # make_dataset gives samples x and no y
+    logs_loss: bool = True  # logs "loss" (the gan logs d_loss and g_loss instead)
+    predicts_from_noise: bool = False  # predict() takes latent vectors (the gan)
 
 
 MICROBATCHES = Setting(
@@ -289,6 +291,8 @@ RECIPES: tuple[Recipe, ...] = (
         logits=True,
         own_compile=True,
         learns_distribution=True,
+        logs_loss=False,
+        predicts_from_noise=True,
     ),
     Recipe(
         "distillation",
@@ -444,6 +448,10 @@ def recipe_context(
             else "partials/data.py.jinja"
         ),
         "own_compile": recipe.own_compile,
+        "learns_distribution": recipe.learns_distribution,
+        "predicts_from_noise": recipe.predicts_from_noise,
+        # Every key `fit` logs besides compiled metrics.
+        "log_keys": (["loss"] if recipe.logs_loss else []) + list(recipe.logs),
         "networks": list(recipe.networks),
         # Standard-library modules the recipe's partials need.
         "imports": ["math"] if recipe.networks else [],

@@ -210,7 +210,7 @@ def compute_loss_oracle(module):
                 return super().compute_loss(x, y, y_pred, sample_weight, training)
             reconstruction, z_mean, z_log_var = y_pred
             loss = super().compute_loss(x, y, reconstruction, sample_weight, training)
-            return loss + module.kl_loss(z_mean, z_log_var)
+            return loss + self.kl_loss(z_mean, z_log_var)
 
     return ComputeLossVae
 
