@@ -308,3 +308,85 @@ def test_data_parallel_on_four_cpu_devices(tmp_path):
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "dataparallel-ok" in completed.stdout
+
+
+# --- projects ---------------------------------------------------------------------------
+
+
+def test_recipe_projects_pass_ruff(tmp_path):
+    """`ruff check` with the project's own settings, each recipe and model type."""
+    import subprocess
+    import sys
+
+    from tests.test_project import render, write
+
+    pytest.importorskip("ruff")
+    for recipe in ("gan", "distillation", "vae"):
+        for model_type in MODEL_TYPES:
+            name = f"{recipe}_{model_type}"
+            files = render(tmp_path, name, recipe=recipe, model_type=model_type)
+            write(tmp_path / name, files)
+    completed = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+@pytest.mark.parametrize(
+    ("recipe", "model_type"),
+    [("gan", "subclassed"), ("distillation", "functional"), ("vae", "subclassed")],
+)
+def test_installed_recipe_project_passes_its_tests(tmp_path, recipe, model_type):
+    """The project's own tests (its oracle and negative control, save/load, smoke; its
+    DataParallel test is left to `test_data_parallel_on_four_cpu_devices` above) and
+    its training entry point."""
+    import math
+    import re
+    import sys
+
+    from tests.test_project import clean_env, expected_paths, install, run
+
+    name = f"{recipe}_project"
+    env = clean_env()
+    generated = run(
+        [sys.executable, "-m", "keras_jax_scaffold", "new", name, "--project"]
+        + ["--no-input", "--recipe", recipe, "--model-type", model_type, "-o", tmp_path],
+        tmp_path,
+        env,
+    )
+    assert generated.returncode == 0, generated.stderr
+    project = tmp_path / name
+    on_disk = {
+        p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()
+    }
+    assert on_disk == expected_paths(name)
+    python = install(project, tmp_path / "venv", env)
+
+    tests = run(
+        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        + ["-k", "not data_parallel"],
+        project,
+        env,
+        timeout=900,
+    )
+    output = tests.stdout + tests.stderr
+    assert tests.returncode == 0, output[-6000:]
+    summary = output.strip().splitlines()[-1]
+    assert re.search(r"\b6 passed\b", summary), summary
+    assert not re.search(r"failed|error|skipped", summary), summary
+
+    trained = run(
+        [python, "-m", f"{name}.train", "--epochs", "1", "--verbose", "2"]
+        + ["--num-samples", "64", "--batch-size", "16"],
+        tmp_path,
+        env,
+    )
+    assert trained.returncode == 0, trained.stderr[-4000:]
+    last = re.findall(r"^epoch 1: (.*)$", trained.stdout, re.MULTILINE)[-1]
+    values = dict(item.split("=") for item in last.split())
+    first_log = "d_loss" if recipe == "gan" else "loss"
+    assert math.isfinite(float(values[first_log])), last
