@@ -223,7 +223,7 @@ def test_vae_matches_compute_loss_override(tmp_path, model_type, loss):
     fit_kwargs = {"batch_size": 16, "epochs": 2, "sample_weight": weights}
     mine, oracle = oracles.run_vae(module, x, fit_kwargs, support.build_with)
     oracles.assert_vae_matches(mine, oracle)
-    assert set(mine["history"]) == {"loss", "reconstruction_loss", "kl_loss"}
+    assert {"loss", "reconstruction_loss", "kl_loss"} <= set(mine["history"])
 
 
 def test_vae_matches_compute_loss_override_under_mixed_float16(tmp_path):
@@ -270,7 +270,7 @@ def test_vae_save_load(tmp_path):
         loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6, atol=1e-7
     )
     results = loaded.evaluate(x, verbose=0, return_dict=True)
-    assert set(results) == {"loss", "reconstruction_loss", "kl_loss"}
+    assert {"loss", "reconstruction_loss", "kl_loss"} <= set(results)
 
 
 # --- all three ------------------------------------------------------------------------
