@@ -132,6 +132,7 @@ class Recipe:
     losses: tuple[str, ...] = ()  # the losses it accepts (snake names); () = any
     default_loss: str | None = None  # instead of the tool's default loss
     takes_metrics: bool = True  # --metric makes sense (compiled metrics)
+    metrics_by_default: bool = True  # the task's usual metrics without --metric
     logits: bool = False  # the loss takes logits (`from_logits=True`)
     own_compile: bool = False  # its build partial defines compile_model
     learns_distribution: bool = False  # make_dataset gives samples x and no y
@@ -288,6 +289,7 @@ RECIPES: tuple[Recipe, ...] = (
         losses=("binary_crossentropy",),
         default_loss="binary_crossentropy",
         takes_metrics=False,
+        metrics_by_default=False,
         logits=True,
         own_compile=True,
         learns_distribution=True,
@@ -323,6 +325,8 @@ RECIPES: tuple[Recipe, ...] = (
         networks=("encoder", "decoder"),
         losses=VAE_LOSSES,
         default_loss="mean_squared_error",
+        # The task's usual metrics compare with targets, not reconstructions.
+        metrics_by_default=False,
         learns_distribution=True,
     ),
 )

@@ -275,7 +275,7 @@ def build_spec(answers: Answers) -> Spec:
     recipes.check_loss(recipe, loss.snake_name)
     task = resolve_task(loss, answers.task)
 
-    default_metrics = task.default_metrics if recipe.takes_metrics else ()
+    default_metrics = task.default_metrics if recipe.metrics_by_default else ()
     metric_names = default_metrics if answers.metrics is None else answers.metrics
     metrics: list[catalog.Metric] = []
     for value in metric_names:
