@@ -37,7 +37,11 @@ def with_optimizer_settings(model, **settings):
     inner = optimizer.inner_optimizer if scaled else optimizer
     replaced = type(inner).from_config({**inner.get_config(), **settings})
     model.optimizer = (
-        keras.optimizers.LossScaleOptimizer(replaced) if scaled else replaced
+        keras.optimizers.LossScaleOptimizer(
+            replaced, initial_scale=optimizer.initial_scale
+        )
+        if scaled
+        else replaced
     )
     return model
 
@@ -56,6 +60,7 @@ def microbatch_order(num_samples: int, batch_size: int, microbatches: int):
 
 def drop_logs(result, keys):
     result = dict(result)
+    keys = {*keys, *(f"val_{key}" for key in keys)}
     for part in ("history", "evaluate"):
         result[part] = {k: v for k, v in result[part].items() if k not in keys}
     return result
