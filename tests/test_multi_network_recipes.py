@@ -27,9 +27,6 @@ from tests import support
 MODEL_TYPES = ("functional", "subclassed")
 MIXED = "mixed_float16"
 
-pytestmark = pytest.mark.slow
-
-
 def generate(tmp_path, recipe, model_type="functional", **answers):
     """Generate and import a module with ``recipe``; recipe settings go by name."""
     settings = tuple(
@@ -48,6 +45,7 @@ def generate(tmp_path, recipe, model_type="functional", **answers):
 # --- gan -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model_type", MODEL_TYPES)
 def test_gan_matches_train_on_batch(tmp_path, model_type):
     module = generate(tmp_path, "gan", model_type)
@@ -56,6 +54,7 @@ def test_gan_matches_train_on_batch(tmp_path, model_type):
     oracles.assert_gan_matches(model, oracle)
 
 
+@pytest.mark.slow
 def test_gan_matches_train_on_batch_under_mixed_float16(tmp_path):
     module = generate(tmp_path, "gan")
     x, _ = module.make_dataset(num_samples=48, seed=1)
@@ -68,6 +67,7 @@ def test_gan_matches_train_on_batch_under_mixed_float16(tmp_path):
     oracles.assert_gan_matches(model, oracle)
 
 
+@pytest.mark.slow
 def test_gan_negative_control_lost_discriminator_optimizer_state(tmp_path):
     """The bug the recipe avoids: a second optimizer whose state `fit` drops."""
     module = generate(tmp_path, "gan")
@@ -89,6 +89,7 @@ def test_gan_negative_control_lost_discriminator_optimizer_state(tmp_path):
         oracles.assert_gan_matches(model, oracle)
 
 
+@pytest.mark.slow
 def test_gan_fit_evaluate_predict_save_load_and_resume(tmp_path):
     module = generate(tmp_path, "gan", "subclassed")
     x, _ = module.make_dataset(num_samples=64, seed=0)
@@ -134,6 +135,7 @@ def test_gan_fit_evaluate_predict_save_load_and_resume(tmp_path):
 # --- distillation ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model_type", MODEL_TYPES)
 def test_distillation_matches_keras_distiller(tmp_path, model_type):
     module = generate(tmp_path, "distillation", model_type)
@@ -144,6 +146,7 @@ def test_distillation_matches_keras_distiller(tmp_path, model_type):
     oracles.assert_distillation_matches(mine, oracle)
 
 
+@pytest.mark.slow
 def test_distillation_matches_keras_distiller_under_mixed_float16(tmp_path):
     module = generate(tmp_path, "distillation")
     x, y = module.make_dataset(num_samples=48, seed=1)
@@ -153,6 +156,7 @@ def test_distillation_matches_keras_distiller_under_mixed_float16(tmp_path):
     oracles.assert_distillation_matches(mine, oracle)
 
 
+@pytest.mark.slow
 def test_distillation_negative_control_without_temperature_squared(tmp_path):
     module = generate(tmp_path, "distillation", temperature=4.0)
     generated = getattr(module, module.TEST_CLASS_NAME)
@@ -178,6 +182,7 @@ def test_distillation_negative_control_without_temperature_squared(tmp_path):
         oracles.assert_distillation_matches(mine, oracle)
 
 
+@pytest.mark.slow
 def test_distillation_save_load_and_teacher_from_path(tmp_path):
     module = generate(tmp_path / "built_in", "distillation", "subclassed")
     x, y = module.make_dataset(num_samples=64, seed=0)
@@ -213,6 +218,7 @@ def test_distillation_save_load_and_teacher_from_path(tmp_path):
 # --- vae -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("model_type", "loss"), [("functional", "mse"), ("subclassed", "bce")]
 )
@@ -226,6 +232,7 @@ def test_vae_matches_compute_loss_override(tmp_path, model_type, loss):
     assert {"loss", "reconstruction_loss", "kl_loss"} <= set(mine["history"])
 
 
+@pytest.mark.slow
 def test_vae_matches_compute_loss_override_under_mixed_float16(tmp_path):
     module = generate(tmp_path, "vae", loss="mse")
     x, _ = module.make_dataset(num_samples=48, seed=1)
@@ -236,6 +243,7 @@ def test_vae_matches_compute_loss_override_under_mixed_float16(tmp_path):
     oracles.assert_vae_matches(mine, oracle)
 
 
+@pytest.mark.slow
 def test_vae_negative_control_without_the_draw(tmp_path):
     module = generate(tmp_path, "vae", loss="mse")
     generated = getattr(module, module.TEST_CLASS_NAME)
@@ -257,6 +265,7 @@ def test_vae_negative_control_without_the_draw(tmp_path):
         oracles.assert_vae_matches(mine, oracle)
 
 
+@pytest.mark.slow
 def test_vae_save_load(tmp_path):
     module = generate(tmp_path, "vae", "subclassed", loss="mse")
     x, _ = module.make_dataset(num_samples=64, seed=0)
@@ -290,6 +299,7 @@ def test_sequential_is_refused_with_the_reason(tmp_path, recipe):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_data_parallel_on_four_cpu_devices(tmp_path):
     """All three recipes against their oracles under DataParallel (fresh process)."""
     import subprocess
@@ -320,7 +330,6 @@ def test_recipe_projects_pass_ruff(tmp_path):
 
     from tests.test_project import render, write
 
-    pytest.importorskip("ruff")
     for recipe in ("gan", "distillation", "vae"):
         for model_type in MODEL_TYPES:
             name = f"{recipe}_{model_type}"
@@ -336,6 +345,7 @@ def test_recipe_projects_pass_ruff(tmp_path):
     assert completed.returncode == 0, completed.stdout + completed.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("recipe", "model_type"),
     [("gan", "subclassed"), ("distillation", "functional"), ("vae", "subclassed")],
