@@ -2,18 +2,27 @@
 
 Run:  python benchmarks/bench_render.py [--repeat N]
 
-Three things are measured, each in a fresh subprocess as a user would see them:
+Four things are measured, each in a fresh subprocess as a user would see them:
 
 * ``ours``:   ``keras-jax-scaffold new NAME --no-input ...`` writing NAME.py into an
-  empty temp dir (the whole command: interpreter start, imports, Jinja, black, write).
+  empty temp dir (the whole command: interpreter start, imports, Jinja, formatting,
+  write). Its formatted-source cache (``KERAS_JAX_SCAFFOLD_CACHE_DIR``) is a temp dir
+  that already holds this module, as after any earlier run: black is not imported.
+* ``ours, empty cache``: the same with a new, empty cache directory every round (the
+  first run ever, or after black changed): black is imported and formats the file.
 * ``copier``: ``copier copy --defaults --data name=NAME --trust TEMPLATE DEST`` with a
   temp copier template whose single file ``{{name}}.py.jinja`` is the module our tool
   produced for the same answers (module and class names turned back into Jinja
   expressions), so copier renders and writes the same text.
 * ``python -c pass``: the interpreter start floor.
 
-The three alternate (rotated order each round) ``--repeat`` times; the table shows
+The four alternate (rotated order each round) ``--repeat`` times; the table shows
 median wall times and the median of the per-round ratios ours / copier.
+
+Both tools run from compiled bytecode: pip compiles copier's modules when it installs
+them, and this script compiles ours (``python -m compileall`` on the installed package
+directory) because an editable install under ``PYTHONDONTWRITEBYTECODE=1`` would
+otherwise recompile every module of ours on every run.
 
 Then, in one fresh interpreter, the in-process stages of our render are timed (imports
 of jinja2 / black / the package / the CLI, the first and the warm
@@ -52,6 +61,8 @@ FLAGS = [
     "256",
 ]
 BIN = Path(sys.executable).parent
+CACHE_ENV = "KERAS_JAX_SCAFFOLD_CACHE_DIR"  # keras_jax_scaffold.format.CACHE_ENV
+HEAVY = ("keras", "jax", "jaxlib", "tensorflow", "torch", "black")
 
 
 def tool(name: str) -> str:
@@ -67,6 +78,8 @@ def tool(name: str) -> str:
 def run(
     cmd: list[str], cwd: str | None = None, env=None
 ) -> subprocess.CompletedProcess:
+    if env is not None:
+        env = {**os.environ, **env}
     result = subprocess.run(
         cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False
     )
@@ -78,7 +91,7 @@ def run(
     return result
 
 
-def render_ours(out_dir: Path) -> Path:
+def render_ours(out_dir: Path, cache: Path) -> Path:
     run(
         [
             tool("keras-jax-scaffold"),
@@ -88,9 +101,20 @@ def render_ours(out_dir: Path) -> Path:
             *FLAGS,
             "--output-dir",
             str(out_dir),
-        ]
+        ],
+        env={CACHE_ENV: str(cache)},
     )
     return out_dir / f"{NAME}.py"
+
+
+def compile_package() -> str:
+    """Compile our package's modules to bytecode, as a regular install does."""
+    import importlib.util
+
+    found = importlib.util.find_spec("keras_jax_scaffold")
+    directory = next(iter(found.submodule_search_locations))
+    run([sys.executable, "-m", "compileall", "-q", directory])
+    return directory
 
 
 def _jinja_safe(text: str) -> str:
@@ -147,8 +171,8 @@ STAGES = r"""
 import json, statistics, sys, time
 T = time.perf_counter
 out = {}
+# The cache (KERAS_JAX_SCAFFOLD_CACHE_DIR) starts empty: the first format misses.
 t = T(); import jinja2; out["import jinja2"] = T() - t
-t = T(); import black; out["import black"] = T() - t
 t = T()
 from keras_jax_scaffold import pipeline
 from keras_jax_scaffold.context import build_context
@@ -156,7 +180,8 @@ from keras_jax_scaffold.format import format_files
 from keras_jax_scaffold.layout import MODULE
 from keras_jax_scaffold.render import render_files
 from keras_jax_scaffold.spec import Answers, build_spec
-out["import keras_jax_scaffold.pipeline (rest)"] = T() - t
+out["import keras_jax_scaffold.pipeline (rest; black not imported)"] = T() - t
+black_at_import = "black" in sys.modules
 t = T(); import keras_jax_scaffold.cli; out["import keras_jax_scaffold.cli (typer)"] = T() - t
 answers = Answers(name=NAME, model_type="functional",
                   loss="sparse_categorical_crossentropy",
@@ -165,15 +190,22 @@ answers = Answers(name=NAME, model_type="functional",
 t = T(); spec = build_spec(answers); context = build_context(spec)
 out["first: build_spec + build_context"] = T() - t
 t = T(); rendered = render_files(context, MODULE); out["first: Jinja render (incl. template compile)"] = T() - t
-t = T(); formatted = format_files(rendered); out["first: black format"] = T() - t
-warm, warm_jinja, warm_black = [], [], []
+t = T(); formatted = format_files(rendered)
+out["first: format, cache miss (import black + black)"] = T() - t
+t = T(); format_files(rendered); out["first: format, cache hit"] = T() - t
+import black
+from keras_jax_scaffold.format import TARGET_VERSION
+mode = black.Mode(target_versions={getattr(black.TargetVersion, TARGET_VERSION)})
+warm, warm_jinja, warm_black, warm_hit = [], [], [], []
 for _ in range(REPEAT):
     t = T(); pipeline.render_spec(build_spec(answers)); warm.append(T() - t)
     t = T(); r = render_files(build_context(build_spec(answers)), MODULE); warm_jinja.append(T() - t)
-    t = T(); format_files(r); warm_black.append(T() - t)
-out["warm: render_spec (median)"] = statistics.median(warm)
+    t = T(); black.format_str(next(iter(r.values())).source, mode=mode); warm_black.append(T() - t)
+    t = T(); format_files(r); warm_hit.append(T() - t)
+out["warm: render_spec, cache hit (median)"] = statistics.median(warm)
 out["warm: Jinja render (median)"] = statistics.median(warm_jinja)
-out["warm: black format (median)"] = statistics.median(warm_black)
+out["warm: black.format_str alone (median)"] = statistics.median(warm_black)
+out["warm: format, cache hit (median)"] = statistics.median(warm_hit)
 project = []
 for _ in range(REPEAT):
     t = T(); pipeline.render_spec(build_spec(answers), layout="project"); project.append(T() - t)
@@ -198,12 +230,14 @@ out["second CLI dispatch in-process"] = T() - t
 heavy = sorted(m for m in sys.modules
                if m.split(".")[0] in ("keras", "jax", "jaxlib", "tensorflow", "torch"))
 print(json.dumps({"stages": out, "heavy": heavy, "pydantic_by_cli": out_pydantic,
+                  "black_at_import": black_at_import,
                   "lines": len(next(iter(formatted.values())).splitlines())}))
 """
 
 
-def importtime_check(out_dir: Path) -> tuple[float, list[str], int]:
-    """Total import time (sum of self times, s), heavy modules seen, modules imported."""
+def importtime_check(out_dir: Path, cache: Path) -> tuple[float, list[str], int]:
+    """Total import time (sum of self times, s), heavy modules seen (keras, jax and,
+    with the warm ``cache``, black), modules imported."""
     script = tool("keras-jax-scaffold")
     result = subprocess.run(
         [
@@ -221,6 +255,7 @@ def importtime_check(out_dir: Path) -> tuple[float, list[str], int]:
         capture_output=True,
         check=False,
         text=True,
+        env={**os.environ, CACHE_ENV: str(cache)},
     )
     if result.returncode != 0:
         sys.exit(f"error: importtime run failed:\n{result.stderr[-2000:]}")
@@ -232,8 +267,8 @@ def importtime_check(out_dir: Path) -> tuple[float, list[str], int]:
         total_us += int(self_us)
         count += 1
         name = module.strip()
-        if name.split(".")[0] in ("keras", "jax", "jaxlib", "tensorflow", "torch"):
-            heavy.add(name)
+        if name.split(".")[0] in HEAVY:
+            heavy.add(name.split(".")[0])
     return total_us / 1e6, sorted(heavy), count
 
 
@@ -249,7 +284,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="kjs-bench-render-") as tmp:
         root = Path(tmp)
-        module_text = render_ours(root / "reference").read_text()
+        print(f"compiled to bytecode: {compile_package()}")
+        cache = root / "cache"  # warmed by this first render
+        module_text = render_ours(root / "reference", cache).read_text()
         template = make_copier_template(root, module_text)
         copied = render_copier(template, root / "copier_check").read_text()
         same = copied == module_text
@@ -259,22 +296,28 @@ def main() -> None:
 
         load = os.getloadavg()[0]
         runners = {
-            "keras-jax-scaffold new": lambda d: render_ours(d),
+            "keras-jax-scaffold new": lambda d: render_ours(d, cache),
+            "keras-jax-scaffold new, empty cache": lambda d: render_ours(
+                d, d.with_name(d.name + "-cache")
+            ),
             "copier copy": lambda d: render_copier(template, d),
             "python -c pass": lambda d: run([sys.executable, "-c", "pass"]),
         }
         names = list(runners)
         times = {n: [] for n in names}
+        k = len(names)
         for r in range(args.repeat):
-            order = names[r % 3 :] + names[: r % 3]  # rotate to cancel order effects
+            order = names[r % k :] + names[: r % k]  # rotate to cancel order effects
             for n in order:
                 dest = root / f"run{r}-{names.index(n)}"
                 dest.mkdir()
                 t = time.perf_counter()
                 runners[n](dest)
                 times[n].append(time.perf_counter() - t)
-        ratios = [a / b for a, b in zip(times[names[0]], times[names[1]])]
-        ratios_floor = [a / b for a, b in zip(times[names[0]], times[names[2]])]
+        copier = times["copier copy"]
+        ratios = [a / b for a, b in zip(times[names[0]], copier)]
+        ratios_empty = [a / b for a, b in zip(times[names[1]], copier)]
+        ratios_floor = [a / b for a, b in zip(times[names[0]], times["python -c pass"])]
 
         print(
             f"\n### Whole command, {args.repeat} interleaved rounds "
@@ -293,6 +336,11 @@ def main() -> None:
             f"(range {min(ratios):.2f}-{max(ratios):.2f})"
         )
         print(
+            f"median of paired ratios ours with an empty cache / copier: "
+            f"**{statistics.median(ratios_empty):.2f}** "
+            f"(range {min(ratios_empty):.2f}-{max(ratios_empty):.2f})"
+        )
+        print(
             f"median of paired ratios ours / `python -c pass`: "
             f"{statistics.median(ratios_floor):.2f}"
         )
@@ -304,7 +352,10 @@ def main() -> None:
                 f"NAME = {NAME!r}\nREPEAT = 5\nFLAGS = {FLAGS!r}\n"
                 f"OUT_DIR = {str(root / f'stages{i}')!r}\n" + STAGES
             )
-            out = run([sys.executable, "-c", stage_script]).stdout
+            out = run(
+                [sys.executable, "-c", stage_script],
+                env={CACHE_ENV: str(root / f"stages{i}-cache")},
+            ).stdout
             runs.append(json.loads(out.splitlines()[-1]))
         stages = runs[-1]
         print(
@@ -321,17 +372,21 @@ def main() -> None:
             f"heavy modules in sys.modules after rendering: "
             f"{stages['heavy'] or 'none'})"
         )
+        print(
+            "(black imported by importing the pipeline: "
+            f"{any(r['black_at_import'] for r in runs)})"
+        )
         if stages["pydantic_by_cli"]:
             print(
                 "(Typer imports pydantic for parameter coercion the first time a "
                 "command runs; the `import typer._adapters` row is that cost)"
             )
 
-        total, heavy, count = importtime_check(root / "importtime")
+        total, heavy, count = importtime_check(root / "importtime", cache)
         print(
-            f"\n`python -X importtime keras-jax-scaffold new ...`: {count} modules, "
-            f"sum of self import times {total:.3f} s; keras/jax imported: "
-            f"{'NO' if not heavy else 'YES: ' + ', '.join(heavy[:10])}"
+            f"\n`python -X importtime keras-jax-scaffold new ...` (warm cache): "
+            f"{count} modules, sum of self import times {total:.3f} s; "
+            f"keras/jax/black imported: {', '.join(heavy) if heavy else 'none'}"
         )
 
 

@@ -4,8 +4,10 @@ Run:  python benchmarks/bench_steps.py [--quick] [--pairs K] [--samples N] [--ba
 
 A functional model (Dense(256, relu, L2) -> BatchNorm -> Dropout(0.1) -> Dense(10,
 softmax), input 64, sparse categorical cross-entropy, sparse categorical accuracy,
-Adam 1e-3) is generated with ``keras_jax_scaffold.pipeline`` into a temp dir and
-imported. Three variants train on the same data (the module's ``make_dataset``):
+Adam 1e-3) is generated into a temp dir and imported by the parity helpers the tests
+use (``tests/support.py``: ``generate``, ``builtin_twin``, ``build_with``), so the
+benchmark times exactly the pair the parity tests prove equal. Three variants train
+on the same data (the module's ``make_dataset``):
 
 * ``generated``: the generated class, built by the module's ``build_model()``.
 * ``builtin``:   a subclass of the generated class whose ``train_step`` /
@@ -32,7 +34,6 @@ os.environ["KERAS_BACKEND"] = "jax"
 import argparse
 import collections
 import functools
-import importlib.util
 import re
 import statistics
 import sys
@@ -45,16 +46,20 @@ import jax.numpy as jnp
 import keras
 import numpy as np
 import optax
-from keras_jax_scaffold import pipeline
-from keras_jax_scaffold.spec import Answers, build_spec
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: tests/
+from tests import support
 
 MODULE = "bench_mlp"
 INPUT, HIDDEN, CLASSES = 64, 256, 10
 
 
 def generate_module(directory: Path):
-    answers = Answers(
+    """The generated module (imported) and its model class name."""
+    module = support.generate(
+        directory,
         name=MODULE,
+        module_name=MODULE,
         model_type="functional",
         loss="sparse_categorical_crossentropy",
         metrics=("sparse_categorical_accuracy",),
@@ -62,37 +67,13 @@ def generate_module(directory: Path):
         num_classes=CLASSES,
         hidden_units=HIDDEN,
     )
-    spec = build_spec(answers)
-    for relative, source in pipeline.render_spec(spec).items():
-        (directory / relative).write_text(source)
-    path = directory / f"{MODULE}.py"
-    import_spec = importlib.util.spec_from_file_location(MODULE, path)
-    module = importlib.util.module_from_spec(import_spec)
-    sys.modules[MODULE] = module
-    import_spec.loader.exec_module(module)
-    return module, spec.class_name
+    return module, module.TEST_CLASS_NAME
 
 
-def builtin_class(generated):
-    """The generated class with Keras's own JAX steps."""
-
-    class Builtin(generated):
-        train_step = keras.Model.train_step
-        test_step = keras.Model.test_step
-        predict_step = keras.Model.predict_step
-
-    return Builtin
-
-
-def build(module, class_name, cls, seed):
+def build(module, cls, seed):
     """``module.build_model()`` constructing ``cls``, with a fixed seed."""
-    original = getattr(module, class_name)
-    setattr(module, class_name, cls)
-    try:
-        keras.utils.set_random_seed(seed)
-        model = module.build_model()
-    finally:
-        setattr(module, class_name, original)
+    keras.utils.set_random_seed(seed)
+    model = support.build_with(module, cls)
     assert type(model) is cls, type(model)
     return model
 
@@ -256,9 +237,8 @@ def main() -> None:
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
 
     with tempfile.TemporaryDirectory(prefix="kjs-bench-steps-") as tmp:
-        module, class_name = generate_module(Path(tmp))
-        Generated = getattr(module, class_name)
-        Builtin = builtin_class(Generated)
+        module, _ = generate_module(Path(tmp))
+        Generated, Builtin = support.builtin_twin(module)
         x, y = module.make_dataset(num_samples=samples, seed=args.seed)
 
         # Warm up JAX/XLA and Keras's fit machinery on a throwaway model so that
@@ -277,7 +257,7 @@ def main() -> None:
             if name == "pure JAX":
                 floor = PureJax(args.seed)
             else:
-                models[name] = build(module, class_name, classes[name], args.seed)
+                models[name] = build(module, classes[name], args.seed)
 
         def fit(name):
             if name == "pure JAX":
@@ -295,8 +275,8 @@ def main() -> None:
         same_init = all(
             np.array_equal(a, b)
             for a, b in zip(
-                build(module, class_name, Generated, args.seed).get_weights(),
-                build(module, class_name, Builtin, args.seed).get_weights(),
+                build(module, Generated, args.seed).get_weights(),
+                build(module, Builtin, args.seed).get_weights(),
             )
         )
         # After one epoch with the same seed, generated and builtin should agree.

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from keras_jax_scaffold.console import fail_with, table
+from keras_jax_scaffold.console import fail_with, print_changes, table
 
 templates_app = typer.Typer(
     help="List, show and export the built-in templates, to customise them "
@@ -123,13 +123,11 @@ def export_templates(
     """
     from keras_jax_scaffold.errors import UserError
     from keras_jax_scaffold.template_catalog import export_plan
-    from keras_jax_scaffold.write import apply_plan, ensure_writable
+    from keras_jax_scaffold.write import apply
 
     try:
         planned = export_plan(directory, tuple(names or ()), force=force)
-        ensure_writable(directory)
-        apply_plan(planned)
+        apply(directory, planned)
     except UserError as error:
         fail_with(error)
-    for item in planned:
-        typer.echo(f"{item.status:>10}  {item.path}")
+    print_changes(directory, planned)

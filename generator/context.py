@@ -10,11 +10,10 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import re
-import shlex
 
 from keras_jax_scaffold import __version__, recipes
 from keras_jax_scaffold.layout import ANSWERS_FILE
-from keras_jax_scaffold.spec import Spec
+from keras_jax_scaffold.spec import Spec, answer_context, command_line
 
 CONTEXT_VERSION = 1
 
@@ -98,31 +97,6 @@ def layers(spec: Spec) -> list[dict]:
     ]
 
 
-def command_line(spec: Spec) -> str:
-    """The command that renders this module again (all answers explicit)."""
-    parts = [
-        "keras-jax-scaffold new",
-        spec.name,
-        f"--model-type {spec.model_type}",
-        f"--loss {spec.loss.snake_name}",
-        f"--task {spec.task.name}",
-    ]
-    parts += [f"--metric {m.snake_name}" for m in spec.metrics]
-    parts += [
-        f"--optimizer {spec.optimizer.lower()}",
-        f"--learning-rate {spec.learning_rate!r}",
-        f"--input-shape {','.join(str(d) for d in spec.input_shape)}",
-    ]
-    if spec.task.uses_num_classes:
-        parts.append(f"--num-classes {spec.num_classes}")
-    if spec.task.head_units == "output_units":
-        parts.append(f"--output-units {spec.output_units}")
-    parts.append(f"--hidden-units {spec.hidden_units}")
-    parts += recipes.command_line_parts(spec.recipe, spec.recipe_settings)
-    parts += [f"--var {shlex.quote(f'{k}={v}')}" for k, v in spec.variables]
-    return " ".join(parts)
-
-
 def build_context(spec: Spec) -> dict:
     task = spec.task
     return {
@@ -165,7 +139,10 @@ def build_context(spec: Spec) -> dict:
         "answers_file": ANSWERS_FILE,
         "vars": dict(spec.variables),
         "recipe": recipes.recipe_context(
-            spec.recipe, spec.recipe_settings, spec.model_type, spec.loss.snake_name
+            spec.recipe,
+            {s.name: getattr(spec, s.name) for s in spec.recipe.settings},
+            spec.model_type,
+            spec.loss.snake_name,
         ),
         "optimizer": {
             "name": spec.optimizer,
@@ -175,4 +152,6 @@ def build_context(spec: Spec) -> dict:
                 [("learning_rate", repr(spec.learning_rate))],
             ),
         },
+        # Answers that are template variables of their own (spec.Question.context).
+        **answer_context(spec),
     }

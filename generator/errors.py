@@ -30,3 +30,9 @@ def unknown(kind: str, value: str, choices, hint: str = "") -> UserError:
     """An error for a value that is not one of ``choices``."""
     message = f"unknown {kind} {value!r}{did_you_mean(value, choices)}"
     return UserError(f"{message}; {hint}" if hint else message)
+
+
+def os_reason(error: OSError) -> str:
+    """The reason of an OS error, one line (``File name too long``, ``Permission
+    denied``...), without the path (messages name the path themselves)."""
+    return error.strerror or str(error) or type(error).__name__

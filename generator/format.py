@@ -2,18 +2,30 @@
 
 The error names the template that produced the bad code (the user template whose text
 matches the offending line, when a user template took part) and shows the lines.
+
+Importing black costs more than everything else a render does, so it is imported only
+when a file must be formatted, and formatted sources are kept in the user's cache
+directory (``cache.cache_dir()``). An entry is keyed by black's version, the formatting
+mode and the exact rendered text, and carries a checksum of its content; an unreadable,
+corrupt or unwritable cache is ignored (the file is formatted by black as if there were
+no cache), never an error.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import re
 from pathlib import Path
 
-import black
+from keras_jax_scaffold.cache import cache_dir
 from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.render import Rendered
+from keras_jax_scaffold.write import write_atomic
 
-MODE = black.Mode(target_versions={black.TargetVersion.PY310})
+TARGET_VERSION = (
+    "PY310"  # black.TargetVersion member the generated code is formatted for
+)
 LOOK_BACK = 6  # rendered lines searched for the user template line that caused an error
 
 
@@ -73,7 +85,49 @@ def invalid_python(rendered: Rendered, reason: str) -> UserError:
     return UserError(message, detail=detail)
 
 
+# --------------------------------------------------------------------------- cache
+
+
+def black_version() -> str:
+    """The installed black's version, read from its metadata (black is not imported)."""
+    return importlib.metadata.version("black")
+
+
+def _cache_path(source: str, version: str) -> Path:
+    key = hashlib.sha256(f"{TARGET_VERSION}\0{source}".encode()).hexdigest()
+    return cache_dir() / f"black-{version}" / key
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _cache_read(path: Path) -> str | None:
+    """The cached text at ``path``, or None when missing, unreadable or corrupt."""
+    try:
+        data = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    digest, newline, text = data.partition("\n")
+    return text if newline and digest == _digest(text) else None
+
+
+def _cache_write(path: Path, text: str) -> None:
+    """Store ``text`` (after its checksum) at ``path`` atomically; failures are ignored."""
+    try:
+        write_atomic(path, f"{_digest(text)}\n{text}")
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+
+
+# --------------------------------------------------------------------------- black
+
+
 def format_file(rendered: Rendered) -> str:
+    """The formatted text of one rendered file (``.py`` files by black, via the cache).
+
+    Raises the located UserError of ``invalid_python`` when black cannot parse it.
+    """
     if not rendered.path.endswith(".py"):
         return (
             rendered.source
@@ -81,10 +135,23 @@ def format_file(rendered: Rendered) -> str:
             else rendered.source + "\n"
         )
     try:
-        return black.format_str(rendered.source, mode=MODE)
+        path = _cache_path(rendered.source, black_version())
+    except importlib.metadata.PackageNotFoundError:
+        path = None  # black without metadata (not installed as a distribution)
+    cached = _cache_read(path) if path else None
+    if cached is not None:
+        return cached
+    import black  # the largest import of a render: only when something needs it
+
+    mode = black.Mode(target_versions={getattr(black.TargetVersion, TARGET_VERSION)})
+    try:
+        formatted = black.format_str(rendered.source, mode=mode)
     except black.parsing.InvalidInput as error:
         # black reports "Cannot parse for target version ...: LINE:COL: text".
         raise invalid_python(rendered, str(error)) from None
+    if path:
+        _cache_write(path, formatted)
+    return formatted
 
 
 def format_files(rendered: dict[str, Rendered]) -> dict[str, str]:

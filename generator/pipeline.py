@@ -8,6 +8,8 @@ before the write succeeded.
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
 from pathlib import Path
 
 from keras_jax_scaffold.check import check_files
@@ -15,10 +17,10 @@ from keras_jax_scaffold.context import build_context
 from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.format import format_files
 from keras_jax_scaffold.layout import LAYOUTS, LOCAL_TEMPLATE_DIR
-from keras_jax_scaffold.plan import PlannedFile, check_plan, plan_files
+from keras_jax_scaffold.plan import Plan, conflicts, plan_writes
 from keras_jax_scaffold.render import render_files
 from keras_jax_scaffold.spec import Answers, Spec, build_spec
-from keras_jax_scaffold.write import apply_plan, ensure_writable
+from keras_jax_scaffold.write import apply, preflight
 
 
 def find_local_template_dir(start: Path) -> Path | None:
@@ -54,33 +56,63 @@ def render_spec(
     return formatted
 
 
+def relative_template_dirs(
+    template_dirs: tuple[Path, ...], output_dir: Path
+) -> tuple[str, ...]:
+    """The template directories relative to ``output_dir``, as the command line that
+    renders the file again (run in that directory) names them."""
+    return tuple(
+        Path(os.path.relpath(d.resolve(), output_dir.resolve())).as_posix()
+        for d in template_dirs
+    )
+
+
+def spec_for_output(
+    answers: Answers, output_dir: Path
+) -> tuple[Spec, tuple[Path, ...]]:
+    """The spec of ``answers`` written to ``output_dir``, and its template directories
+    (``answers.template_dirs``, as given: relative to the working directory)."""
+    template_dirs = tuple(Path(d) for d in answers.template_dirs or ())
+    relative = relative_template_dirs(template_dirs, output_dir)
+    return build_spec(replace(answers, template_dirs=relative)), template_dirs
+
+
 def generate(
     answers: Answers,
     output_dir: Path,
     *,
     force: bool = False,
     dry_run: bool = False,
-    template_dirs: tuple[Path, ...] = (),
-) -> list[PlannedFile]:
+) -> Plan:
     """Render ``answers`` into ``output_dir``; returns the plan that was (or would be) applied.
 
-    ``template_dirs`` are searched before the project-local template directory and the
-    built-ins. With ``dry_run`` nothing is written and conflicts are left in the plan
-    for the caller to report; otherwise a conflict raises UserError before any write.
+    ``answers.template_dirs`` are searched before the project-local template directory
+    and the built-ins. With ``dry_run`` nothing is written and conflicts are left in the
+    plan for the caller to report; otherwise a conflict raises UserError before any
+    write.
     """
-    spec = build_spec(answers)
+    spec, template_dirs = spec_for_output(answers, output_dir)
     files = render_spec(spec, template_search_path(template_dirs, output_dir))
     return write_files(files, output_dir, force=force, dry_run=dry_run)
 
 
 def write_files(
     files: dict[str, str], output_dir: Path, *, force: bool, dry_run: bool
-) -> list[PlannedFile]:
-    """Plan ``files`` against the disk and, unless ``dry_run``, write them (all or none)."""
-    planned = plan_files(files, output_dir, force)
-    if dry_run:
-        return planned
-    check_plan(planned)
-    ensure_writable(output_dir)
-    apply_plan(planned)
-    return planned
+) -> Plan:
+    """Plan ``files`` against the disk and, unless ``dry_run``, write them (all or none).
+
+    A dry run checks as much as a real run (the preflight) but leaves conflicts in the
+    plan for the caller to report; a real run refuses them before any write.
+    """
+    plan = Plan(output_dir, plan_writes(files, output_dir, force))
+    if not dry_run:
+        refused = conflicts(plan.changes)
+        if refused:
+            raise UserError(
+                f"{str(output_dir / refused[0])!r} exists and differs from the generated "
+                "code; use --force to overwrite it (or --dry-run to see the diff)"
+            )
+    preflight(output_dir, plan.changes)
+    if not dry_run:
+        apply(output_dir, plan.changes)
+    return plan

@@ -10,35 +10,30 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import fields
 from pathlib import Path
 from typing import NamedTuple
 
 from keras_jax_scaffold import __version__
-from keras_jax_scaffold.errors import UserError, unknown
+from keras_jax_scaffold.errors import UserError, os_reason, unknown
 from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_FILE
-from keras_jax_scaffold.pipeline import render_spec, template_search_path, write_files
-from keras_jax_scaffold.plan import PlannedFile
-from keras_jax_scaffold.spec import Answers, Spec, build_spec
+from keras_jax_scaffold.pipeline import (
+    render_spec,
+    spec_for_output,
+    template_search_path,
+    write_files,
+)
+from keras_jax_scaffold.plan import Plan
+from keras_jax_scaffold.spec import (
+    ANSWER_INDEX,
+    ANSWERS,
+    Answers,
+    Spec,
+    answers_from_spec,
+)
 
-ANSWER_KEYS = tuple(f.name for f in fields(Answers))
-# JSON type of each answer (None is never stored: every answer is explicit).
-ANSWER_TYPES = {
-    "name": str,
-    "model_type": str,
-    "loss": str,
-    "task": str,
-    "metrics": list,
-    "optimizer": str,
-    "learning_rate": (int, float),
-    "input_shape": str,
-    "num_classes": int,
-    "output_units": int,
-    "hidden_units": int,
-    "variables": dict,
-    "recipe": str,
-    "recipe_settings": dict,
-}
+# The answers the file records under "answers" (the template directories have their
+# own key: relative to the project, so that `update` finds them wherever it runs).
+STORED = tuple(question for question in ANSWERS if question.stored)
 FILE_KEYS = ("answers", "template_dirs", "tool_version")
 
 
@@ -50,36 +45,13 @@ class Recorded(NamedTuple):
     template_dirs: tuple[str, ...]  # relative to the project, as written
 
 
-def answers_from_spec(spec: Spec) -> Answers:
-    """Every answer explicit, so a changed default never changes an existing project."""
-    return Answers(
-        name=spec.name,
-        model_type=spec.model_type,
-        loss=spec.loss.snake_name,
-        task=spec.task.name,
-        metrics=tuple(m.snake_name for m in spec.metrics),
-        optimizer=spec.optimizer.lower(),
-        learning_rate=spec.learning_rate,
-        input_shape=",".join(str(d) for d in spec.input_shape),
-        num_classes=spec.num_classes,
-        output_units=spec.output_units,
-        hidden_units=spec.hidden_units,
-        variables=spec.variables,
-        recipe=spec.recipe.name,
-        recipe_settings=spec.recipe_settings,
-    )
-
-
 def dump_answers(
     spec: Spec, template_dirs: tuple[Path, ...] = (), project_dir: Path = Path(".")
 ) -> str:
     """The answers file: every answer, the ``--template-dir``s (relative to the project,
     so `update` uses them again) and the tool version."""
     answers = answers_from_spec(spec)
-    values = {key: getattr(answers, key) for key in ANSWER_KEYS}
-    values["metrics"] = list(values["metrics"])
-    values["variables"] = dict(values["variables"])
-    values["recipe_settings"] = dict(values["recipe_settings"])
+    values = {q.name: q.kind.to_json(getattr(answers, q.name)) for q in STORED}
     directories = [
         Path(os.path.relpath(d.resolve(), project_dir.resolve())).as_posix()
         for d in template_dirs
@@ -97,11 +69,16 @@ def dump_base(files: dict[str, str]) -> str:
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
-def _load_json(path: Path, what: str) -> dict:
+def _load_json(path: Path, what: str, missing: str) -> dict:
+    """The JSON object in ``path``; UserError ``missing`` when there is no such file."""
     try:
+        if not path.is_file():
+            raise UserError(missing)
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
-        raise UserError(f"cannot read {what} {str(path)!r}: {error.strerror}") from None
+        raise UserError(
+            f"cannot read {what} {str(path)!r}: {os_reason(error)}"
+        ) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise UserError(f"{str(path)!r} is not a valid {what}: {error}") from None
     if not isinstance(document, dict):
@@ -119,29 +96,23 @@ def _check_keys(path: Path, found, allowed, where: str) -> None:
 def read_answers(project_dir: Path) -> Recorded:
     """The answers file, read and checked once."""
     path = project_dir / ANSWERS_FILE
-    if not path.is_file():
-        raise UserError(
-            f"{str(project_dir)!r} has no {ANSWERS_FILE}: it is not a project made by "
-            "`keras-jax-scaffold new NAME --project`"
-        )
-    document = _load_json(path, "answers file")
+    missing = (
+        f"{str(project_dir)!r} has no {ANSWERS_FILE}: it is not a project made by "
+        "`keras-jax-scaffold new NAME --project`"
+    )
+    document = _load_json(path, "answers file", missing)
     _check_keys(path, document, FILE_KEYS, "the answers file")
     values = document.get("answers")
     if not isinstance(values, dict):
         raise UserError(f"{str(path)!r}: 'answers' must be a JSON object")
-    _check_keys(path, values, ANSWER_KEYS, "'answers'")
+    _check_keys(path, values, [q.name for q in STORED], "'answers'")
     for key, value in sorted(values.items()):
-        expected = ANSWER_TYPES[key]
-        if not isinstance(value, expected) or isinstance(value, bool):
+        kind = ANSWER_INDEX[key].kind
+        if not kind.json_ok(value):
             raise UserError(
                 f"{str(path)!r}: answer {key!r} has the wrong type ({value!r})"
             )
-    if "metrics" in values:
-        values["metrics"] = tuple(values["metrics"])
-    if "variables" in values:
-        values["variables"] = tuple(sorted(values["variables"].items()))
-    if "recipe_settings" in values:
-        values["recipe_settings"] = tuple(sorted(values["recipe_settings"].items()))
+        values[key] = kind.from_json(value)
     directories = document.get("template_dirs", [])
     if not isinstance(directories, list) or not all(
         isinstance(d, str) for d in directories
@@ -172,12 +143,11 @@ def recorded_template_dirs(project_dir: Path, recorded: Recorded) -> tuple[Path,
 def read_base(project_dir: Path) -> dict[str, str]:
     """The files as the last `new`/`update` rendered them (``{path: content}``)."""
     path = project_dir / BASE_FILE
-    if not path.is_file():
-        raise UserError(
-            f"{str(project_dir)!r} has no {BASE_FILE} (the last render, needed to merge); "
-            "restore it from version control"
-        )
-    document = _load_json(path, "base file")
+    missing = (
+        f"{str(project_dir)!r} has no {BASE_FILE} (the last render, needed to merge); "
+        "restore it from version control"
+    )
+    document = _load_json(path, "base file", missing)
     files = document.get("files")
     if not isinstance(files, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in files.items()
@@ -206,14 +176,17 @@ def create_project(
     *,
     force: bool = False,
     dry_run: bool = False,
-    template_dirs: tuple[Path, ...] = (),
-) -> list[PlannedFile]:
+) -> Plan:
     """Render a project into ``output_dir/NAME``; the plan that was (or would be) applied."""
-    spec = build_spec(answers)
+    spec, template_dirs = spec_for_output(answers, output_dir)
     project_dir = output_dir / spec.name
-    if project_dir.exists() and not project_dir.is_dir():
-        raise UserError(f"{str(project_dir)!r} exists and is not a directory")
-    if project_dir.is_dir() and any(project_dir.iterdir()) and not force:
+    try:
+        not_empty = project_dir.is_dir() and any(project_dir.iterdir())
+    except OSError as error:
+        raise UserError(
+            f"cannot read {str(project_dir)!r}: {os_reason(error)}"
+        ) from None
+    if not_empty and not force:
         raise UserError(
             f"{str(project_dir)!r} exists and is not empty; use --force to write the "
             "project into it (files the project does not generate are left alone), or "

@@ -1,34 +1,23 @@
-"""Interactive questions for the answers not given as flags.
+"""Interactive questions for the answers not given as flags, all derived from the answer
+table (:data:`keras_jax_scaffold.spec.ANSWERS`).
 
-Every answer is validated where it is asked: a bad one is re-asked with the reason. The
-metric question is a multi-choice written here (Typer cannot prompt for a list) and offers
-only the metrics that fit the chosen loss.
+Questions come in table order. An answer whose ``when`` is false, a single-valued
+choice with one choice, and a menu with no choice are not asked: they take their
+default, as with ``--no-input``. Every answer is validated where it is asked (its
+``resolve``): a bad one is re-asked with the reason. A question with a ``menu`` lists
+its choices numbered, with notes, and takes numbers or names (comma-separated when it
+takes several).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import typer
-from keras_jax_scaffold import catalog, recipes
 from keras_jax_scaffold.errors import UserError
-from keras_jax_scaffold.spec import (
-    DEFAULTS,
-    Answers,
-    check_learning_rate,
-    default_output_units,
-    min_num_classes,
-    parse_input_shape,
-    resolve_loss,
-    resolve_metric,
-    resolve_model_type,
-    resolve_optimizer,
-    resolve_task,
-    split_metrics,
-    validate_name,
-)
+from keras_jax_scaffold.spec import ANSWERS, Answers, Question, split_items
 
 
 def stdin_is_terminal() -> bool:
@@ -45,250 +34,151 @@ def ask(question: str, default, check: Callable[[str], object]):
             typer.echo(f"  {error}", err=True)
 
 
-def _int(label: str, minimum: int) -> Callable[[str], int]:
-    def check(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise UserError(f"invalid {label} {text!r}: give a whole number") from None
-        if value < minimum:
-            raise UserError(f"invalid {label} {value}: must be at least {minimum}")
-        return value
+def _fill(text: str, a: Mapping[str, Any]) -> str:
+    """``text`` with ``{loss}``/``{task}`` (their names) and ``{task.input_kind}``."""
 
-    return check
+    class Named:
+        def __init__(self, value):
+            self.value = value
 
+        def __getattr__(self, attribute):
+            return getattr(self.value, attribute)
 
-def _float_positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise UserError(f"invalid learning rate {text!r}: give a number") from None
-    return check_learning_rate(value, typed=text)
+        def __format__(self, spec):
+            value = self.value
+            return str(getattr(value, "snake_name", getattr(value, "name", value)))
+
+    return text.format(**{key: Named(value) for key, value in a.items()})
 
 
-def parse_metric_choice(text: str, offered: list[catalog.Metric], loss, task):
-    """Numbers or names, comma-separated; ``none`` for no metric."""
-    if text.lower() in ("none", "-"):
+def parse_choice(text: str, question: Question, offered, a: Mapping[str, Any]):
+    """The raw answer typed at a menu: numbers or names (comma-separated for several);
+    repeats dropped, order kept; each name is checked by the question's ``resolve``."""
+    if not question.kind.repeated:
+        parts = [text]
+    elif text.lower() in ("none", "-"):
         return ()
+    else:
+        parts = list(split_items([text]))
     chosen: list[str] = []
-    for part in split_metrics([text]):
+    for part in parts:
         if part.isdigit():
             index = int(part)
             if not 1 <= index <= len(offered):
-                raise UserError(f"no metric number {index}: choose 1 to {len(offered)}")
-            name = offered[index - 1].snake_name
+                item = question.item or question.label
+                raise UserError(f"no {item} number {index}: choose 1 to {len(offered)}")
+            part = offered[index - 1][0]
+        # The canonical spelling, so that `mae` and `mean_absolute_error` are one.
+        if question.kind.repeated:
+            part = question.unparse(question.resolve((part,), a))[0]
         else:
-            name = resolve_metric(part, loss, task).snake_name
-        if name not in chosen:
-            chosen.append(name)
-    return tuple(chosen)
+            part = question.unparse(question.resolve(part, a))
+        if part not in chosen:
+            chosen.append(part)
+    raw = tuple(chosen) if question.kind.repeated else chosen[0]
+    question.resolve(raw, a)
+    return raw
 
 
-def ask_metrics(loss: catalog.Loss, task: catalog.Task) -> tuple[str, ...]:
-    offered = list(catalog.compatible_metrics(task.name))
-    if not offered:
-        typer.echo(
-            f"No built-in metric fits {task.name}; the model logs its loss only."
-        )
-        return ()
-    typer.echo(f"Metrics that fit {loss.snake_name} ({task.name}):")
-    for number, metric in enumerate(offered, start=1):
-        typer.echo(f"  {number:>2}. {metric.snake_name:<36} {metric.notes}")
-    default = ",".join(task.default_metrics) or "none"
-    return ask(
-        "Metrics (numbers or names, comma-separated; 'none' for no metric)",
-        default,
-        lambda text: parse_metric_choice(text, offered, loss, task),
-    )
+def ask_question(question: Question, a: Mapping[str, Any]):
+    """Ask ``question`` (given the answers it depends on); returns the raw answer."""
+    default = question.default_for(a) if question.default is not None else None
+    shown = None if default is None else question.kind.text(default)
+    offered = question.offered(a)
+    text = _fill(question.prompt, a)
+    if question.menu:
+        typer.echo(_fill(question.menu, a))
+        for number, (value, note) in enumerate(offered, start=1):
+            typer.echo(f"  {number:>2}. {value:<36} {note}")
+        return ask(text, shown, lambda typed: parse_choice(typed, question, offered, a))
+    if offered is not None:
+        text += " [" + "/".join(value for value, _ in offered) + "]"
+
+    def check(typed: str):
+        raw = question.kind.from_text(typed, question.label)
+        question.resolve(raw, a)
+        return raw
+
+    return ask(text, shown, check)
 
 
-def _choices(values) -> str:
-    return "[" + "/".join(values) + "]"
-
-
-def _check_given(given: Answers) -> None:
-    """Reject bad flags before asking anything, so no answer is asked in vain."""
-    if given.name is not None:
-        validate_name(given.name)
-    if given.model_type is not None:
-        resolve_model_type(given.model_type)
-    if given.optimizer is not None:
-        resolve_optimizer(given.optimizer)
-    if given.learning_rate is not None:
-        _float_positive(str(given.learning_rate))
-    if given.recipe is not None:
-        recipes.check_settings(
-            recipes.resolve_recipe(given.recipe), given.recipe_settings
-        )
-    if given.loss is not None:
-        loss = resolve_loss(given.loss)
-        task = resolve_task(loss, given.task)
-        for metric in given.metrics or ():
-            resolve_metric(metric, loss, task)
-        if given.input_shape is not None:
-            parse_input_shape(given.input_shape, task)
-
-
-def asks_task(given: Answers, loss: catalog.Loss) -> bool:
-    return given.task is None and len(loss.tasks) > 1
-
-
-def asks_num_classes(given: Answers, task: catalog.Task) -> bool:
-    return given.num_classes is None and task.uses_num_classes
-
-
-def asks_output_units(given: Answers, task: catalog.Task) -> bool:
-    return given.output_units is None and task.head_units == "output_units"
-
-
-def ask_missing(given: Answers) -> Answers:
-    """Ask for every answer that ``given`` lacks, in dependency order."""
-    _check_given(given)
-    name = (
-        given.name
-        if given.name is not None
-        else ask("Module name (a Python identifier)", None, validate_name)
-    )
-    model_type = (
-        given.model_type
-        if given.model_type is not None
-        else ask(
-            f"Model type {_choices(catalog.MODEL_TYPES)}",
-            DEFAULTS["model_type"],
-            resolve_model_type,
-        )
-    )
-    loss_name = (
-        given.loss
-        if given.loss is not None
-        else ask(
-            "Loss (run `keras-jax-scaffold losses` for the list)",
-            DEFAULTS["loss"],
-            lambda text: resolve_loss(text).snake_name,
-        )
-    )
-    loss = resolve_loss(loss_name)
-    task_name = given.task
-    if asks_task(given, loss):
-        task_name = ask(
-            f"Task {_choices(loss.tasks)}",
-            loss.tasks[0],
-            lambda text: resolve_task(loss, text).name,
-        )
-    task = resolve_task(loss, task_name)
-    metrics = given.metrics if given.metrics is not None else ask_metrics(loss, task)
-    optimizer = (
-        given.optimizer
-        if given.optimizer is not None
-        else ask(
-            "Optimizer",
-            DEFAULTS["optimizer"],
-            lambda text: resolve_optimizer(text).lower(),
-        )
-    )
-    learning_rate = (
-        given.learning_rate
-        if given.learning_rate is not None
-        else ask("Learning rate", str(DEFAULTS["learning_rate"]), _float_positive)
-    )
-    input_shape = (
-        given.input_shape
-        if given.input_shape is not None
-        else ask(
-            f"Input shape ({task.input_kind})",
-            ",".join(str(d) for d in catalog.INPUT_SHAPES[task.input_kind]),
-            lambda text: (parse_input_shape(text, task), text)[1],
-        )
-    )
-    num_classes = given.num_classes
-    if asks_num_classes(given, task):
-        minimum = min_num_classes(task)
-        num_classes = ask(
-            "Number of classes",
-            str(DEFAULTS["num_classes"]),
-            _int("number of classes", minimum),
-        )
-    output_units = given.output_units
-    if asks_output_units(given, task):
-        output_units = ask(
-            "Output units",
-            str(default_output_units(task, loss)),
-            _int("output units", loss.min_output_units),
-        )
-    hidden_units = (
-        given.hidden_units
-        if given.hidden_units is not None
-        else ask("Hidden units", str(DEFAULTS["hidden_units"]), _int("hidden units", 1))
-    )
-    recipe_name, recipe_settings = ask_recipe(given)
-    return replace(
-        given,
-        name=name,
-        model_type=model_type,
-        loss=loss_name,
-        task=task_name,
-        metrics=metrics,
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        input_shape=input_shape,
-        num_classes=num_classes,
-        output_units=output_units,
-        hidden_units=hidden_units,
-        recipe=recipe_name,
-        recipe_settings=recipe_settings,
-    )
-
-
-def ask_recipe(given: Answers):
-    """The recipe (listed with what each does) and its settings not given as flags."""
-    name = given.recipe
-    if name is None:
-        typer.echo("Recipes (the training algorithm in the steps):")
-        for recipe in recipes.RECIPES:
-            typer.echo(f"  {recipe.name:<22} {recipe.summary}")
-        name = ask(
-            f"Recipe {_choices(recipes.RECIPE_INDEX)}",
-            recipes.DEFAULT_RECIPE,
-            lambda text: recipes.resolve_recipe(text).name,
-        )
-    recipe = recipes.resolve_recipe(name)
-    settings = dict(given.recipe_settings or ())
-    for setting in recipe.settings:
-        if setting.name not in settings:
-            settings[setting.name] = ask(
-                f"{setting.flag.lstrip('-').replace('-', ' ').capitalize()} "
-                f"({setting.help})",
-                str(setting.default),
-                lambda text, setting=setting: setting.check(text, typed=text),
-            )
-    return name, tuple(settings.items()) or None
-
-
-def missing_flags(given: Answers) -> list[str]:
-    """Flags whose answers would be asked for (used to explain a non-terminal failure)."""
-    flags = {
-        "name": "NAME",
-        "model_type": "--model-type",
-        "loss": "--loss",
-        "metrics": "--metric",
-        "optimizer": "--optimizer",
-        "learning_rate": "--learning-rate",
-        "input_shape": "--input-shape",
-        "hidden_units": "--hidden-units",
-        "recipe": "--recipe",
-    }
-    missing = [flag for field, flag in flags.items() if getattr(given, field) is None]
-    if given.loss is not None:
-        # The loss decides whether the task, classes and output units are asked too.
+def _settle(given, *, strict: bool) -> dict[str, Any]:
+    """The answers known without asking: given (validated) or not asked (defaults),
+    each once the answers it depends on are known. ``strict``: a bad given answer
+    raises UserError; otherwise it stays unknown."""
+    known: dict[str, Any] = {}
+    for question in ANSWERS:
+        if any(d not in known for d in question.depends_on):
+            continue
+        raw = getattr(given, question.name)
         try:
-            loss = resolve_loss(given.loss)
-            task = resolve_task(loss, given.task)
+            if raw is not None:
+                known[question.name] = question.resolve(raw, known)
+            elif not question.asked(known) and question.default is not None:
+                known[question.name] = question.resolve(question.default(known), known)
         except UserError:
-            return missing  # reported by the pipeline
-        if asks_task(given, loss):
-            missing.append("--task")
-        if asks_num_classes(given, task):
-            missing.append("--num-classes")
-        if asks_output_units(given, task):
-            missing.append("--output-units")
+            if strict:
+                raise
+    return known
+
+
+def ask_missing(given):
+    """Ask for every answer that ``given`` lacks and that applies, in table order.
+
+    The given answers are checked first (those whose inputs are known), so no question
+    is asked in vain. Returns the answers, every one explicit.
+    """
+    known = _settle(given, strict=True)
+    raw: dict[str, Any] = {}
+    resolved: dict[str, Any] = {}
+    for question in ANSWERS:
+        value = getattr(given, question.name)
+        if value is None:
+            if question.asked(resolved):
+                value = ask_question(question, resolved)
+            else:
+                if question.menu_empty and question.when(resolved):
+                    typer.echo(_fill(question.menu_empty, resolved))
+                value = question.default_for(resolved)
+        raw[question.name] = value
+        resolved[question.name] = (
+            known[question.name]
+            if question.name in known
+            else question.resolve(value, resolved)
+        )
+    return Answers(**raw)
+
+
+def missing_flags(given) -> list[str]:
+    """The options whose answers would be asked (to explain a non-terminal failure)."""
+    known = _settle(given, strict=False)
+    missing = []
+    for question in ANSWERS:
+        if getattr(given, question.name) is not None or question.name in known:
+            continue
+        if question.prompt is None:
+            continue
+        if all(d in known for d in question.depends_on):
+            if question.asked(known):
+                missing.append(question.option)
+        elif _asked_whatever_its_inputs(question):
+            missing.append(question.option)
     return missing
+
+
+def _asked_whatever_its_inputs(question: Question) -> bool:
+    """Whether a question is asked before the answers it depends on are known: it
+    always applies and is not a single-valued choice (which may be left with one)."""
+    try:
+        if not question.when(_Unknown()):
+            return False
+    except KeyError:
+        return False
+    return question.choices is None or question.kind.repeated
+
+
+class _Unknown(dict):
+    """Answers not known yet: a ``when`` that reads one is conditional."""
+
+    def __getitem__(self, key):
+        raise KeyError(key)

@@ -2,9 +2,11 @@
 
 A recipe is a training algorithm written into the generated steps. Everything the rest of
 the tool knows about recipes comes from :data:`RECIPES` here: the ``--recipe`` choices
-and their settings (flags, validation, help, answers file), the ``recipes`` listing, the
-README table (checked by a test), the template context (:func:`recipe_context`) and which
-project test carries the recipe's proof.
+and their settings (``spec.ANSWERS`` makes the ``recipe`` answer and one answer per
+setting from this registry, with ``when`` = the setting's recipe: flags, prompts,
+validation, help, answers file, `update`), the ``recipes`` listing, the README table
+(checked by a test), the template context (:func:`recipe_context`) and which project
+test carries the recipe's proof.
 
 How to add a recipe
 -------------------
@@ -29,7 +31,6 @@ Templates receive only plain data (:func:`recipe_context`); nothing here imports
 from __future__ import annotations
 
 import math
-import shlex
 from dataclasses import dataclass
 from typing import Any
 
@@ -247,7 +248,7 @@ RECIPES: tuple[Recipe, ...] = (
     ),
     Recipe(
         "clip-gradients",
-        "clip the true (unscaled) gradients to a global norm; logs grad_norm",
+        "clip the true (unscaled) gradients to a global norm",
         (CLIP_NORM,),
         "partials/recipes/clip_gradients.py.jinja",
         ("grad_norm",),
@@ -333,52 +334,34 @@ RECIPES: tuple[Recipe, ...] = (
 
 RECIPE_INDEX = {recipe.name: recipe for recipe in RECIPES}
 DEFAULT_RECIPE = "default"
-# Every setting of every recipe, by answer name (a name belongs to one recipe).
-SETTINGS = {setting.name: setting for recipe in RECIPES for setting in recipe.settings}
-SETTING_RECIPE = {
-    setting.name: recipe.name for recipe in RECIPES for setting in recipe.settings
-}
+# Every setting of every recipe with its recipe, and by answer name (a name belongs
+# to one recipe): each is an answer of its own (spec.ANSWERS).
+SETTING_OWNERS = tuple(
+    (recipe.name, setting) for recipe in RECIPES for setting in recipe.settings
+)
+SETTINGS = {setting.name: setting for _, setting in SETTING_OWNERS}
 
 
-def resolve_recipe(value: str) -> Recipe:
-    """The recipe named ``value`` (``_`` and case are forgiven); UserError otherwise."""
+def resolve_recipe(value: str, model_type: str | None, metric_names) -> Recipe:
+    """The recipe named ``value`` (``_`` and case are forgiven) for this model type and
+    these metrics (``None``/empty: not known yet); UserError saying why otherwise."""
     recipe = RECIPE_INDEX.get(value.strip().lower().replace("_", "-"))
     if recipe is None:
         raise unknown(
             "recipe", value, list(RECIPE_INDEX), hint="see `keras-jax-scaffold recipes`"
         )
-    return recipe
-
-
-def check_settings(recipe: Recipe, given) -> tuple[tuple[str, int | float], ...]:
-    """Every setting of ``recipe``, given or default, in the recipe's order.
-
-    ``given`` holds ``(name, value)`` pairs; a setting of another recipe is an error
-    that names the recipe it belongs to.
-    """
-    values = dict(given or ())
-    for name in sorted(values):
-        if name not in SETTINGS:
-            raise unknown("recipe setting", name, list(SETTINGS))
-        owner = SETTING_RECIPE[name]
-        if owner != recipe.name:
-            raise UserError(
-                f"{SETTINGS[name].flag} is a setting of recipe {owner!r}, not of "
-                f"{recipe.name!r}: add --recipe {owner}, or drop {SETTINGS[name].flag}"
-            )
-    return tuple(
-        (s.name, s.check(values.get(s.name, s.default))) for s in recipe.settings
-    )
-
-
-def check_model(recipe: Recipe, model_type: str, metric_names) -> None:
-    """Refuse a model type or metric the recipe cannot work with, saying why."""
-    if model_type not in recipe.model_types:
+    if model_type is not None and model_type not in recipe.model_types:
         reason = f" ({recipe.model_types_reason})" if recipe.model_types_reason else ""
         raise UserError(
             f"recipe {recipe.name!r} does not support model type {model_type!r}"
             f"{reason}; use --model-type {' or '.join(recipe.model_types)}"
         )
+    check_metrics(recipe, metric_names or ())
+    return recipe
+
+
+def check_metrics(recipe: Recipe, metric_names) -> None:
+    """Refuse metrics the recipe cannot work with, saying why."""
     if metric_names and not recipe.takes_metrics:
         raise UserError(
             f"recipe {recipe.name!r} takes no --metric (given: "
@@ -392,6 +375,24 @@ def check_model(recipe: Recipe, model_type: str, metric_names) -> None:
                 "variables on first use, which only compile() arranges; use "
                 "--recipe default, or another metric"
             )
+
+
+def check_setting(setting: Setting, owner: str, value, recipe: Recipe):
+    """A setting's value, checked; a setting of another recipe may only keep its
+    default (it does not apply), else the error names the recipe it belongs to."""
+    checked = setting.check(value)
+    if recipe.name != owner and checked != setting.default:
+        raise UserError(
+            f"{setting.flag} is a setting of recipe {owner!r}, not of "
+            f"{recipe.name!r}: add --recipe {owner}, or drop {setting.flag}"
+        )
+    return checked
+
+
+def description(recipe: Recipe) -> str:
+    """What it does, and what it logs besides the loss and metrics."""
+    logs = f"; logs {', '.join(recipe.logs)}" if recipe.logs else ""
+    return recipe.summary + logs
 
 
 def check_loss(recipe: Recipe, loss_name: str) -> None:
@@ -408,10 +409,6 @@ def format_value(value: int | float | str) -> str:
     return repr(value)
 
 
-def _shell_value(value: int | float | str) -> str:
-    return shlex.quote(value) if isinstance(value, str) else format_value(value)
-
-
 def settings_line(recipe: Recipe) -> str:
     """``--clip-norm C (float > 0.0, default 1.0)``, or ``-`` without settings."""
     parts = [
@@ -422,14 +419,12 @@ def settings_line(recipe: Recipe) -> str:
 
 
 def recipe_context(
-    recipe: Recipe, settings, model_type: str = "functional", loss_name: str = ""
+    recipe: Recipe, values, model_type: str = "functional", loss_name: str = ""
 ) -> dict:
-    """The template context's ``recipe``: plain, precomputed data.
-
-    ``model_type`` and ``loss_name`` choose the partials and the data of the
-    multi-network recipes.
+    """The template context's ``recipe``: plain, precomputed data (``values``: the
+    settings by name). ``model_type`` and ``loss_name`` choose the partials and the
+    data of the multi-network recipes.
     """
-    values = dict(settings)
     stem = recipe.name.replace("-", "_")
     unit_samples = loss_name in UNIT_INTERVAL_LOSSES
     if recipe.networks:
@@ -491,11 +486,3 @@ def recipe_context(
             for s in recipe.settings
         ],
     }
-
-
-def command_line_parts(recipe: Recipe, settings) -> list[str]:
-    """``--recipe R --flag V ...`` for the "render it again" command."""
-    values = dict(settings)
-    return [f"--recipe {recipe.name}"] + [
-        f"{s.flag} {_shell_value(values[s.name])}" for s in recipe.settings
-    ]

@@ -78,7 +78,9 @@ CONTEXT_DOCS = {
         "str",
         (
             "The `keras-jax-scaffold new ...` command that renders the same module again, "
-            "every answer explicit (`--var`s included, `--template-dir` not)."
+            "run in the output directory: every answer that applies, explicit (`--var`s "
+            "and `--template-dir`s included, the directories relative to the output "
+            "directory)."
         ),
     ),
     "module_name": (
@@ -295,6 +297,20 @@ CONTEXT_DOCS = {
     ),
 }
 
+
+def _answer_context_docs() -> dict[str, tuple[str, str]]:
+    """CONTEXT_DOCS of the answers that are template variables of their own (their
+    ``help``; the type of a default project's value)."""
+    from keras_jax_scaffold.spec import ANSWERS, Answers, build_spec
+
+    spec = build_spec(Answers(name="sample"))
+    return {
+        q.name: (type_name(q.context(getattr(spec, q.name))), q.help)
+        for q in ANSWERS
+        if q.context is not None
+    }
+
+
 # Keys whose contents the user chooses: documented as a whole, not key by key.
 OPAQUE_CONTEXT_KEYS = ("vars",)
 
@@ -433,6 +449,10 @@ def _table(header: tuple[str, ...], rows) -> list[str]:
 
 # What the reference prints for the names a layout fills in from the context.
 PLACEHOLDERS = {"module_name": "NAME", "package_name": "PACKAGE", "class_name": "CLASS"}
+
+
+# The answers' own template variables (after type_name, which documents their type).
+CONTEXT_DOCS.update(_answer_context_docs())
 
 
 def _uses() -> dict[str, list[str]]:

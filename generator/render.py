@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 import jinja2
+from keras_jax_scaffold.cache import template_bytecode_cache
 from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.layout import OutputFile
 
@@ -72,6 +73,7 @@ def make_environment(template_dirs: tuple[Path, ...] = ()) -> _RecordingEnvironm
         autoescape=False,
     )
     env.loaded = []
+    env.bytecode_cache = template_bytecode_cache(env)  # compiled templates, reused
     return env
 
 

@@ -1,9 +1,54 @@
-"""Answers -> one validated, immutable :class:`Spec`, before anything is rendered.
+"""The answers: one declarative table, :data:`ANSWERS`, and the validated :class:`Spec`.
 
-:class:`Answers` holds what the user said (flags or prompts), ``None`` where nothing was
-said. :func:`build_spec` fills documented defaults, resolves names against the catalog and
-raises :class:`~keras_jax_scaffold.errors.UserError` with a one-line message for anything
-wrong. Nothing here touches the disk.
+Every answer the generator takes (``NAME``, ``--loss``, ``--metric``, ...) is one
+:class:`Question` in :data:`ANSWERS`: its name, kind (how it is typed, parsed and
+stored), how it is validated (``resolve``), its default or default rule (a function of
+the answers it ``depends_on``), when it applies (``when``), its prompt, help and choices.
+Everything else is derived from the table, with no per-answer code elsewhere:
+
+* :class:`Answers` (raw answers, ``None`` = not given) and :class:`Spec` (the
+  validated answers) are dataclasses with one field per entry; :func:`build_spec`
+  resolves the entries in table order (an entry comes after those it depends on);
+* the Typer options of ``new`` and ``update`` (``cli.answer_command`` builds each
+  command's signature from the table);
+* the interactive prompts and the ``--no-input`` defaults (``prompts.py``);
+* the answers file ``.keras-jax-scaffold.json`` (``project.py``: JSON types, reading,
+  checking, writing);
+* the "render it again with" command of generated files (:func:`command_line`);
+* ``update``'s re-derivation (:func:`rederive`): when an answer's inputs change, an
+  answer that no longer validates, or still had its old default, is derived again,
+  and the command says which;
+* README's option table (``tests/test_answers.py`` checks it lists every entry).
+
+Adding an answer is one entry here plus its use in templates: an entry with ``context``
+(e.g. ``context=float``) is a template variable of its own name, documented in
+docs/templates.md with its ``help``; richer data goes through ``context.py``. For
+example a setting that only applies to some recipes, once a ``recipe`` entry exists::
+
+    Question(
+        name="clip_norm",
+        kind=FLOAT,
+        label="clip norm",
+        help="Global gradient norm to clip to (recipe clip-gradients).",
+        update_help="Change the clip norm.",
+        depends_on=("recipe",),
+        when=lambda a: a["recipe"] == "clip-gradients",  # asked, on the command line
+        default=lambda a: 1.0,
+        resolve=lambda value, a: at_least_positive("clip norm", value),
+        prompt="Clip norm",
+        readme_default="`1.0`",
+        context=repr,  # templates print {{ clip_norm }} as Python source
+    ),
+
+A choice (``recipe``, ``dtype_policy``) gives ``choices`` (``(value, note)`` pairs, a
+function of the answers it depends on) and validates against them with
+:func:`choose`; an int (``steps_per_execution``) uses ``kind=INT``; a repeatable
+structured answer (``--output NAME:LOSS[:WEIGHT]``, ``--input NAME:SHAPE``) uses
+``kind=LIST`` (raw: a tuple of strings, one per flag or comma-separated item) and
+parses each item in ``resolve``. An answer missing from an older answers file takes its
+default, so give a new entry the default that reproduces what projects did before it.
+
+Nothing here touches the disk.
 """
 
 from __future__ import annotations
@@ -11,7 +56,11 @@ from __future__ import annotations
 import keyword
 import math
 import re
-from dataclasses import dataclass, fields
+import shlex
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, make_dataclass
+from pathlib import Path
+from typing import Any
 
 from keras_jax_scaffold import catalog, recipes
 from keras_jax_scaffold.errors import UserError, did_you_mean, unknown
@@ -20,69 +69,6 @@ from keras_jax_scaffold.errors import UserError, did_you_mean, unknown
 RESERVED_MODULE_NAMES = frozenset(
     {"keras", "jax", "jaxlib", "numpy", "os", "inspect", "optax", "ml_dtypes"}
 )
-
-DEFAULTS = {
-    "model_type": "functional",
-    "loss": "sparse_categorical_crossentropy",
-    "optimizer": "adam",
-    "learning_rate": 1e-3,
-    "num_classes": 3,
-    "hidden_units": 32,
-}
-# Documented in README ("How defaults are chosen"): metrics default to the task's
-# default metrics, the input shape to the task's input kind, output units to 1
-# (regression) or 8 (embeddings), the task to the loss's first task.
-DEFAULT_OUTPUT_UNITS = {"metric_learning": 8}
-
-
-@dataclass(frozen=True)
-class Answers:
-    """Raw answers; ``None`` means "not given"."""
-
-    name: str | None = None
-    model_type: str | None = None
-    loss: str | None = None
-    task: str | None = None
-    metrics: tuple[str, ...] | None = None
-    optimizer: str | None = None
-    learning_rate: float | None = None
-    input_shape: str | None = None
-    num_classes: int | None = None
-    output_units: int | None = None
-    hidden_units: int | None = None
-    # `--var KEY=VALUE`: user variables for custom templates (`{{ vars.KEY }}`).
-    variables: tuple[tuple[str, str], ...] | None = None
-    # `--recipe R` and its settings (`--microbatches 4`, ...): see recipes.py.
-    recipe: str | None = None
-    recipe_settings: tuple[tuple[str, int | float], ...] | None = None
-
-    def merged(self, other: Answers) -> Answers:
-        """These answers, with the ones missing here taken from ``other``."""
-        values = {}
-        for f in fields(self):
-            mine = getattr(self, f.name)
-            values[f.name] = getattr(other, f.name) if mine is None else mine
-        return Answers(**values)
-
-
-@dataclass(frozen=True)
-class Spec:
-    name: str
-    class_name: str
-    model_type: str
-    task: catalog.Task
-    loss: catalog.Loss
-    metrics: tuple[catalog.Metric, ...]
-    optimizer: str  # Keras optimizer class name
-    learning_rate: float
-    input_shape: tuple[int, ...]
-    num_classes: int
-    output_units: int
-    hidden_units: int
-    variables: tuple[tuple[str, str], ...] = ()  # sorted by key
-    recipe: recipes.Recipe = recipes.RECIPE_INDEX[recipes.DEFAULT_RECIPE]
-    # Every setting of the recipe, given or default, in the recipe's order.
-    recipe_settings: tuple[tuple[str, int | float], ...] = ()
 
 
 def class_name_for(name: str) -> str:
@@ -164,13 +150,6 @@ def resolve_metric(
     return entry
 
 
-def split_metrics(values) -> tuple[str, ...]:
-    """Repeated and comma-separated metric names, flattened; blanks dropped."""
-    return tuple(
-        part.strip() for value in values for part in value.split(",") if part.strip()
-    )
-
-
 def resolve_optimizer(value: str) -> str:
     cls = catalog.OPTIMIZER_INDEX.get(value.lower())
     if cls is None:
@@ -214,6 +193,10 @@ def min_num_classes(task: catalog.Task) -> int:
     return 1 if task.name == "sequence_ctc" else 2
 
 
+# Output units default to 1 (regression) or 8 (embeddings), at least what the loss needs.
+DEFAULT_OUTPUT_UNITS = {"metric_learning": 8}
+
+
 def default_output_units(task: catalog.Task, loss: catalog.Loss) -> int:
     return max(DEFAULT_OUTPUT_UNITS.get(task.name, 1), loss.min_output_units)
 
@@ -254,74 +237,667 @@ def check_variables(pairs) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(result.items()))
 
 
-def _given(value, default):
-    return default if value is None else value
+# ------------------------------------------------------------------------ the table
 
 
-def _positive(label: str, value: int, minimum: int = 1) -> int:
+def _always(answers: Mapping[str, Any]) -> bool:
+    return True
+
+
+def at_least(label: str, value: int, minimum: int = 1, why: str = "") -> int:
+    """``value`` if at least ``minimum``; else a UserError naming ``label``."""
     if value < minimum:
-        raise UserError(f"invalid {label} {value!r}: must be at least {minimum}")
+        reason = f" {why}" if why else ""
+        raise UserError(
+            f"invalid {label} {value!r}: must be at least {minimum}{reason}"
+        )
     return value
 
 
-def build_spec(answers: Answers) -> Spec:
-    """Validate ``answers`` and fill defaults; raise UserError on the first problem."""
-    if answers.name is None:
-        raise UserError("missing NAME: give the module name, e.g. `new my_model`")
-    name = validate_name(answers.name)
-    model_type = resolve_model_type(answers.model_type or DEFAULTS["model_type"])
-    recipe = recipes.resolve_recipe(answers.recipe or recipes.DEFAULT_RECIPE)
-    loss = resolve_loss(answers.loss or recipe.default_loss or DEFAULTS["loss"])
-    recipes.check_loss(recipe, loss.snake_name)
-    task = resolve_task(loss, answers.task)
+def choose(label: str, value: str, choices: Sequence[tuple[str, str]]) -> str:
+    """``value`` if it is one of ``choices`` (case-insensitive): the choice's spelling."""
+    for choice, _ in choices:
+        if value.lower() == choice.lower():
+            return choice
+    raise unknown(label, value, [choice for choice, _ in choices])
 
-    default_metrics = task.default_metrics if recipe.metrics_by_default else ()
-    metric_names = default_metrics if answers.metrics is None else answers.metrics
+
+class Kind:
+    """How a raw answer is typed on the command line, read from a prompt, stored in the
+    answers file and written back on a command line. One instance per kind below."""
+
+    name = "text"
+    cli_type: Any = str  # the Typer annotation, without ``| None``
+    repeated = False  # a repeatable flag; the raw value is a tuple
+    json_types: tuple[type, ...] = (str,)
+
+    def from_cli(self, value):
+        """The raw answer from the Typer value."""
+        return value
+
+    def from_text(self, text: str, label: str):
+        """The raw answer from what was typed at a prompt."""
+        return text
+
+    def text(self, raw) -> str:
+        """``raw`` as typed (prompt defaults, notes)."""
+        return str(raw)
+
+    def arguments(self, raw) -> list[str]:
+        """The command-line values of ``raw``, one per flag."""
+        return [self.text(raw)]
+
+    def to_json(self, raw):
+        return raw
+
+    def json_ok(self, value) -> bool:
+        return isinstance(value, self.json_types) and not isinstance(value, bool)
+
+    def from_json(self, value):
+        return value
+
+    def merge(self, recorded, given):
+        """What `update` records when a flag gives ``given`` over ``recorded``."""
+        return given
+
+
+class _Int(Kind):
+    name = "int"
+    cli_type = int
+    json_types = (int,)
+
+    def from_text(self, text, label):
+        try:
+            return int(text)
+        except ValueError:
+            raise UserError(f"invalid {label} {text!r}: give a whole number") from None
+
+
+class _Float(Kind):
+    name = "float"
+    cli_type = float
+    json_types = (int, float)
+
+    def from_text(self, text, label):
+        try:
+            return float(text)
+        except ValueError:
+            raise UserError(f"invalid {label} {text!r}: give a number") from None
+
+    def text(self, raw):
+        return repr(float(raw))
+
+    def from_json(self, value):
+        return float(value)
+
+
+def split_items(values) -> tuple[str, ...]:
+    """Repeated and comma-separated items, flattened; blanks dropped."""
+    return tuple(
+        part.strip() for value in values for part in value.split(",") if part.strip()
+    )
+
+
+class _List(Kind):
+    """Several strings: a repeatable, comma-separable flag; ``none`` alone: none."""
+
+    name = "list"
+    cli_type = list[str]
+    repeated = True
+    json_types = (list,)
+
+    def from_cli(self, value):
+        items = split_items(value)
+        return () if [item.lower() for item in items] == ["none"] else items
+
+    def from_text(self, text, label):
+        return () if text.lower() in ("none", "-") else split_items([text])
+
+    def text(self, raw):
+        return ",".join(raw) or "none"
+
+    def arguments(self, raw):
+        return list(raw)
+
+    def to_json(self, raw):
+        return list(raw)
+
+    def json_ok(self, value):
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+    def from_json(self, value):
+        return tuple(value)
+
+
+class _Pairs(Kind):
+    """``KEY=VALUE`` pairs (repeatable); stored as a JSON object; `update` merges them
+    key by key."""
+
+    name = "pairs"
+    cli_type = list[str]
+    repeated = True
+    json_types = (dict,)
+
+    def from_cli(self, value):
+        return tuple(parse_variable(v) for v in value)
+
+    def text(self, raw):
+        return ",".join(f"{k}={v}" for k, v in raw)
+
+    def arguments(self, raw):
+        return [f"{k}={v}" for k, v in raw]
+
+    def to_json(self, raw):
+        return dict(raw)
+
+    def json_ok(self, value):
+        return isinstance(value, dict)  # keys and values: checked by `resolve`
+
+    def from_json(self, value):
+        return tuple(sorted(value.items()))
+
+    def merge(self, recorded, given):
+        merged = dict(recorded or ())
+        merged.update(given)
+        return tuple(sorted(merged.items()))
+
+
+class _Paths(_List):
+    """Directories (repeatable); Typer checks they are not files."""
+
+    name = "paths"
+    cli_type = list[Path]
+
+    def from_cli(self, value):
+        return tuple(str(path) for path in value)
+
+
+TEXT, INT, FLOAT, LIST, PAIRS, PATHS = (
+    Kind(),
+    _Int(),
+    _Float(),
+    _List(),
+    _Pairs(),
+    _Paths(),
+)
+
+
+@dataclass(frozen=True)
+class Question:
+    """One answer. ``a`` below is the mapping of the answers resolved so far (table
+    order: every entry comes after those it ``depends_on``), name -> resolved value."""
+
+    name: str  # attribute of Answers and Spec, key in the answers file
+    kind: Kind
+    label: str  # in messages: "invalid {label} ...", notes of `update`
+    help: str  # --help of `new` (and README's table)
+    # Raw answer -> validated value (raise UserError); may read ``a[dependency]``.
+    resolve: Callable[[Any, Mapping[str, Any]], Any]
+    # The raw default as a function of ``a``; None: required (``missing`` says so).
+    default: Callable[[Mapping[str, Any]], Any] | None
+    depends_on: tuple[str, ...] = ()
+    # Asked, and written on the command line, only when true (else: the default).
+    when: Callable[[Mapping[str, Any]], bool] = _always
+    prompt: str | None = None  # the question; None: never asked (a flag only)
+    # ``(value, note)`` the answer chooses from, a function of ``a``: shown inline
+    # (``Task [binary/multilabel]``) or, with ``menu``, as a numbered list. A
+    # single-valued question with one choice is not asked; nor is a menu with none.
+    choices: Callable[[Mapping[str, Any]], Sequence[tuple[str, str]]] | None = None
+    menu: str = ""  # the title above the numbered menu (function of nothing)
+    menu_empty: str = ""  # printed instead of a menu without choices ({task} etc.)
+    item: str = ""  # what one choice is called ("no metric number 9")
+    unparse: Callable[[Any], Any] = lambda value: value  # resolved -> canonical raw
+    flag: str = ""  # default: --NAME-WITH-DASHES
+    short: str = ""
+    argument: bool = False  # a positional argument (NAME) instead of an option
+    update_help: str | None = None  # None: `update` cannot change it
+    completion: tuple[str, ...] = ()  # shell completion values
+    missing: str = ""  # the error when a required answer is missing
+    stored: bool = True  # in the answers file's "answers" (else: project.py's own key)
+    readme_default: str = ""  # README's "default" column
+    # The template variable named after the answer: a plain value (str, number, bool
+    # or a list of them) from the resolved one, e.g. ``context=int``; documented in
+    # docs/templates.md with ``help``. None: context.py builds what templates see (the
+    # answers below predate this).
+    context: Callable[[Any], Any] | None = None
+
+    @property
+    def option(self) -> str:
+        """The flag (``--loss``) or, for an argument, its metavar (``NAME``)."""
+        if self.argument:
+            return self.name.upper()
+        return self.flag or "--" + self.name.replace("_", "-")
+
+    def default_for(self, a: Mapping[str, Any]):
+        if self.default is None:
+            raise UserError(self.missing or f"missing {self.option}")
+        return self.default(a)
+
+    def offered(self, a: Mapping[str, Any]) -> Sequence[tuple[str, str]] | None:
+        return None if self.choices is None else self.choices(a)
+
+    def asked(self, a: Mapping[str, Any]) -> bool:
+        """Whether a prompt asks it, given the answers it depends on."""
+        if self.prompt is None or not self.when(a):
+            return False
+        offered = self.offered(a)
+        if offered is None:
+            return True
+        return len(offered) > (0 if self.kind.repeated else 1)
+
+
+def _loss_choices(a) -> list[tuple[str, str]]:
+    return [
+        (loss.snake_name, "; ".join(filter(None, [", ".join(loss.tasks), loss.notes])))
+        for loss in catalog.LOSSES
+    ]
+
+
+def _metric_choices(a) -> list[tuple[str, str]]:
+    return [(m.snake_name, m.notes) for m in catalog.compatible_metrics(a["task"].name)]
+
+
+def _resolve_loss(value, a) -> catalog.Loss:
+    loss = resolve_loss(value)
+    recipes.check_loss(a["recipe"], loss.snake_name)
+    return loss
+
+
+def _resolve_metrics(values, a) -> tuple[catalog.Metric, ...]:
     metrics: list[catalog.Metric] = []
-    for value in metric_names:
-        metric = resolve_metric(value, loss, task)
+    for value in values:
+        metric = resolve_metric(value, a["loss"], a["task"])
         if metric in metrics:
             raise UserError(f"metric {value!r} is given twice")
         metrics.append(metric)
+    recipes.check_metrics(a["recipe"], [m.snake_name for m in metrics])
+    return tuple(metrics)
 
-    learning_rate = check_learning_rate(
-        _given(answers.learning_rate, DEFAULTS["learning_rate"])
-    )
 
-    if answers.input_shape is None:
-        input_shape = catalog.INPUT_SHAPES[task.input_kind]
-    else:
-        input_shape = parse_input_shape(answers.input_shape, task)
+def _learning_rate(value, a) -> float:
+    return float(check_learning_rate(value))
 
-    num_classes = _positive(
-        "number of classes",
-        _given(answers.num_classes, DEFAULTS["num_classes"]),
-        minimum=min_num_classes(task),
-    )
-    output_units = _positive(
-        f"output units for loss {loss.snake_name!r}",
-        _given(answers.output_units, default_output_units(task, loss)),
-        minimum=loss.min_output_units,
-    )
-    hidden_units = _positive(
-        "hidden units", _given(answers.hidden_units, DEFAULTS["hidden_units"])
-    )
-    recipe_settings = recipes.check_settings(recipe, answers.recipe_settings)
-    recipes.check_model(recipe, model_type, [m.snake_name for m in metrics])
-    return Spec(
-        name=name,
-        class_name=class_name_for(name),
-        model_type=model_type,
-        task=task,
-        loss=loss,
-        metrics=tuple(metrics),
-        optimizer=resolve_optimizer(answers.optimizer or DEFAULTS["optimizer"]),
-        learning_rate=float(learning_rate),
-        input_shape=input_shape,
-        num_classes=num_classes,
-        output_units=output_units,
-        hidden_units=hidden_units,
-        variables=check_variables(answers.variables or ()),
-        recipe=recipe,
-        recipe_settings=recipe_settings,
-    )
+
+def _shape_text(shape) -> str:
+    return ",".join(str(d) for d in shape)
+
+
+ANSWERS: tuple[Question, ...] = (
+    Question(
+        name="name",
+        kind=TEXT,
+        label="name",
+        argument=True,
+        help="Module name (a Python identifier); writes NAME.py.",
+        resolve=lambda value, a: validate_name(value),
+        default=None,
+        missing="missing NAME: give the module name, e.g. `new my_model`",
+        prompt="Module name (a Python identifier)",
+        readme_default="asked",
+    ),
+    Question(
+        name="model_type",
+        kind=TEXT,
+        label="model type",
+        help="sequential, functional or subclassed. Default: functional.",
+        update_help="Change the model type (sequential, functional, subclassed).",
+        resolve=lambda value, a: resolve_model_type(value),
+        default=lambda a: "functional",
+        prompt="Model type",
+        choices=lambda a: [(t, "") for t in catalog.MODEL_TYPES],
+        completion=catalog.MODEL_TYPES,
+        readme_default="`functional`",
+    ),
+    Question(
+        name="recipe",
+        kind=TEXT,
+        label="recipe",
+        help="The training algorithm in the steps: "
+        + "; ".join(f"{r.name}: {r.summary}" for r in recipes.RECIPES)
+        + ". Default: default. See `recipes`.",
+        update_help="Switch to another recipe (see `recipes`); the old recipe's "
+        "settings are dropped, the new one's take their defaults unless given.",
+        # Checked against the model type (resolved before it), not derived from it;
+        # the loss and the metrics depend on it (resolved after it).
+        resolve=lambda value, a: recipes.resolve_recipe(
+            value, a.get("model_type"), None
+        ),
+        unparse=lambda recipe: recipe.name,
+        default=lambda a: recipes.DEFAULT_RECIPE,
+        prompt="Recipe (see `keras-jax-scaffold recipes`)",
+        choices=lambda a: [(r.name, r.summary) for r in recipes.RECIPES],
+        completion=tuple(recipes.RECIPE_INDEX),
+        readme_default="`default`",
+    ),
+    Question(
+        name="loss",
+        kind=TEXT,
+        label="loss",
+        help="A Keras loss: class name, snake_case name or alias (mse, mae, ...). "
+        "Default: sparse_categorical_crossentropy. See `losses`.",
+        update_help="Change the loss. Recorded answers that depend on it (task, "
+        "metrics, input shape, classes, output units) are derived again unless given "
+        "when they no longer fit or still had the old default; each is reported as a "
+        "note.",
+        depends_on=("recipe",),
+        resolve=_resolve_loss,
+        unparse=lambda loss: loss.snake_name,
+        # A recipe may have its own (gan: binary_crossentropy, vae: mse).
+        default=lambda a: a["recipe"].default_loss or "sparse_categorical_crossentropy",
+        prompt="Loss (a number or a name)",
+        choices=_loss_choices,
+        menu="Losses (name, tasks; see `keras-jax-scaffold losses`):",
+        item="loss",
+        completion=tuple(loss.snake_name for loss in catalog.LOSSES),
+        readme_default="`sparse_categorical_crossentropy`",
+    ),
+    Question(
+        name="task",
+        kind=TEXT,
+        label="task",
+        help="The task, for losses that fit several (e.g. binary or multilabel). "
+        "Default: the loss's first task.",
+        update_help="Change the task (it must fit the loss). Recorded metrics, input "
+        "shape, classes and output units are derived again as for --loss.",
+        depends_on=("loss",),
+        resolve=lambda value, a: resolve_task(a["loss"], value),
+        unparse=lambda task: task.name,
+        default=lambda a: a["loss"].tasks[0],
+        prompt="Task",
+        choices=lambda a: [(t, "") for t in a["loss"].tasks],
+        completion=tuple(catalog.TASKS),
+        readme_default="the loss's first task",
+    ),
+    Question(
+        name="metrics",
+        kind=LIST,
+        label="metrics",
+        item="metric",
+        flag="--metric",
+        short="-m",
+        help="A Keras metric; repeat or comma-separate for several, 'none' for no "
+        "metric. Default: the task's usual metric. See `metrics`.",
+        update_help="Replace the metrics; repeat or comma-separate, 'none' for no "
+        "metric.",
+        depends_on=("loss", "task", "recipe"),
+        resolve=_resolve_metrics,
+        unparse=lambda metrics: tuple(m.snake_name for m in metrics),
+        default=lambda a: (
+            a["task"].default_metrics if a["recipe"].metrics_by_default else ()
+        ),
+        prompt="Metrics (numbers or names, comma-separated; 'none' for no metric)",
+        choices=_metric_choices,
+        menu="Metrics that fit {loss} ({task}):",
+        menu_empty="No built-in metric fits {task}; the model logs its loss only.",
+        completion=tuple(m.snake_name for m in catalog.METRICS),
+        readme_default="the task's usual metric",
+    ),
+    Question(
+        name="optimizer",
+        kind=TEXT,
+        label="optimizer",
+        help="A Keras optimizer (adam, adamw, sgd, ...). Default: adam.",
+        update_help="Change the optimizer.",
+        resolve=lambda value, a: resolve_optimizer(value),
+        unparse=str.lower,
+        default=lambda a: "adam",
+        prompt="Optimizer",
+        completion=tuple(snake for _, snake in catalog.OPTIMIZERS),
+        readme_default="`adam`",
+    ),
+    Question(
+        name="learning_rate",
+        kind=FLOAT,
+        label="learning rate",
+        help="Learning rate. Default: 0.001.",
+        update_help="Change the learning rate.",
+        resolve=_learning_rate,
+        default=lambda a: 1e-3,
+        prompt="Learning rate",
+        readme_default="`0.001`",
+    ),
+    Question(
+        name="input_shape",
+        kind=TEXT,
+        label="input shape",
+        help="Input shape without the batch axis, e.g. 16 or 8,8,3. "
+        "Default: 16 (vectors), 8,8,3 (images), 12,8 (sequences).",
+        update_help="Change the input shape, e.g. 16 or 8,8,3.",
+        depends_on=("task",),
+        resolve=lambda value, a: parse_input_shape(value, a["task"]),
+        unparse=_shape_text,
+        default=lambda a: _shape_text(catalog.INPUT_SHAPES[a["task"].input_kind]),
+        prompt="Input shape ({task.input_kind})",
+        readme_default="by task: `16`, `8,8,3` (segmentation), `12,8` (CTC)",
+    ),
+    Question(
+        name="num_classes",
+        kind=INT,
+        label="number of classes",
+        help="Number of classes. Default: 3.",
+        update_help="Change the number of classes.",
+        depends_on=("task",),
+        when=lambda a: a["task"].uses_num_classes,
+        resolve=lambda value, a: at_least(
+            "number of classes", value, min_num_classes(a["task"])
+        ),
+        default=lambda a: 3,
+        prompt="Number of classes",
+        readme_default="`3`",
+    ),
+    Question(
+        name="output_units",
+        kind=INT,
+        label="output units",
+        help="Output units for regression / embeddings. Default: 1 / 8.",
+        update_help="Change the output units.",
+        depends_on=("task", "loss"),
+        when=lambda a: a["task"].head_units == "output_units",
+        resolve=lambda value, a: at_least(
+            "output units",
+            value,
+            a["loss"].min_output_units,
+            (
+                f"for loss {a['loss'].snake_name!r}"
+                if a["loss"].min_output_units > 1
+                else ""
+            ),
+        ),
+        default=lambda a: default_output_units(a["task"], a["loss"]),
+        prompt="Output units",
+        readme_default="`1` / `8`",
+    ),
+    Question(
+        name="hidden_units",
+        kind=INT,
+        label="hidden units",
+        help="Units of the hidden layer. Default: 32.",
+        update_help="Change the hidden layer's units.",
+        resolve=lambda value, a: at_least("hidden units", value),
+        default=lambda a: 32,
+        prompt="Hidden units",
+        readme_default="`32`",
+    ),
+    # One entry per recipe setting; recipes.py holds their flags, types and checks.
+    *(
+        Question(
+            name=setting.name,
+            kind={int: INT, float: FLOAT, str: TEXT}[setting.type],
+            label=setting.flag,
+            flag=setting.flag,
+            help=f"{setting.help[:1].upper()}{setting.help[1:]}. "
+            f"Default: {setting.default!r}.",
+            update_help=f"Change {setting.flag} (recipe {owner}).",
+            depends_on=("recipe",),
+            when=lambda a, owner=owner: a["recipe"].name == owner,
+            resolve=lambda value, a, setting=setting, owner=owner: (
+                recipes.check_setting(setting, owner, value, a["recipe"])
+            ),
+            default=lambda a, setting=setting: setting.default,
+            prompt=f"{setting.flag} ({setting.help})",
+            readme_default=f"`{setting.default!r}`",
+        )
+        for owner, setting in recipes.SETTING_OWNERS
+    ),
+    Question(
+        name="variables",
+        kind=PAIRS,
+        label="template variables",
+        flag="--var",
+        help="KEY=VALUE for custom templates, which read it as {{ vars.KEY }} "
+        "(repeatable).",
+        update_help="KEY=VALUE for custom templates (repeatable); merged over the "
+        "recorded variables key by key.",
+        resolve=lambda value, a: check_variables(value),
+        default=lambda a: (),
+        readme_default="none",
+    ),
+    Question(
+        name="template_dirs",
+        kind=PATHS,
+        label="template directories",
+        flag="--template-dir",
+        short="-t",
+        help="A directory of templates that override the built-ins file by file "
+        "(repeatable; the first that has a template wins). A "
+        ".keras-jax-scaffold/templates directory in the output directory or a parent "
+        "is used too. See `templates`.",
+        update_help="Template directories replacing the recorded ones (repeatable; "
+        "the first that has a template wins).",
+        resolve=lambda value, a: tuple(Path(d).as_posix() for d in value),
+        default=lambda a: (),
+        # Recorded at the top level of the answers file, relative to the project.
+        stored=False,
+        readme_default="none",
+    ),
+)
+ANSWER_INDEX = {question.name: question for question in ANSWERS}
+
+
+def _merged(self, other):
+    """These answers, with the ones missing here taken from ``other``."""
+    values = {}
+    for f in fields(self):
+        mine = getattr(self, f.name)
+        values[f.name] = getattr(other, f.name) if mine is None else mine
+    return type(self)(**values)
+
+
+# Raw answers, one field per entry; ``None`` means "not given".
+Answers = make_dataclass(
+    "Answers",
+    [(q.name, Any, field(default=None)) for q in ANSWERS],
+    frozen=True,
+    namespace={"merged": _merged, "__module__": __name__},
+)
+
+
+def _class_name(self) -> str:
+    return class_name_for(self.name)
+
+
+# The validated answers, one field per entry (values as ``resolve`` returns them:
+# ``loss`` is a catalog.Loss, ``input_shape`` a tuple...), plus the class name.
+Spec = make_dataclass(
+    "Spec",
+    [(q.name, Any) for q in ANSWERS],
+    frozen=True,
+    namespace={"class_name": property(_class_name), "__module__": __name__},
+)
+
+
+def resolve_answers(answers) -> dict[str, Any]:
+    """``{name: resolved value}`` in table order, defaults filled; UserError on the first
+    bad answer."""
+    resolved: dict[str, Any] = {}
+    for question in ANSWERS:
+        raw = getattr(answers, question.name)
+        if raw is None:
+            raw = question.default_for(resolved)
+        resolved[question.name] = question.resolve(raw, resolved)
+    return resolved
+
+
+def build_spec(answers) -> Spec:
+    """Validate ``answers`` and fill defaults; raise UserError on the first problem."""
+    return Spec(**resolve_answers(answers))
+
+
+def answers_from_spec(spec) -> Answers:
+    """Every answer explicit, so a changed default never changes an existing project."""
+    return Answers(**{q.name: q.unparse(getattr(spec, q.name)) for q in ANSWERS})
+
+
+def answer_context(spec) -> dict[str, Any]:
+    """The template variables that entries with a ``context`` give (``{name: data}``)."""
+    return {
+        q.name: q.context(getattr(spec, q.name))
+        for q in ANSWERS
+        if q.context is not None
+    }
+
+
+def _values(spec) -> dict[str, Any]:
+    return {q.name: getattr(spec, q.name) for q in ANSWERS}
+
+
+def command_line(spec) -> str:
+    """The command that renders the same file again (every answer that applies,
+    explicit; template directories relative to the output directory)."""
+    values = _values(spec)
+    parts = ["keras-jax-scaffold new"]
+    for question in ANSWERS:
+        if not question.when(values):
+            continue
+        raw = question.unparse(values[question.name])
+        for argument in question.kind.arguments(raw):
+            quoted = shlex.quote(argument)
+            parts.append(quoted if question.argument else f"{question.option} {quoted}")
+    return " ".join(parts)
+
+
+def rederive(recorded, given) -> tuple[Any, list[str]]:
+    """``given`` (flags) over ``recorded``, and a note for each answer derived again.
+
+    The one rule: when an answer's inputs (``depends_on``) change and it is not
+    given, the recorded answer is derived again (its default rule) if it no longer
+    validates or still had the old default. The recorded answers must resolve (the
+    caller reports a bad answers file).
+    """
+    old = resolve_answers(recorded)
+    raw: dict[str, Any] = {}
+    new: dict[str, Any] = {}
+    notes: list[str] = []
+    broken = False
+    for question in ANSWERS:
+        name = question.name
+        mine = getattr(given, name)
+        before = getattr(recorded, name)
+        raw[name] = before if mine is None else question.kind.merge(before, mine)
+        if broken:
+            continue
+        changed = [d for d in question.depends_on if new[d] != old[d]]
+        if mine is None and before is not None and changed:
+            reason = ""
+            try:
+                question.resolve(before, new)
+            except UserError as error:
+                reason = f"the recorded one no longer fits: {error}"
+            else:
+                if old[name] == question.resolve(question.default_for(old), old):
+                    reason = f"the default for the new {' and '.join(changed)}"
+            if reason:
+                raw[name] = question.default_for(new)
+                value = question.resolve(raw[name], new)
+                if value != old[name]:
+                    shown = question.kind.text(question.unparse(value))
+                    notes.append(
+                        f"{question.label}: {shown} ({reason}; give "
+                        f"{question.option} to choose)"
+                    )
+        try:
+            value = raw[name] if raw[name] is not None else question.default_for(new)
+            new[name] = question.resolve(value, new)
+        except UserError:
+            broken = True  # a given answer that does not fit: build_spec says why
+    return Answers(**raw), notes

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import jinja2
 from keras_jax_scaffold.errors import UserError
-from keras_jax_scaffold.plan import PlannedFile, plan_file
+from keras_jax_scaffold.plan import FileChange, conflicts, plan_writes
 from keras_jax_scaffold.render import (
     BUILTIN_PREFIX,
     TEMPLATE_SUFFIX,
@@ -131,12 +131,12 @@ def find(name: str, template_dirs: tuple[Path, ...] = ()) -> TemplateInfo:
 
 def export_plan(
     directory: Path, names: list[str] | tuple[str, ...] = (), force: bool = False
-) -> list[PlannedFile]:
+) -> list[FileChange]:
     """What `templates export DIR [NAME ...]` would write: every built-in (or the named
     ones) at its relative path under ``directory``.
 
-    Checks everything first and raises UserError (nothing written) for an unknown name,
-    a path blocked by a file, or an existing different file without ``force``.
+    Raises UserError (nothing written) for an unknown name or an existing different
+    file without ``force``; `write.apply` checks that the files can be written.
     """
     builtin_names = builtin_template_names()
     prefix = f"{BUILTIN_PREFIX}/"
@@ -147,23 +147,13 @@ def export_plan(
             raise unknown_template(name, builtin_names)
         chosen.append(bare)
     chosen = list(dict.fromkeys(chosen)) or builtin_names
-    if directory.exists() and not directory.is_dir():
-        raise UserError(f"cannot export to {str(directory)!r}: it is a file")
-    planned = []
-    for name in sorted(chosen):
-        path = directory / name
-        for parent in reversed(path.relative_to(directory).parents):
-            blocked = directory / parent
-            if blocked.exists() and not blocked.is_dir():
-                raise UserError(
-                    f"cannot write {str(path)!r}: {str(blocked)!r} is a file"
-                )
-        planned.append(plan_file(path, builtin_source(name), force))
-    conflicts = [str(item.path) for item in planned if item.status == "conflict"]
-    if conflicts:
-        more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
+    files = {name: builtin_source(name) for name in chosen}
+    planned = plan_writes(files, directory, force)
+    refused = conflicts(planned)
+    if refused:
+        more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
         raise UserError(
-            f"{conflicts[0]!r}{more} exists and differs from the built-in template; "
-            "use --force to overwrite it"
+            f"{str(directory / refused[0])!r}{more} exists and differs from the "
+            "built-in template; use --force to overwrite it"
         )
     return planned

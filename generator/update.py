@@ -8,7 +8,8 @@ Three versions of every file take part:
 * the **template**'s: a fresh render of the recorded answers (with any changed by flags)
   and the current templates.
 
-Each file gets one status (:data:`STATUSES`); the merge itself is ``merge3`` (the 3-way
+Each file gets one :class:`~keras_jax_scaffold.plan.FileChange` (its status says what
+happens to it); the merge itself is ``merge3`` (the 3-way
 line merge of Bazaar/Breezy). Overlapping changes are written with conflict markers, as
 git and copier do, and listed. Nothing is written before every file has been planned and
 every directory to write checked; the base is written last, so an interrupted update can
@@ -17,84 +18,29 @@ simply be run again.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 import merge3
-from keras_jax_scaffold import catalog, recipes
-from keras_jax_scaffold.errors import UserError
+from keras_jax_scaffold.errors import UserError, os_reason
 from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_FILE
-from keras_jax_scaffold.plan import unified_diff
+from keras_jax_scaffold.pipeline import relative_template_dirs
+from keras_jax_scaffold.plan import FileChange, Plan, Status, read_existing
 from keras_jax_scaffold.project import (
     read_answers,
     read_base,
     recorded_template_dirs,
     render_project,
 )
-from keras_jax_scaffold.spec import (
-    Answers,
-    Spec,
-    build_spec,
-    default_output_units,
-    min_num_classes,
-    resolve_loss,
-    resolve_task,
-)
-from keras_jax_scaffold.write import Change, apply_changes, ensure_writable
+from keras_jax_scaffold.spec import ANSWERS, Answers, build_spec, rederive
+from keras_jax_scaffold.write import apply, preflight
 
 YOURS_LABEL = "yours"
 TEMPLATE_LABEL = "template"
 START_MARKER = f"<<<<<<< {YOURS_LABEL}\n"
 MID_MARKER = "=======\n"
 END_MARKER = f">>>>>>> {TEMPLATE_LABEL}\n"
-
-# What happens to each file; the first four change the disk.
-STATUSES = {
-    "create": "new in the template: written",
-    "update": "you did not change it, the template did: the new render is written",
-    "merge": "you and the template changed different lines: both kept",
-    "conflict": "you and the template changed the same lines: written with markers",
-    "delete": "no longer generated and you did not change it: removed",
-    "identical": "your file already is the new render: nothing to do",
-    "keep": "you changed it and the template did not (or dropped it): yours is kept",
-    "skip": "you deleted it: it stays deleted",
-}
-WRITE_STATUSES = ("create", "update", "merge", "conflict")
-
-
-@dataclass(frozen=True)
-class UpdateAction:
-    """The fate of one file of the project (``path`` is relative to the project)."""
-
-    path: str
-    status: str
-    content: str | None  # the file after the update; None: absent
-    old_content: str | None  # the file on disk now; None: absent
-    note: str = ""
-
-    @property
-    def changes_disk(self) -> bool:
-        return self.status in WRITE_STATUSES or self.status == "delete"
-
-    def diff(self, display: str) -> str:
-        """Unified diff of the file on disk -> the file after the update."""
-        if not self.changes_disk:
-            return ""
-        return unified_diff(self.old_content, self.content, display)
-
-
-@dataclass(frozen=True)
-class UpdateResult:
-    project_dir: Path
-    actions: list[UpdateAction]
-    notes: list[str]  # answers the update re-derived (see `update_answers`)
-
-    @property
-    def conflicts(self) -> list[str]:
-        return [a.path for a in self.actions if a.status == "conflict"]
-
 
 # ------------------------------------------------------------------------- merging
 
@@ -167,21 +113,21 @@ def _uses_crlf(text: str | None) -> bool:
     return text is not None and "\r\n" in text
 
 
-def plan_file(
+def plan_merge(
     path: str, base: str | None, theirs: str | None, ours: str | None
-) -> UpdateAction:
+) -> FileChange:
     """The fate of one file; ``None`` is "absent" (not in the base, on disk, rendered)."""
     if ours is None and base is None:
         raise ValueError(f"{path!r} is neither in the base nor in the new render")
     if theirs is None:
         if base is None:
-            return UpdateAction(path, "create", ours, None)
+            return FileChange(path, Status.CREATE, ours, None)
         if ours is None:
-            return UpdateAction(path, "skip", None, None, "no longer generated")
+            return FileChange(path, Status.SKIP, None, None, "no longer generated")
         note = "deleted by you, kept deleted"
         if ours != base:
             note += "; the template changed it"
-        return UpdateAction(path, "skip", None, None, note)
+        return FileChange(path, Status.SKIP, None, None, note)
 
     # Files checked out with CRLF line ends (git's autocrlf): merge as LF, keep CRLF.
     crlf = _uses_crlf(theirs) and not _uses_crlf(base) and not _uses_crlf(ours)
@@ -192,36 +138,36 @@ def plan_file(
 
     if ours is None:
         if mine == base:
-            return UpdateAction(path, "delete", None, theirs, "no longer generated")
+            return FileChange(path, Status.DELETE, None, theirs, "no longer generated")
         note = "no longer generated; kept because you changed it"
-        return UpdateAction(path, "keep", theirs, theirs, note)
+        return FileChange(path, Status.KEEP, theirs, theirs, note)
     if mine == ours:
-        return UpdateAction(path, "identical", theirs, theirs)
+        return FileChange(path, Status.IDENTICAL, theirs, theirs)
     if base is not None and mine == base:
-        return UpdateAction(path, "update", eol(ours), theirs)
+        return FileChange(path, Status.UPDATE, eol(ours), theirs)
     if base is not None and ours == base:
-        return UpdateAction(path, "keep", theirs, theirs)
+        return FileChange(path, Status.KEEP, theirs, theirs)
     merged, conflicted = merge_file(base or "", mine, ours)
     merged = eol(merged)
     if not conflicted and merged == theirs:  # the template's change is in yours already
-        return UpdateAction(path, "keep", theirs, theirs)
+        return FileChange(path, Status.KEEP, theirs, theirs)
     note = "" if base is not None else "new in the template; you already had one"
-    status = "conflict" if conflicted else "merge"
-    return UpdateAction(path, status, merged, theirs, note)
+    status = Status.CONFLICT if conflicted else Status.MERGE
+    return FileChange(path, status, merged, theirs, note)
 
 
 def plan_update(
     base: Mapping[str, str],
     theirs: Mapping[str, str | None],
     new: Mapping[str, str],
-) -> list[UpdateAction]:
-    """One action per path of ``base`` ∪ ``new``, sorted by path.
+) -> list[FileChange]:
+    """One change per path of ``base`` ∪ ``new``, sorted by path.
 
     ``base``: the last render; ``theirs``: the files on disk (``None``: absent), for
     every path of ``base`` ∪ ``new``; ``new``: the new render. Touches no file.
     """
     return [
-        plan_file(path, base.get(path), theirs.get(path), new.get(path))
+        plan_merge(path, base.get(path), theirs.get(path), new.get(path))
         for path in sorted(set(base) | set(new))
     ]
 
@@ -244,191 +190,35 @@ def check_relative_path(path: str, where: str) -> None:
 
 def read_theirs(project_dir: Path, paths) -> dict[str, str | None]:
     """The user's version of each file (``None`` where there is none)."""
-    result: dict[str, str | None] = {}
-    for relative in sorted(paths):
-        path = project_dir / relative
-        if path.is_dir():
-            raise UserError(f"cannot update {str(path)!r}: it is a directory")
-        if not path.exists():
-            result[relative] = None
-            continue
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            raise UserError(f"cannot read {str(path)!r}: {error.strerror}") from None
-        try:
-            result[relative] = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise UserError(
-                f"cannot merge {str(path)!r}: it is not UTF-8 text"
-            ) from None
-    return result
-
-
-def _check_can_change(project_dir: Path, paths) -> None:
-    """Raise UserError, before anything is written, where a file cannot be changed."""
-    ensure_writable(project_dir)
-    for relative in paths:
-        probe = (project_dir / relative).parent
-        while not probe.exists():
-            probe = probe.parent
-        if not probe.is_dir():
-            raise UserError(
-                f"cannot write {str(project_dir / relative)!r}: "
-                f"{str(probe)!r} is not a directory"
-            )
-        if not os.access(probe, os.W_OK | os.X_OK):
-            raise UserError(
-                f"cannot write {str(project_dir / relative)!r}: "
-                f"{str(probe)!r} is not writable"
-            )
-
-
-def apply_update(project_dir: Path, actions: list[UpdateAction]) -> None:
-    """Write and delete files as planned, the base file last; all or nothing.
-
-    Raises UserError before any change where a directory is not writable; if a write
-    still fails, the changes already made are undone (best effort) before it raises.
-    """
-    changing = [a for a in actions if a.changes_disk]
-    _check_can_change(project_dir, [a.path for a in changing])
-    last = {ANSWERS_FILE: 1, BASE_FILE: 2}
-    ordered = sorted(changing, key=lambda a: last.get(a.path, 0))
-    apply_changes(
-        [
-            Change(
-                project_dir / action.path,
-                None if action.status == "delete" else action.content or "",
-                action.old_content,
-            )
-            for action in ordered
-        ]
-    )
-    for action in ordered:
-        if action.status == "delete":
-            _remove_empty_parents(project_dir / action.path, project_dir)
-
-
-def _remove_empty_parents(path: Path, root: Path) -> None:
-    """Remove the directories above ``path``, up to ``root``, while they are empty."""
-    root = root.resolve()
-    directory = path.parent.resolve()
-    while directory != root and directory.is_relative_to(root):
-        try:
-            directory.rmdir()
-        except OSError:
-            return
-        directory = directory.parent
+    return {
+        relative: read_existing(project_dir / relative) for relative in sorted(paths)
+    }
 
 
 # ------------------------------------------------------------------------- answers
 
 
-def _task_dependent_changes(
-    old: Spec, answers: Answers, given: Answers
-) -> tuple[Answers, list[str]]:
-    """Drop recorded answers that were chosen for the old loss/task and no longer fit."""
-    loss = resolve_loss(answers.loss) if given.loss is not None else old.loss
-    notes: list[str] = []
-    changes: dict = {}
-    if given.task is None and old.task.name not in loss.tasks:
-        changes["task"] = None
-        notes.append(
-            f"task {old.task.name!r} does not fit loss {loss.snake_name!r}: "
-            f"using {loss.tasks[0]!r} (give --task to choose another)"
-        )
-    task = resolve_task(loss, changes.get("task", answers.task))
-    if task != old.task:
-        if given.metrics is None:
-            kept = tuple(m.snake_name for m in old.metrics if task.name in m.tasks)
-            metrics = kept or task.default_metrics
-            if metrics != tuple(m.snake_name for m in old.metrics):
-                changes["metrics"] = metrics
-                notes.append(
-                    f"metrics for task {task.name!r}: "
-                    f"{', '.join(metrics) or 'none'} (give --metric to choose)"
-                )
-        if given.input_shape is None and task.input_kind != old.task.input_kind:
-            changes["input_shape"] = None
-            shape = ",".join(map(str, catalog.INPUT_SHAPES[task.input_kind]))
-            notes.append(
-                f"input shape for {task.input_kind} inputs: {shape} "
-                "(give --input-shape to choose)"
-            )
-        if given.num_classes is None and old.num_classes < min_num_classes(task):
-            changes["num_classes"] = None
-            notes.append("number of classes: the default (give --num-classes)")
-    if given.output_units is None:
-        old_default = default_output_units(old.task, old.loss)
-        new_default = default_output_units(task, loss)
-        if old_default != new_default or old.output_units < loss.min_output_units:
-            changes["output_units"] = None
-            if new_default != old.output_units:
-                notes.append(
-                    f"output units: {new_default} (give --output-units to choose)"
-                )
-    return replace(answers, **changes), notes
-
-
 def update_answers(recorded: Answers, given: Answers) -> tuple[Answers, list[str]]:
     """The answers to render: ``given`` (flags) over ``recorded``, and notes for the user.
 
-    The name never changes. Variables merge key by key. When ``--loss`` or ``--task``
-    changes the loss or task, recorded answers that were chosen for the old one and
-    no longer fit are re-derived unless given: the task (only when the new loss does
-    not fit it), the metrics (those that do not fit the new task are dropped; none
-    left: the task's defaults), the input shape (when the input kind changes), the
-    number of classes (when below the new task's minimum) and the output units (when
-    their default changes or the new loss needs more).
+    The name never changes; variables merge key by key. Recorded answers that depend
+    on a changed one are derived again by the table's one rule
+    (:func:`keras_jax_scaffold.spec.rederive`), each with a note.
     """
-    variables = dict(recorded.variables or ())
-    variables.update(given.variables or ())
-    settings, notes = _recipe_settings(recorded, given)
-    answers = replace(
-        given.merged(recorded),
-        name=recorded.name,
-        variables=tuple(sorted(variables.items())),
-        recipe_settings=settings,
-    )
-    if given.loss is None and given.task is None:
-        return answers, notes
+    given = replace(given, name=None)
     try:
-        old = build_spec(recorded)
-    except UserError:
-        return answers, notes  # the recorded answers are broken; build_spec says why
-    answers, task_notes = _task_dependent_changes(old, answers, given)
-    return answers, notes + task_notes
-
-
-def _recipe_settings(recorded: Answers, given: Answers):
-    """The recipe settings to render, and a note when ``--recipe`` dropped some.
-
-    Given settings merge over the recorded ones key by key; a change of recipe drops
-    the recorded settings of the old recipe (the new one's take their defaults).
-    """
-    settings = dict(recorded.recipe_settings or ())
-    notes = []
-    if given.recipe is not None and recorded.recipe is not None:
-        try:
-            changed = (
-                recipes.resolve_recipe(given.recipe).name
-                != recipes.resolve_recipe(recorded.recipe).name
+        answers, notes = rederive(recorded, given)
+    except UserError:  # the recorded answers are broken; build_spec says why
+        merged = {
+            q.name: (
+                getattr(recorded, q.name)
+                if getattr(given, q.name) is None
+                else q.kind.merge(getattr(recorded, q.name), getattr(given, q.name))
             )
-        except UserError:
-            changed = False  # build_spec reports the unknown recipe
-        if changed and settings:
-            shown = ", ".join(
-                f"{recipes.SETTINGS[k].flag} {v!r}"
-                for k, v in sorted(settings.items())
-                if k in recipes.SETTINGS
-            )
-            notes.append(
-                f"recipe {recorded.recipe!r} -> {given.recipe!r}: dropped its settings "
-                f"({shown})"
-            )
-            settings = {}
-    settings.update(given.recipe_settings or ())
-    return tuple(sorted(settings.items())), notes
+            for q in ANSWERS
+        }
+        return Answers(**merged), []
+    return answers, notes
 
 
 # -------------------------------------------------------------------------- update
@@ -438,17 +228,22 @@ def update_project(
     project_dir: Path,
     given: Answers | None = None,
     *,
-    template_dirs: tuple[Path, ...] = (),
     dry_run: bool = False,
-) -> UpdateResult:
+) -> Plan:
     """Render ``project_dir`` again and merge; write unless ``dry_run``.
 
     Conflicts do not raise: the files are written with markers and listed in the
     result (the caller reports them). Bad input raises UserError before any write.
     """
-    if not project_dir.exists():
+    try:
+        exists, is_dir = project_dir.exists(), project_dir.is_dir()
+    except OSError as error:
+        raise UserError(
+            f"cannot read {str(project_dir)!r}: {os_reason(error)}"
+        ) from None
+    if not exists:
         raise UserError(f"project directory {str(project_dir)!r} does not exist")
-    if not project_dir.is_dir():
+    if not is_dir:
         raise UserError(f"{str(project_dir)!r} is not a directory")
     answers_path = project_dir / ANSWERS_FILE
     record = read_answers(project_dir)
@@ -459,9 +254,15 @@ def update_project(
     for path in base:
         check_relative_path(path, repr(str(project_dir / BASE_FILE)))
 
-    answers, notes = update_answers(recorded, given or Answers())
+    given = given or Answers()
+    if given.template_dirs is None:  # the recorded ones, which must exist
+        dirs = recorded_template_dirs(project_dir, record)
+        recorded = replace(recorded, template_dirs=tuple(str(d) for d in dirs))
+    answers, notes = update_answers(recorded, given)
+    template_dirs = tuple(Path(d) for d in answers.template_dirs or ())
+    relative = relative_template_dirs(template_dirs, project_dir.parent)
     try:
-        spec = build_spec(answers)
+        spec = build_spec(replace(answers, template_dirs=relative))
     except UserError as error:
         try:
             build_spec(recorded)
@@ -469,20 +270,22 @@ def update_project(
             raise UserError(f"{str(answers_path)!r}: {error}") from None
         raise
 
-    if not template_dirs:
-        template_dirs = recorded_template_dirs(project_dir, record)
     rendered = render_project(spec, template_dirs, project_dir)
     meta = {path: rendered.pop(path) for path in (ANSWERS_FILE, BASE_FILE)}
     theirs = read_theirs(project_dir, set(base) | set(rendered) | set(meta))
-    actions = plan_update(base, theirs, rendered)
+    changes = plan_update(base, theirs, rendered)
     for path, content in meta.items():
         old = theirs[path]
         if old is None:
-            status = "create"
+            status = Status.CREATE
         else:
-            status = "identical" if old == content else "update"
-        actions.append(UpdateAction(path, status, content, old))
-    actions.sort(key=lambda a: a.path)
+            status = Status.IDENTICAL if old == content else Status.UPDATE
+        changes.append(FileChange(path, status, content, old))
+    changes.sort(key=lambda change: change.path)
+    # The answers and the base last: an interrupted update can simply run again.
+    last = {ANSWERS_FILE: 1, BASE_FILE: 2}
+    ordered = sorted(changes, key=lambda change: last.get(change.path, 0))
+    preflight(project_dir, ordered)
     if not dry_run:
-        apply_update(project_dir, actions)
-    return UpdateResult(project_dir, actions, notes)
+        apply(project_dir, ordered)
+    return Plan(project_dir, changes, tuple(notes))

@@ -1,32 +1,83 @@
-"""The write plan -> disk, atomically (temporary file + rename)."""
+"""A plan of :class:`~keras_jax_scaffold.plan.FileChange`\\ s -> disk: all or nothing.
+
+:func:`preflight` is the one writability check, run before anything is written (and
+by dry runs, which report what a real run would do): every file to write must be
+reachable, its directory writable, its missing names short enough for the file
+system. :func:`apply` then writes each file atomically (temporary file + rename) and
+deletes; if one fails (a full disk, a permission...), the changes already made are
+undone and the error is one line naming the path and the reason.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
-from keras_jax_scaffold.errors import UserError
-from keras_jax_scaffold.plan import PlannedFile
+from keras_jax_scaffold.errors import UserError, os_reason
+from keras_jax_scaffold.plan import FileChange, Status
 
 
-def ensure_writable(directory: Path) -> None:
-    """Raise UserError unless ``directory`` (or its nearest existing parent) is writable."""
-    probe = directory
-    while not probe.exists():
+def _existing_ancestor(path: Path) -> tuple[Path, list[str]]:
+    """The nearest existing ancestor of ``path`` (itself included) and the names
+    below it that do not exist yet (outermost first)."""
+    missing: list[str] = []
+    probe = path
+    while True:
+        try:
+            probe.lstat()
+            return probe, missing
+        except FileNotFoundError:
+            pass
+        except NotADirectoryError:
+            pass  # a file above: found when the loop reaches it
+        if probe.parent == probe:
+            return probe, missing
+        missing.insert(0, probe.name)
         probe = probe.parent
-    if not probe.is_dir():
-        raise UserError(
-            f"output directory {str(directory)!r}: {str(probe)!r} is a file"
-        )
+
+
+def check_writable(path: Path) -> None:
+    """Raise UserError unless a file can be written at ``path``."""
+    shown = repr(str(path))
+    try:
+        if path.is_dir():
+            raise UserError(f"cannot write {shown}: it is a directory")
+        probe, missing = _existing_ancestor(path)
+        if probe == path:  # an existing file: its directory must be writable
+            probe, missing = path.parent, []
+        if not probe.is_dir():
+            raise UserError(
+                f"cannot write {shown}: {str(probe)!r} is a file, not a directory"
+            )
+        limit = os.pathconf(probe, "PC_NAME_MAX")
+    except OSError as error:
+        raise UserError(f"cannot write {shown}: {os_reason(error)}") from None
+    for name in missing:
+        if len(os.fsencode(name)) > limit:
+            reason = os.strerror(errno.ENAMETOOLONG)
+            raise UserError(
+                f"cannot write {shown}: {reason} ({len(name)} characters in "
+                f"{name[:24]}...; at most {limit} bytes here)"
+            )
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise UserError(f"output directory {str(directory)!r} is not writable")
+        raise UserError(f"cannot write {shown}: {str(probe)!r} is not writable")
+
+
+def preflight(root: Path, changes: Sequence[FileChange]) -> None:
+    """Raise UserError, before anything is written, where a change cannot be made."""
+    for change in changes:
+        if change.changes_disk:
+            check_writable(root / change.path)
 
 
 def write_atomic(path: Path, content: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name[:64]}.", suffix=".tmp", dir=path.parent
+    )
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(content)
@@ -53,61 +104,63 @@ def missing_parents(path: Path) -> list[Path]:
     return missing
 
 
-@dataclass(frozen=True)
-class Change:
-    """One file to change: ``content`` None deletes it; ``old_content`` None means it
-    does not exist now (undoing the change removes it again)."""
-
-    path: Path
-    content: str | None
-    old_content: str | None
-
-
-def _undo(change: Change, directories: list[Path]) -> None:
+def _undo(path: Path, change: FileChange, directories: list[Path]) -> None:
     """Put back what ``change`` replaced and remove the directories it created."""
     try:
         if change.old_content is None:
-            change.path.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
         else:
-            write_atomic(change.path, change.old_content)
+            write_atomic(path, change.old_content)
         for directory in directories:
             directory.rmdir()
     except OSError:
         pass  # best effort; the original error is what the user needs to see
 
 
-def apply_changes(changes: list[Change]) -> None:
-    """Make every change, in order; if one fails, undo the others and raise UserError."""
-    done: list[tuple[Change, list[Path]]] = []
-    for change in changes:
-        directories = missing_parents(change.path)
+def _remove_empty_parents(path: Path, root: Path) -> None:
+    """Remove the directories above ``path``, up to ``root``, while they are empty."""
+    root = root.resolve()
+    directory = path.parent.resolve()
+    while directory != root and directory.is_relative_to(root):
         try:
-            if change.content is None:
-                change.path.unlink()
+            directory.rmdir()
+        except OSError:
+            return
+        directory = directory.parent
+
+
+def apply(root: Path, changes: Sequence[FileChange]) -> None:
+    """Make every change that changes the disk, in order: all or nothing.
+
+    Runs :func:`preflight` first. If a write or delete still fails, the changes
+    already made are undone (best effort) and a UserError names the path and reason.
+    """
+    preflight(root, changes)
+    done: list[tuple[Path, FileChange, list[Path]]] = []
+    for change in changes:
+        if not change.changes_disk:
+            continue
+        path = root / change.path
+        delete = change.status is Status.DELETE
+        directories = [] if delete else missing_parents(path)
+        try:
+            if delete:
+                path.unlink()
             else:
-                write_atomic(change.path, change.content)
+                write_atomic(path, change.content or "")
         except OSError as error:
-            for made, created in reversed(done):
-                _undo(made, created)
+            for made in reversed(done):
+                _undo(*made)
             for directory in directories:  # the failed change's own, if any
                 try:
                     directory.rmdir()
                 except OSError:
                     pass
-            verb = "delete" if change.content is None else "write"
+            verb = "delete" if delete else "write"
             raise UserError(
-                f"cannot {verb} {str(change.path)!r}: {error.strerror}; "
-                "nothing was changed"
+                f"cannot {verb} {str(path)!r}: {os_reason(error)}; nothing was changed"
             ) from None
-        done.append((change, directories))
-
-
-def apply_plan(planned: list[PlannedFile]) -> None:
-    """Write every "create"/"overwrite" file; if one fails, undo the others and raise."""
-    apply_changes(
-        [
-            Change(item.path, item.content, item.old_content)
-            for item in planned
-            if item.status in ("create", "overwrite")
-        ]
-    )
+        done.append((path, change, directories))
+    for path, change, _ in done:
+        if change.status is Status.DELETE:
+            _remove_empty_parents(path, root)

@@ -9,9 +9,10 @@ their template directory, as `new --template-dir DIR --var ...` would.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-from keras_jax_scaffold.pipeline import render_spec
+from keras_jax_scaffold.pipeline import render_spec, spec_for_output
 from keras_jax_scaffold.spec import Answers, build_spec
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
@@ -80,7 +81,11 @@ def render_custom_examples() -> dict[str, str]:
     """``{path relative to examples/: source}`` for the custom-template examples."""
     files: dict[str, str] = {}
     for answers, template_dir, output in CUSTOM_EXAMPLES:
-        rendered = render_spec(build_spec(answers), (EXAMPLES_DIR / template_dir,))
+        # As `new --template-dir DIR` run in the output folder: the header names DIR
+        # relative to it.
+        given = replace(answers, template_dirs=(str(EXAMPLES_DIR / template_dir),))
+        spec, template_dirs = spec_for_output(given, EXAMPLES_DIR / output)
+        rendered = render_spec(spec, template_dirs)
         files.update({f"{output}/{name}": text for name, text in rendered.items()})
     return files
 

@@ -77,7 +77,7 @@ def run_mine_and_oracle(
     """
     spec = module.TEST_SPEC
     recipe = spec.recipe.name
-    settings = dict(spec.recipe_settings)
+    settings = {s.name: getattr(spec, s.name) for s in spec.recipe.settings}
     build = build or support.build_with
     generated_cls, builtin_cls = support.builtin_twin(module)
     oracle_fit = dict(fit_kwargs)

@@ -20,7 +20,7 @@ from keras_jax_scaffold import recipes
 from tests import support
 from tests.recipe_oracles import compare_with_oracle
 
-SETTINGS = {"clip-gradients": (("clip_norm", 0.1),), "sam": (("rho", 0.0),)}
+SETTINGS = {"clip-gradients": {"clip_norm": 0.1}, "sam": {"rho": 0.0}}
 
 
 def distributed(module, cls):
@@ -41,7 +41,7 @@ def main(directory: str, model_type: str) -> None:
             Path(directory) / recipe,
             model_type=model_type,
             recipe=recipe,
-            recipe_settings=SETTINGS.get(recipe, ()),
+            **SETTINGS.get(recipe, {}),
         )
         x, y = module.make_dataset(num_samples=64, seed=1)
         weights = np.linspace(0.5, 2.0, num=64).astype("float32")

@@ -1,4 +1,10 @@
-"""Helpers for tests that import and train generated modules."""
+"""Parity helpers: generate a module, import it, and train its model next to a twin
+that uses Keras's built-in JAX steps (the JAXTrainer reference).
+
+Shared by the tests (tests/test_parity.py and every test that trains generated code)
+and by benchmarks/bench_steps.py, so the benchmark times exactly the pair the tests
+prove equal. Importing this module imports no keras; the functions that need it do.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +19,15 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 from keras_jax_scaffold.pipeline import render_spec
 from keras_jax_scaffold.spec import Answers, build_spec
 
+# "Exactly like Keras": weights, logs and predictions agree to this tolerance.
+RTOL, ATOL = 1e-6, 1e-7
+
 _counter = itertools.count()
 
 
-def import_path(path: Path):
-    """Import a generated file under a unique module name."""
-    module_name = f"{path.stem}_{next(_counter)}"
+def import_path(path: Path, module_name: str | None = None):
+    """Import a generated file (under a unique module name unless one is given)."""
+    module_name = module_name or f"{path.stem}_{next(_counter)}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
@@ -26,15 +35,18 @@ def import_path(path: Path):
     return module
 
 
-def generate(directory: Path, name: str = "demo", **answers):
-    """Render ``answers`` into ``directory/NAME.py`` and import it."""
+def generate(directory: Path, name: str = "demo", module_name=None, **answers):
+    """Render ``answers`` into ``directory/NAME.py`` and import it.
+
+    The module gets ``TEST_SPEC`` (the spec) and ``TEST_CLASS_NAME`` (its model class).
+    """
     if "metrics" in answers:
         answers["metrics"] = tuple(answers["metrics"])
     spec = build_spec(Answers(name=name, **answers))
     directory.mkdir(parents=True, exist_ok=True)
     for relative, source in render_spec(spec).items():
         (directory / relative).write_text(source)
-    module = import_path(directory / f"{name}.py")
+    module = import_path(directory / f"{name}.py", module_name)
     module.TEST_SPEC = spec
     module.TEST_CLASS_NAME = spec.class_name
     return module
@@ -63,3 +75,61 @@ def build_with(module, cls):
         return module.build_model()
     finally:
         setattr(module, module.TEST_CLASS_NAME, original)
+
+
+def fit_and_evaluate(build, x, y, fit_kwargs, eval_kwargs=None):
+    """Train a fresh ``build()`` from seed 7; history, evaluate, predict and weights."""
+    import keras
+    import numpy as np
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(7)
+    model = build()
+    history = model.fit(verbose=0, shuffle=False, **{"x": x, "y": y, **fit_kwargs})
+    results = model.evaluate(x, y, verbose=0, return_dict=True, **(eval_kwargs or {}))
+    predictions = model.predict(x, verbose=0, batch_size=8)
+    return {
+        "history": history.history,
+        "evaluate": results,
+        "predict": predictions,
+        # In order; paths without the model's name, which differs between the twins.
+        "weights": [
+            (w.path.split("/", 1)[-1], np.asarray(w.numpy())) for w in model.weights
+        ],
+    }
+
+
+def assert_same(generated, builtin):
+    """Two ``fit_and_evaluate`` results agree to RTOL/ATOL, key by key, weight by weight."""
+    import numpy as np
+
+    assert generated["history"].keys() == builtin["history"].keys()
+    for key, values in builtin["history"].items():
+        np.testing.assert_allclose(
+            generated["history"][key], values, rtol=RTOL, atol=ATOL, err_msg=key
+        )
+    assert generated["evaluate"].keys() == builtin["evaluate"].keys()
+    for key, value in builtin["evaluate"].items():
+        np.testing.assert_allclose(
+            generated["evaluate"][key], value, rtol=RTOL, atol=ATOL, err_msg=key
+        )
+    np.testing.assert_allclose(
+        generated["predict"], builtin["predict"], rtol=RTOL, atol=ATOL
+    )
+    assert [p for p, _ in generated["weights"]] == [p for p, _ in builtin["weights"]]
+    for (path, mine), (_, theirs) in zip(generated["weights"], builtin["weights"]):
+        np.testing.assert_allclose(mine, theirs, rtol=RTOL, atol=ATOL, err_msg=path)
+
+
+def compare(module, x, y, fit_kwargs, build=None, eval_kwargs=None):
+    """Train the generated model and its built-in twin alike; assert they agree."""
+    generated_cls, builtin_cls = builtin_twin(module)
+    build = build or (lambda cls: build_with(module, cls))
+    generated = fit_and_evaluate(
+        lambda: build(generated_cls), x, y, fit_kwargs, eval_kwargs
+    )
+    builtin = fit_and_evaluate(
+        lambda: build(builtin_cls), x, y, fit_kwargs, eval_kwargs
+    )
+    assert_same(generated, builtin)
+    return generated

@@ -15,19 +15,21 @@ from pathlib import Path
 
 import pytest
 from keras_jax_scaffold import __version__, catalog
-from keras_jax_scaffold.cli import app
 from keras_jax_scaffold.errors import UserError
-from typer.testing import CliRunner
+
+from tests.conftest import (
+    assert_one_error_line,
+    assert_rejected,
+    deny_writes,
+    invoke,
+    snapshot,
+)
+from tests.conftest import new_module as generated
 
 SUBPROCESS_TIMEOUT = 60
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def invoke(*args: str, input: str | None = None):
-    """Run the app in-process; ``result.stdout`` and ``result.stderr`` are apart."""
-    return CliRunner().invoke(app, [str(a) for a in args], input=input)
 
 
 def run_process(*args: str, cwd: Path | None = None, env: dict | None = None):
@@ -44,46 +46,9 @@ def run_process(*args: str, cwd: Path | None = None, env: dict | None = None):
     )
 
 
-def snapshot(root: Path) -> dict:
-    """Everything under ``root``: kind, bytes, mode and mtime of each entry."""
-    if not root.exists():
-        return {}
-    state = {".": ("dir", None, root.stat().st_mode, None)}
-    for path in sorted(root.rglob("*")):
-        info = path.stat()
-        if path.is_dir():
-            state[str(path.relative_to(root))] = ("dir", None, info.st_mode, None)
-        else:
-            state[str(path.relative_to(root))] = (
-                "file",
-                path.read_bytes(),
-                info.st_mode,
-                info.st_mtime_ns,
-            )
-    return state
-
-
-def generated(tmp_path: Path, *flags: str, name: str = "demo") -> str:
-    """The text `new NAME --no-input FLAGS` writes (into a fresh directory)."""
-    out = tmp_path / f"reference-{len(list(tmp_path.glob('reference-*')))}"
-    result = invoke("new", name, "--no-input", "-o", out, *flags)
-    assert result.exit_code == 0, result.output
-    return (out / f"{name}.py").read_text(encoding="utf-8")
-
-
 def status_line(stdout: str, status: str, path: Path | str) -> bool:
     pattern = rf"^\s*{status}\s+{re.escape(str(path))}(\s+\(dry run\))?$"
     return re.search(pattern, stdout, re.MULTILINE) is not None
-
-
-def assert_one_error_line(stderr: str, *expected: str) -> str:
-    lines = stderr.splitlines()
-    assert len(lines) == 1, f"expected one line on stderr, got: {stderr!r}"
-    assert lines[0].startswith("error: "), lines[0]
-    assert "Traceback" not in stderr
-    for text in expected:
-        assert text in lines[0], f"{text!r} not in {lines[0]!r}"
-    return lines[0]
 
 
 def table_names(stdout: str) -> list[str]:
@@ -429,32 +394,6 @@ def out_dir(tmp_path):
     return out
 
 
-def deny_writes(monkeypatch) -> None:
-    """Make every directory look unwritable to ``os.access``.
-
-    Tests may run as root, where chmod does not stop writes: fake the permission check.
-    """
-    real_access = os.access
-
-    def access(path, mode, *args, **kwargs):
-        if mode & os.W_OK:
-            return False
-        return real_access(path, mode, *args, **kwargs)
-
-    monkeypatch.setattr(os, "access", access)
-
-
-def assert_rejected(result, out: Path, before: dict, *expected: str) -> None:
-    assert result.exit_code != 0, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        result.exception
-    )
-    assert "Traceback" not in result.output
-    assert result.stdout == ""
-    assert_one_error_line(result.stderr, *expected)
-    assert snapshot(out) == before
-
-
 @pytest.mark.parametrize("dry_run", [False, True], ids=["write", "dry-run"])
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))
 def test_bad_input_is_one_error_line_and_writes_nothing(out_dir, case, dry_run):
@@ -533,6 +472,7 @@ def test_missing_answers_without_terminal_in_process(out_dir):
     assert_rejected(result, out_dir, before, "--no-input")
 
 
+@pytest.mark.slow
 def test_all_answers_given_need_no_terminal(tmp_path):
     out = tmp_path / "out"
     flags = [
@@ -546,6 +486,7 @@ def test_all_answers_given_need_no_terminal(tmp_path):
     assert (out / "demo.py").read_text(encoding="utf-8") == generated(tmp_path, *flags)
 
 
+@pytest.mark.slow
 def test_answers_that_the_loss_needs_count_as_missing(out_dir):
     # bce fits several tasks and multilabel uses the number of classes: without a
     # terminal these must be given too (or --no-input), never silently defaulted.
@@ -564,6 +505,7 @@ def test_answers_that_the_loss_needs_count_as_missing(out_dir):
     assert snapshot(out_dir) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("flags", "expected"),
     [
@@ -637,12 +579,14 @@ def test_version():
     assert result.stdout.strip() == f"keras-jax-scaffold {__version__}"
 
 
+@pytest.mark.slow
 def test_python_dash_m_version():
     result = run_process("--version")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"keras-jax-scaffold {__version__}"
 
 
+@pytest.mark.slow
 def test_console_script_version():
     script = Path(sys.executable).parent / "keras-jax-scaffold"
     if not script.exists():

@@ -4,16 +4,16 @@ result trains, and one step really clips the update to ``learning_rate * clip_no
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
-from keras_jax_scaffold.cli import app
 from keras_jax_scaffold.pipeline import render_spec
 from keras_jax_scaffold.spec import build_spec
-from typer.testing import CliRunner
 
 from scripts.regen_examples import CUSTOM_EXAMPLES, EXAMPLES_DIR, render_custom_examples
 from tests import support
+from tests.conftest import assert_golden, invoke
 
 ANSWERS, TEMPLATE_DIR, OUTPUT = CUSTOM_EXAMPLES[0]
 CLIP_NORM = float(dict(ANSWERS.variables)["clip_norm"])
@@ -24,43 +24,49 @@ LEARNING_RATE = 0.1
 def test_committed_example_matches_the_templates():
     rendered = render_custom_examples()
     assert sorted(rendered) == [f"{OUTPUT}/{ANSWERS.name}.py"]
-    assert (
-        COMMITTED.read_text(encoding="utf-8") == rendered[f"{OUTPUT}/{ANSWERS.name}.py"]
-    ), "run: python scripts/regen_examples.py"
+    assert_golden(
+        COMMITTED,
+        rendered[f"{OUTPUT}/{ANSWERS.name}.py"],
+        "python scripts/regen_examples.py",
+    )
 
 
-def test_cli_renders_the_committed_example(tmp_path):
-    """The command in the README gives the committed file byte for byte."""
-    result = CliRunner().invoke(
-        app,
-        [
-            "new",
-            ANSWERS.name,
-            "--no-input",
-            "--model-type",
-            ANSWERS.model_type,
-            "--loss",
-            ANSWERS.loss,
-            "--metric",
-            ",".join(ANSWERS.metrics),
-            "--template-dir",
-            str(EXAMPLES_DIR / TEMPLATE_DIR),
-            "--var",
-            f"clip_norm={dict(ANSWERS.variables)['clip_norm']}",
-            "-o",
-            str(tmp_path),
-        ],
+def test_cli_renders_the_committed_example():
+    """The command in the README gives the committed file byte for byte (a dry run
+    into examples/: the header names the template directory relative to it)."""
+    result = invoke(
+        "new",
+        ANSWERS.name,
+        "--no-input",
+        "--model-type",
+        ANSWERS.model_type,
+        "--loss",
+        ANSWERS.loss,
+        "--metric",
+        ",".join(ANSWERS.metrics),
+        "--template-dir",
+        str(EXAMPLES_DIR / TEMPLATE_DIR),
+        "--var",
+        f"clip_norm={dict(ANSWERS.variables)['clip_norm']}",
+        "-o",
+        str(EXAMPLES_DIR / OUTPUT),
+        "--dry-run",
     )
     assert result.exit_code == 0, result.output
-    assert (tmp_path / COMMITTED.name).read_bytes() == COMMITTED.read_bytes()
+    assert result.stdout.split() == ["identical", str(COMMITTED), "(dry", "run)"]
     readme = (EXAMPLES_DIR / OUTPUT / "README.md").read_text(encoding="utf-8")
     assert f"--template-dir examples/{TEMPLATE_DIR} --var clip_norm=" in readme
+    header = f"--var clip_norm=1.0 --template-dir {Path(TEMPLATE_DIR).name}\n"
+    assert header in COMMITTED.read_text(encoding="utf-8")
 
 
 def test_only_transform_gradients_changes():
     """The override replaces one block: outside it the module is the built-in one."""
     builtin = render_spec(build_spec(ANSWERS))[COMMITTED.name].splitlines()
     custom = COMMITTED.read_text(encoding="utf-8").splitlines()
+    # The header's command names the template directory too.
+    suffix = f" --template-dir {Path(TEMPLATE_DIR).name}"
+    custom = [line.removesuffix(suffix) for line in custom]
     start = next(i for i, line in enumerate(custom) if "clip the" in line)
     end = next(
         i for i, line in enumerate(custom) if line.strip().startswith("grads = [")
@@ -77,6 +83,7 @@ def module():
     return imported
 
 
+@pytest.mark.slow
 def test_example_trains(module):
     import keras
 
@@ -121,6 +128,7 @@ def _large_gradient_batch(module):
     return x * 20.0, y  # the global norm of the gradient exceeds clip_norm
 
 
+@pytest.mark.slow
 def test_clipping_limits_the_update(module):
     """With plain SGD, weights move by -lr * clipped grads: global norm lr * clip_norm.
     Keras's built-in step (no clipping) moves them by lr * |grads| > lr * clip_norm."""
@@ -140,6 +148,7 @@ def test_clipping_limits_the_update(module):
         np.testing.assert_allclose(clipped, full * factor, rtol=1e-3, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_clipping_applies_to_the_unscaled_gradients(module):
     """Under loss scaling the gradients in train_step are 2**15 times too large; the
     clipping still limits the true update to lr * clip_norm (not lr * clip_norm / 2**15)."""
@@ -152,6 +161,7 @@ def test_clipping_applies_to_the_unscaled_gradients(module):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_small_gradients_are_not_clipped(module):
     """Below clip_norm the step is Keras's built-in step, exactly."""
     generated, builtin = support.builtin_twin(module)

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 from keras_jax_scaffold import catalog
-from keras_jax_scaffold.cli import app
 from keras_jax_scaffold.pipeline import render_spec
 from keras_jax_scaffold.spec import Answers, build_spec
-from typer.testing import CliRunner
+
+from tests.conftest import invoke
 
 TIMEOUT = 120
 
@@ -61,6 +61,7 @@ def generate_in_subprocess(out: Path, flags, hashseed: str) -> bytes:
     return (out / "demo.py").read_bytes()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", sorted(CONFIGS))
 def test_same_answers_give_byte_identical_files_across_hash_seeds(tmp_path, config):
     flags = CONFIGS[config]
@@ -74,17 +75,14 @@ def test_same_answers_give_byte_identical_files_across_hash_seeds(tmp_path, conf
 @pytest.mark.parametrize("config", sorted(CONFIGS))
 def test_the_recorded_command_line_renders_the_same_file(tmp_path, config):
     out = tmp_path / "out"
-    runner = CliRunner()
-    result = runner.invoke(
-        app, ["new", "demo", "--no-input", "-o", str(out)] + CONFIGS[config]
-    )
+    result = invoke("new", "demo", "--no-input", "-o", out, *CONFIGS[config])
     assert result.exit_code == 0, result.output
     text = (out / "demo.py").read_text(encoding="utf-8")
     match = re.search(r"^\s+keras-jax-scaffold (new demo .*)$", text, re.MULTILINE)
     assert match, "the module docstring records how to render it again"
     args = shlex.split(match.group(1))
     assert "--no-input" not in args  # every answer is explicit
-    result = runner.invoke(app, [*args, "-o", str(out)])
+    result = invoke(*args, "-o", out)
     assert result.exit_code == 0, result.output
     assert re.search(r"^\s*identical\s", result.stdout, re.MULTILINE), result.stdout
 
@@ -100,7 +98,14 @@ COMMANDS = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("command", sorted(COMMANDS))
+# `new` stays in the fast tier (`-m "not slow"`); the others spawn the same check.
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(c, marks=[] if c == "new" else [pytest.mark.slow])
+        for c in sorted(COMMANDS)
+    ],
+)
 def test_commands_never_import_keras_jax_or_tensorflow(tmp_path, command):
     script = textwrap.dedent(
         f"""
@@ -135,6 +140,7 @@ def test_commands_never_import_keras_jax_or_tensorflow(tmp_path, command):
     assert json.loads(result.stdout.splitlines()[-1]) == []
 
 
+@pytest.mark.slow
 def test_projects_are_byte_identical_across_hash_seeds(tmp_path):
     trees = []
     for seed in ("0", "12345"):
@@ -191,6 +197,7 @@ def every_configuration(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_every_configuration_is_valid_python(every_configuration):
     files = sorted(every_configuration.glob("*.py"))
     assert len(files) == sum(len(loss.tasks) for loss in catalog.LOSSES)
@@ -198,6 +205,7 @@ def test_every_configuration_is_valid_python(every_configuration):
         compile(path.read_text(encoding="utf-8"), str(path), "exec")
 
 
+@pytest.mark.slow
 def test_generated_code_passes_ruff_with_default_rules(every_configuration):
     result = run(
         [*_tool("ruff"), "check", "--isolated", "--no-cache", "."],
@@ -206,6 +214,7 @@ def test_generated_code_passes_ruff_with_default_rules(every_configuration):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_generated_code_is_black_formatted(every_configuration):
     result = run(
         [sys.executable, "-m", "black", "--check", "--quiet", "."],
@@ -214,12 +223,11 @@ def test_generated_code_is_black_formatted(every_configuration):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_cli_output_passes_ruff_and_black(tmp_path):
     for config, flags in CONFIGS.items():
         out = tmp_path / config
-        result = CliRunner().invoke(
-            app, ["new", "demo", "--no-input", "-o", str(out), *flags]
-        )
+        result = invoke("new", "demo", "--no-input", "-o", out, *flags)
         assert result.exit_code == 0, result.output
     ruff = run([*_tool("ruff"), "check", "--isolated", "--no-cache", "."], cwd=tmp_path)
     assert ruff.returncode == 0, ruff.stdout + ruff.stderr

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from scripts.regen_examples import EXAMPLES, EXAMPLES_DIR, render_examples
+from tests.conftest import assert_golden
 
 EXAMPLE_FILES = sorted(f"{answers.name}.py" for answers in EXAMPLES)
 
@@ -21,10 +22,7 @@ def test_examples_match_the_generator():
     committed = sorted(p.name for p in EXAMPLES_DIR.glob("*.py"))
     assert committed == EXAMPLE_FILES, "run: python scripts/regen_examples.py"
     for name, source in rendered.items():
-        assert (EXAMPLES_DIR / name).read_text() == source, (
-            f"examples/{name} drifted from the templates; "
-            "run: python scripts/regen_examples.py"
-        )
+        assert_golden(EXAMPLES_DIR / name, source, "python scripts/regen_examples.py")
 
 
 def test_examples_cover_every_model_type():

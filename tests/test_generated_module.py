@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests import support
 
 
@@ -23,6 +25,7 @@ def _run(code: str, cwd, backend: str | None):
     )
 
 
+@pytest.mark.slow
 def test_sets_jax_backend_when_unset(tmp_path):
     support.generate(tmp_path, name="auto_backend")
     completed = _run(
@@ -32,6 +35,7 @@ def test_sets_jax_backend_when_unset(tmp_path):
     assert completed.stdout.strip().endswith("jax")
 
 
+@pytest.mark.slow
 def test_refuses_another_backend_with_a_clear_message(tmp_path):
     support.generate(tmp_path, name="other_backend")
     completed = _run("import other_backend", tmp_path, "numpy")

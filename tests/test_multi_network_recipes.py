@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from keras_jax_scaffold import recipes
 from keras_jax_scaffold.cli import app
 from tests import multi_network_oracles as oracles
 from tests import support
@@ -27,19 +26,13 @@ from tests import support
 MODEL_TYPES = ("functional", "subclassed")
 MIXED = "mixed_float16"
 
+
 def generate(tmp_path, recipe, model_type="functional", **answers):
-    """Generate and import a module with ``recipe``; recipe settings go by name."""
-    settings = tuple(
-        (key, answers.pop(key)) for key in list(answers) if key in recipes.SETTINGS
-    )
+    """Generate and import a module with ``recipe`` (settings are answers too)."""
     return support.generate(
-        tmp_path,
-        name=f"{recipe}_{model_type}",
-        recipe=recipe,
-        model_type=model_type,
-        recipe_settings=settings or None,
+        tmp_path, name=f"{recipe}_{model_type}", recipe=recipe, model_type=model_type,
         **answers,
-    )
+    )  # fmt: skip
 
 
 # --- gan -------------------------------------------------------------------------------
@@ -260,7 +253,9 @@ def test_vae_negative_control_without_the_draw(tmp_path):
     def build_with(module, cls):
         return support.build_with(module, NoDraw if cls is generated else cls)
 
-    mine, oracle = oracles.run_vae(module, x, {"batch_size": 16, "epochs": 1}, build_with)
+    mine, oracle = oracles.run_vae(
+        module, x, {"batch_size": 16, "epochs": 1}, build_with
+    )
     with pytest.raises(AssertionError):
         oracles.assert_vae_matches(mine, oracle)
 
@@ -364,7 +359,15 @@ def test_installed_recipe_project_passes_its_tests(tmp_path, recipe, model_type)
     env = clean_env()
     generated = run(
         [sys.executable, "-m", "keras_jax_scaffold", "new", name, "--project"]
-        + ["--no-input", "--recipe", recipe, "--model-type", model_type, "-o", tmp_path],
+        + [
+            "--no-input",
+            "--recipe",
+            recipe,
+            "--model-type",
+            model_type,
+            "-o",
+            tmp_path,
+        ],
         tmp_path,
         env,
     )

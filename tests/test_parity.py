@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from tests import support
+from tests.support import ATOL, RTOL, assert_same, compare, fit_and_evaluate  # noqa: F401
 
-RTOL, ATOL = 1e-6, 1e-7
 MODEL_TYPES = ("sequential", "functional", "subclassed")
 
 CONFIGS = {
@@ -48,56 +48,7 @@ CONFIGS = {
 }
 
 
-def fit_and_evaluate(build, x, y, fit_kwargs, eval_kwargs=None):
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(7)
-    model = build()
-    history = model.fit(verbose=0, shuffle=False, **{"x": x, "y": y, **fit_kwargs})
-    results = model.evaluate(x, y, verbose=0, return_dict=True, **(eval_kwargs or {}))
-    predictions = model.predict(x, verbose=0, batch_size=8)
-    return {
-        "history": history.history,
-        "evaluate": results,
-        "predict": predictions,
-        # In order; paths without the model's name, which differs between the twins.
-        "weights": [
-            (w.path.split("/", 1)[-1], np.asarray(w.numpy())) for w in model.weights
-        ],
-    }
-
-
-def assert_same(generated, builtin):
-    assert generated["history"].keys() == builtin["history"].keys()
-    for key, values in builtin["history"].items():
-        np.testing.assert_allclose(
-            generated["history"][key], values, rtol=RTOL, atol=ATOL, err_msg=key
-        )
-    assert generated["evaluate"].keys() == builtin["evaluate"].keys()
-    for key, value in builtin["evaluate"].items():
-        np.testing.assert_allclose(
-            generated["evaluate"][key], value, rtol=RTOL, atol=ATOL, err_msg=key
-        )
-    np.testing.assert_allclose(
-        generated["predict"], builtin["predict"], rtol=RTOL, atol=ATOL
-    )
-    assert [p for p, _ in generated["weights"]] == [p for p, _ in builtin["weights"]]
-    for (path, mine), (_, theirs) in zip(generated["weights"], builtin["weights"]):
-        np.testing.assert_allclose(mine, theirs, rtol=RTOL, atol=ATOL, err_msg=path)
-
-
-def compare(module, x, y, fit_kwargs, build=None, eval_kwargs=None):
-    generated_cls, builtin_cls = support.builtin_twin(module)
-    build = build or (lambda cls: support.build_with(module, cls))
-    generated = fit_and_evaluate(
-        lambda: build(generated_cls), x, y, fit_kwargs, eval_kwargs
-    )
-    builtin = fit_and_evaluate(
-        lambda: build(builtin_cls), x, y, fit_kwargs, eval_kwargs
-    )
-    assert_same(generated, builtin)
-    return generated
-
-
+@pytest.mark.slow
 @pytest.mark.parametrize("model_type", MODEL_TYPES)
 @pytest.mark.parametrize("config", sorted(CONFIGS))
 def test_sample_weight_short_last_batch_and_validation(tmp_path, model_type, config):
@@ -124,7 +75,14 @@ def test_sample_weight_short_last_batch_and_validation(tmp_path, model_type, con
     assert np.all(np.isfinite(losses)) and losses[0] != losses[1]
 
 
-@pytest.mark.parametrize("model_type", MODEL_TYPES)
+# One parity check stays in the fast tier (`-m "not slow"`): the functional model.
+@pytest.mark.parametrize(
+    "model_type",
+    [
+        pytest.param(m, marks=[] if m == "functional" else [pytest.mark.slow])
+        for m in MODEL_TYPES
+    ],
+)
 def test_class_weight(tmp_path, model_type):
     module = support.generate(tmp_path, model_type=model_type, **CONFIGS["sparse"])
     x, y = module.make_dataset(num_samples=40, seed=1)
@@ -151,6 +109,7 @@ def _regularized_layers(module):
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model_type", MODEL_TYPES)
 def test_regularizers_dropout_batchnorm(tmp_path, model_type):
     """Losses from add_loss (activity regularizers) and weight regularizers are trained
@@ -206,6 +165,7 @@ def test_dropout_rng_state_advances(tmp_path):
     assert any(not np.array_equal(a, b) for a, b in zip(seeds_before, seeds_after))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model_type", MODEL_TYPES)
 def test_mixed_float16_loss_scaling(tmp_path, model_type):
     """Under mixed_float16 the optimizer is a LossScaleOptimizer: the generated step
@@ -225,6 +185,7 @@ def test_mixed_float16_loss_scaling(tmp_path, model_type):
         keras.mixed_precision.set_global_policy("float32")
 
 
+@pytest.mark.slow
 def test_step_without_loss_scaling_differs(tmp_path):
     """Guard for the test above: dropping `scale_loss` changes the mixed-precision
     result, so the parity test can see a missing loss scale."""
@@ -285,6 +246,7 @@ def test_keras_private_loss_tracker_contract():
     assert model.metrics[0] is tracker
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model_type", MODEL_TYPES)
 def test_data_parallel_four_cpu_devices(tmp_path, model_type):
     """keras.distribution.DataParallel over 4 simulated CPU devices (fresh process)."""

@@ -162,6 +162,7 @@ def test_pyproject_and_readme(tmp_path):
         assert f"`{option}" in readme, f"README does not document {option}"
 
 
+@pytest.mark.slow
 def test_rendered_projects_pass_ruff(tmp_path):
     """`ruff check` with the project's own settings, for every task and model type."""
     for index, answers in enumerate(TASK_ANSWERS):

@@ -16,15 +16,16 @@ import time
 
 import pytest
 from keras_jax_scaffold import catalog, prompts
-from keras_jax_scaffold.cli import app
 from keras_jax_scaffold.errors import UserError
-from keras_jax_scaffold.spec import Answers
-from typer.testing import CliRunner
+from keras_jax_scaffold.spec import ANSWER_INDEX, Answers
+
+from tests.conftest import invoke
+from tests.conftest import new_module as no_input
 
 PROMPTS = {
     "name": "Module name (a Python identifier)",
     "model_type": "Model type [sequential/functional/subclassed] [functional]",
-    "loss": "Loss (run `keras-jax-scaffold losses` for the list)",
+    "loss": "Loss (a number or a name)",
     "task": "Task [",
     "metrics": "Metrics (numbers or names, comma-separated; 'none' for no metric)",
     "optimizer": "Optimizer [adam]",
@@ -33,8 +34,8 @@ PROMPTS = {
     "num_classes": "Number of classes [3]",
     "output_units": "Output units [",
     "hidden_units": "Hidden units [32]",
-    "recipe": "Recipe [",
-    "rho": "Rho (",
+    "recipe": "Recipe (see `keras-jax-scaffold recipes`)",
+    "rho": "--rho (",
 }
 
 
@@ -45,8 +46,7 @@ def terminal(monkeypatch):
 
 def interact(*args, answers):
     """Run the app in-process, typing ``answers`` (one per line)."""
-    text = "".join(f"{answer}\n" for answer in answers)
-    return CliRunner().invoke(app, [str(a) for a in args], input=text)
+    return invoke(*args, input="".join(f"{answer}\n" for answer in answers))
 
 
 def asked(output: str) -> list[str]:
@@ -61,15 +61,6 @@ def asked(output: str) -> list[str]:
 
 def metric_classes(text: str) -> list[str]:
     return re.findall(r"keras\.metrics\.(\w+)\(", text)
-
-
-def no_input(tmp_path, *flags, name="demo"):
-    out = tmp_path / "reference"
-    result = CliRunner().invoke(
-        app, ["new", name, "--no-input", "-o", str(out), *map(str, flags)]
-    )
-    assert result.exit_code == 0, result.output
-    return (out / f"{name}.py").read_text(encoding="utf-8")
 
 
 def test_every_answer_is_asked_and_bad_answers_are_reasked(tmp_path, terminal):
@@ -138,14 +129,14 @@ def test_every_answer_is_asked_and_bad_answers_are_reasked(tmp_path, terminal):
         "metric 'accuracy' does not fit loss 'mean_squared_error'",
         "no metric number 99: choose 1 to 8",
         "unknown optimizer 'adm' (did you mean 'adam'?)",
-        "invalid learning rate '-1'",
+        "invalid learning rate -1.0",
         "invalid learning rate 'abc'",
         "task regression takes vector inputs of rank 1",
         "invalid output units 'x'",
         "invalid output units 0",
         "invalid hidden units 0",
         "unknown recipe 'samm' (did you mean 'sam'?)",
-        "invalid --rho '-1': must be at least 0.0",
+        "invalid --rho -1.0: must be at least 0.0",
     ]:
         assert reason in result.stderr, reason
     assert "error:" not in result.stderr
@@ -355,20 +346,55 @@ def test_missing_flags():
 
 
 def test_parse_metric_choice():
-    loss = catalog.LOSS_INDEX["mse"]
-    task = catalog.TASKS["regression"]
-    offered = list(catalog.compatible_metrics("regression"))
-    parse = prompts.parse_metric_choice
-    assert parse("none", offered, loss, task) == ()
-    assert parse("1", offered, loss, task) == (offered[0].snake_name,)
-    assert parse("mae, 1 ,mae", offered, loss, task) == (
-        "mean_absolute_error",
-        offered[0].snake_name,
-    )
-    with pytest.raises(UserError, match="choose 1 to"):
-        parse("0", offered, loss, task)
+    resolved = {
+        "loss": catalog.LOSS_INDEX["mse"],
+        "task": catalog.TASKS["regression"],
+    }
+    question = ANSWER_INDEX["metrics"]
+    offered = question.offered(resolved)
+    assert [name for name, _ in offered] == [
+        m.snake_name for m in catalog.compatible_metrics("regression")
+    ]
+
+    def parse(text):
+        return prompts.parse_choice(text, question, offered, resolved)
+
+    assert parse("none") == ()
+    assert parse("1") == (offered[0][0],)
+    assert parse("mae, 1 ,mae") == ("mean_absolute_error", offered[0][0])
+    with pytest.raises(UserError, match="no metric number 0: choose 1 to"):
+        parse("0")
     with pytest.raises(UserError, match="does not fit"):
-        parse("auc", offered, loss, task)
+        parse("auc")
+
+
+def test_parse_loss_choice():
+    question = ANSWER_INDEX["loss"]
+    offered = question.offered({})
+    assert [name for name, _ in offered] == [loss.snake_name for loss in catalog.LOSSES]
+
+    def parse(text):
+        return prompts.parse_choice(text, question, offered, {})
+
+    assert parse("1") == catalog.LOSSES[0].snake_name
+    assert parse("MSE") == "mean_squared_error"
+    with pytest.raises(UserError, match="no loss number 99"):
+        parse("99")
+    with pytest.raises(UserError, match="did you mean 'mean_squared_error'"):
+        parse("mean_sqared_error")
+
+
+def test_loss_question_is_a_numbered_menu_like_the_metrics(tmp_path, terminal):
+    result = interact("new", "demo", "-o", tmp_path, answers=["", "4"] + [""] * 8)
+    assert result.exit_code == 0, result.output
+    menu = re.findall(r"^\s+(\d+)\. (\w+)", result.stdout, re.MULTILINE)
+    losses = [loss.snake_name for loss in catalog.LOSSES]
+    assert menu[: len(losses)] == [
+        (str(i), name) for i, name in enumerate(losses, start=1)
+    ]
+    chosen = catalog.LOSSES[3]
+    text = (tmp_path / "demo.py").read_text(encoding="utf-8")
+    assert f"loss=keras.losses.{chosen.class_name}()" in text
 
 
 # --------------------------------------------------------------------------- real pty
@@ -439,6 +465,7 @@ class Terminal:
         os.close(self.master)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a POSIX pseudo-terminal")
 def test_real_terminal_session(tmp_path):
     out = tmp_path / "out"

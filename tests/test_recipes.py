@@ -10,6 +10,7 @@ data. Each proof has a negative control: the generated code with one deliberate 
 from __future__ import annotations
 
 import os
+import re
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
@@ -45,7 +46,7 @@ def generate(tmp_path, recipe, model_type="functional", name="demo", **answers):
         name=name,
         model_type=model_type,
         recipe=recipe,
-        recipe_settings=tuple(settings.items()),
+        **settings,
         **answers,
     )
 
@@ -150,41 +151,31 @@ def test_settings_are_validated_with_one_line_errors():
     def spec(**answers):
         return build_spec(Answers(name="demo", **answers))
 
-    assert dict(spec(recipe="sam").recipe_settings) == {"rho": 0.05}
-    assert dict(spec(recipe="SAM", recipe_settings=(("rho", 0),)).recipe_settings) == {
-        "rho": 0.0
-    }
+    assert spec(recipe="sam").rho == 0.05
+    assert spec(recipe="SAM", rho=0).rho == 0.0
+    assert spec(recipe="sam").recipe.name == "sam"
     for answers, message in [
         ({"recipe": "clip"}, "unknown recipe 'clip'"),
         ({"recipe": "gradient_acumulation"}, "did you mean 'gradient-accumulation'?"),
         (
-            {
-                "recipe": "gradient-accumulation",
-                "recipe_settings": (("microbatches", 0),),
-            },
+            {"recipe": "gradient-accumulation", "microbatches": 0},
             "invalid --microbatches 0: must be at least 1",
         ),
         (
-            {
-                "recipe": "gradient-accumulation",
-                "recipe_settings": (("microbatches", 2.5),),
-            },
+            {"recipe": "gradient-accumulation", "microbatches": 2.5},
             "invalid --microbatches 2.5: give an integer",
         ),
         (
-            {"recipe": "clip-gradients", "recipe_settings": (("clip_norm", 0.0),)},
+            {"recipe": "clip-gradients", "clip_norm": 0.0},
             "invalid --clip-norm 0.0: must be greater than 0.0",
         ),
         (
-            {
-                "recipe": "clip-gradients",
-                "recipe_settings": (("clip_norm", float("inf")),),
-            },
+            {"recipe": "clip-gradients", "clip_norm": float("inf")},
             "invalid --clip-norm inf",
         ),
-        ({"recipe": "sam", "recipe_settings": (("rho", -0.1),)}, "invalid --rho -0.1"),
+        ({"recipe": "sam", "rho": -0.1}, "invalid --rho -0.1"),
         (
-            {"recipe_settings": (("rho", 0.1),)},
+            {"rho": 0.1},
             "--rho is a setting of recipe 'sam', not of 'default': add --recipe sam",
         ),
         (
@@ -539,3 +530,86 @@ def test_recipes_under_data_parallel_match_their_oracles(tmp_path, model_type):
     assert completed.returncode == 0, completed.stderr[-3000:]
     for recipe in ONE_NETWORK:
         assert f"dataparallel-ok {recipe}" in completed.stdout
+
+
+# ------------------------------------------- README, `recipes` and --help agree (fast)
+
+
+def _readme_rows():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    block = text.split("<!-- recipes table")[1].split("<!-- end recipes table -->")[0]
+    rows = [line for line in block.splitlines() if line.startswith("| `")]
+    return [
+        [cell.strip().replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", row)[1:-1]]
+        for row in rows
+    ]
+
+
+def test_readme_recipe_table_the_recipes_command_and_help_agree():
+    from tests.conftest import invoke
+
+    rows = _readme_rows()
+    assert [row[0].strip("`") for row in rows] == list(recipes.RECIPE_INDEX)
+    listing = invoke("recipes")
+    assert listing.exit_code == 0, listing.output
+    listed = {line.split()[0]: line for line in listing.stdout.splitlines()[2:]}
+    assert list(listed) == list(recipes.RECIPE_INDEX)
+    help_text = "".join(invoke("new", "--help").stdout.split())
+    update_help = "".join(invoke("update", "--help").stdout.split())
+    for row, recipe in zip(rows, recipes.RECIPES):
+        _, summary, settings, logs, proof = row
+        assert summary == recipe.summary
+        assert settings == recipes.settings_line(recipe)
+        assert all(log in logs for log in recipe.logs)
+        assert proof
+        line = listed[recipe.name]
+        assert recipes.settings_line(recipe) in line
+        assert recipes.description(recipe) in line
+        assert "".join(f"{recipe.name}: {recipe.summary}".split()) in help_text
+        for setting in recipe.settings:
+            assert setting.flag in help_text and setting.flag in update_help
+            assert "".join(setting.help.split()[1:]) in help_text
+
+
+# ------------------------------------------------ update --recipe keeps a user edit
+
+
+def test_update_switches_recipes_with_a_3_way_merge_and_keeps_a_user_edit(tmp_path):
+    from keras_jax_scaffold.layout import ANSWERS_FILE
+    from keras_jax_scaffold.project import create_project, read_answers
+    from keras_jax_scaffold.update import update_project
+
+    create_project(Answers(name="proj", model_type="subclassed"), tmp_path)
+    project = tmp_path / "proj"
+    steps = project / "src" / "proj" / "steps.py"
+    edit = "        # my note: predictions are probabilities\n"
+    source = steps.read_text("utf-8")
+    anchor = '        """One prediction step: `(y_pred, non_trainable_variables)`."""\n'
+    assert source.count(anchor) == 1
+    steps.write_text(source.replace(anchor, anchor + edit), "utf-8")
+
+    plan = update_project(project, Answers(recipe="sam", rho=0.2))
+    assert plan.conflicts == []
+    text = steps.read_text("utf-8")
+    assert edit in text and "    rho = 0.2\n" in text and "perturbed_variables" in text
+    recorded = read_answers(project).answers
+    assert (recorded.recipe, recorded.rho) == ("sam", 0.2)
+
+    plan = update_project(project, Answers(recipe="clip-gradients"))
+    assert plan.conflicts == []
+    text = steps.read_text("utf-8")
+    assert edit in text and "perturbed_variables" not in text
+    assert "    clip_norm = 1.0\n" in text and "self.init_recipe_state()" in (
+        project / "src/proj/model.py"
+    ).read_text("utf-8")
+    assert any("--rho" in note for note in plan.notes), plan.notes
+    recorded = read_answers(project).answers
+    assert (recorded.recipe, recorded.rho) == ("clip-gradients", 0.05)
+
+    before = (project / ANSWERS_FILE).read_text("utf-8")
+    with pytest.raises(UserError, match="--rho is a setting of recipe 'sam'"):
+        update_project(project, Answers(rho=0.3))
+    assert (project / ANSWERS_FILE).read_text("utf-8") == before
+    assert edit in steps.read_text("utf-8")

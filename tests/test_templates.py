@@ -9,13 +9,13 @@ Templates are discovered at runtime (templates/project/** included, whatever exi
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from keras_jax_scaffold import catalog
-from keras_jax_scaffold.cli import app
 from keras_jax_scaffold.context import build_context
 from keras_jax_scaffold.layout import ANSWERS_FILE, LAYOUTS, LOCAL_TEMPLATE_DIR
 from keras_jax_scaffold.reference import (
@@ -28,31 +28,14 @@ from keras_jax_scaffold.reference import (
 from keras_jax_scaffold.render import builtin_template_dir, builtin_template_names
 from keras_jax_scaffold.spec import Answers, build_spec
 from keras_jax_scaffold.template_catalog import builtin_source, description
-from typer.testing import CliRunner
+
+from tests.conftest import assert_rejected, error_line, invoke, new_module, snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILTIN_NAMES = builtin_template_names()
 STEPS = "partials/steps.py.jinja"
 
 # --------------------------------------------------------------------------- helpers
-
-
-def invoke(*args):
-    """Run the app in-process; ``result.stdout`` and ``result.stderr`` are apart."""
-    return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def snapshot(root: Path) -> dict:
-    """Everything under ``root``: kind, bytes, mode and mtime of each entry."""
-    if not root.exists():
-        return {}
-    state = {}
-    for path in sorted([root, *root.rglob("*")]):
-        info = path.stat()
-        content = None if path.is_dir() else path.read_bytes()
-        mtime = None if path.is_dir() else info.st_mtime_ns
-        state[str(path.relative_to(root))] = (content, info.st_mode, mtime)
-    return state
 
 
 def files_under(root: Path) -> dict[str, bytes]:
@@ -69,34 +52,17 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def error_line(result) -> str:
-    """The one ``error: ...`` line of a failed command (more lines only as detail)."""
-    assert result.exit_code != 0, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        result.exception
-    )
-    assert "Traceback" not in result.output
-    assert result.stdout == ""
-    first = result.stderr.splitlines()[0]
-    assert first.startswith("error: "), result.stderr
-    return first
-
-
-def assert_rejected(result, out: Path, before: dict, *expected: str) -> str:
-    line = error_line(result)
-    assert len(result.stderr.splitlines()) == 1, result.stderr
-    for text in expected:
-        assert text in line, f"{text!r} not in {line!r}"
-    assert snapshot(out) == before
-    return line
-
-
 def render(tmp_path: Path, *flags, name: str = "demo") -> str:
-    """The module `new NAME --no-input FLAGS` writes into a fresh directory."""
-    out = tmp_path / f"render-{len(list(tmp_path.glob('render-*')))}"
-    result = invoke("new", name, "--no-input", "-o", out, *flags)
-    assert result.exit_code == 0, result.output
-    return (out / f"{name}.py").read_text(encoding="utf-8")
+    """The module `new NAME --no-input FLAGS` writes into a fresh directory, without
+    the header's ``--template-dir``s (see `without_template_dirs`)."""
+    return without_template_dirs(new_module(tmp_path, *flags, name=name))
+
+
+def without_template_dirs(text: str) -> str:
+    """``text`` without the ``--template-dir DIR`` that the "render it again with"
+    command gains when templates are given (tests/test_answers.py checks that part),
+    so a render with templates compares with the built-in one."""
+    return re.sub(r" --template-dir \S+", "", text)
 
 
 @pytest.fixture
@@ -367,7 +333,7 @@ def test_invalid_python_names_the_template_line_and_shows_the_code(templates, ou
     )
     before = snapshot(out_dir)
     result = invoke("new", "demo", "--no-input", "-o", out_dir, "-t", templates)
-    line = error_line(result)
+    line = error_line(result, detail=True)
     assert line.startswith(f"error: {steps}:3: rendered demo.py is not valid Python")
     assert "Traceback" not in result.stderr
     detail = result.stderr.splitlines()[1:]
@@ -386,7 +352,7 @@ def test_unclosed_bracket_is_traced_back_to_the_template_line(templates, out_dir
     )
     before = snapshot(out_dir)
     result = invoke("new", "demo", "--no-input", "-o", out_dir, "-t", templates)
-    line = error_line(result)
+    line = error_line(result, detail=True)
     assert line.startswith(f"error: {data}:2: rendered demo.py is not valid Python")
     assert "    return oops(" in result.stderr
     assert snapshot(out_dir) == before
@@ -429,7 +395,12 @@ def test_export_round_trip_is_byte_identical(tmp_path, layout):
         out = tmp_path / f"out-{len(outputs)}"
         result = invoke("new", "demo", "--no-input", "-o", out, *flags, *extra)
         assert result.exit_code == 0, result.output
-        outputs.append(files_under(out))
+        outputs.append(
+            {
+                name: without_template_dirs(data.decode()).encode()
+                for name, data in files_under(out).items()
+            }
+        )
     if layout == "project":
         # The answers file records the --template-dir (for `update`); nothing else
         # differs.
@@ -555,7 +526,7 @@ def test_list_uses_the_local_template_dir(tmp_path, monkeypatch):
 
 def test_list_with_missing_template_dir(tmp_path):
     result = invoke("templates", "list", "-t", tmp_path / "nope")
-    assert "does not exist" in error_line(result)
+    assert "does not exist" in error_line(result, detail=True)
 
 
 def test_show_prints_the_builtin_source():
@@ -587,7 +558,7 @@ def test_show_prints_the_effective_template(templates):
 )
 def test_show_unknown_name(name, expected):
     result = invoke("templates", "show", name)
-    line = error_line(result)
+    line = error_line(result, detail=True)
     assert len(result.stderr.splitlines()) == 1
     assert f"unknown template {name!r}" in line and expected in line, line
 

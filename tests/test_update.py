@@ -8,6 +8,8 @@ found by diffing two renders, so the tests do not depend on the templates' wordi
 
 from __future__ import annotations
 
+import dataclasses
+
 import difflib
 import json
 import os
@@ -15,8 +17,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from keras_jax_scaffold.cli import app
 from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_FILE, PROJECT
+from keras_jax_scaffold.pipeline import relative_template_dirs
 from keras_jax_scaffold.project import (
     create_project,
     dump_base,
@@ -24,20 +26,20 @@ from keras_jax_scaffold.project import (
     read_base,
     render_project,
 )
-from keras_jax_scaffold.spec import Answers, build_spec
+from keras_jax_scaffold.spec import Answers, answers_from_spec, build_spec
 from keras_jax_scaffold.update import (
     END_MARKER,
     MID_MARKER,
     START_MARKER,
     merge_file,
-    plan_file,
+    plan_merge,
     plan_update,
     update_answers,
     update_project,
 )
-from typer.testing import CliRunner
 
-from tests.test_cli import deny_writes
+from tests.conftest import deny_writes, error_line, invoke
+from tests.conftest import snapshot as shared_snapshot
 
 NAME = "proj"
 CONTEXT = {"module_name": NAME, "package_name": NAME}
@@ -48,10 +50,6 @@ MARKERS = (START_MARKER, MID_MARKER, END_MARKER)
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 def make_project(tmp_path: Path, **answers) -> Path:
@@ -74,8 +72,10 @@ def project(tmp_path, pristine) -> Path:
 
 def fresh_render(project: Path, template_dirs=(), **answers) -> dict[str, str]:
     """Every file `new --project` would write for these answers (answers/base too)."""
-    spec = build_spec(Answers(name=NAME, **answers))
-    return render_project(spec, tuple(template_dirs), project)
+    template_dirs = tuple(template_dirs)
+    relative = relative_template_dirs(template_dirs, project.parent)
+    spec = build_spec(Answers(name=NAME, template_dirs=relative, **answers))
+    return render_project(spec, template_dirs, project)
 
 
 def files_on_disk(root: Path) -> dict[str, str]:
@@ -86,16 +86,14 @@ def files_on_disk(root: Path) -> dict[str, str]:
     }
 
 
+def assert_one_error(result, *expected: str) -> str:
+    """The shared error-line check; `update` may list files on stdout before it."""
+    return error_line(result, *expected, stdout_ok=True)
+
+
 def snapshot(root: Path) -> dict:
-    """Kind, bytes and mode of every entry under ``root``."""
-    if not root.exists():
-        return {}
-    state = {}
-    for path in [root, *sorted(root.rglob("*"))]:
-        info = path.lstat()
-        data = path.read_bytes() if path.is_file() else None
-        state[path.relative_to(root).as_posix()] = (data, info.st_mode)
-    return state
+    """Bytes and mode of every entry (a rolled-back change rewrites files: no mtimes)."""
+    return shared_snapshot(root, mtimes=False)
 
 
 def template_dir(tmp_path: Path, template: str = MODEL.template) -> Path:
@@ -129,16 +127,6 @@ def changed_lines(before: dict[str, str], after: dict[str, str], path: str):
         if tag != "equal"
         for i in range(i1, i2)
     ]
-
-
-def assert_one_error(result, *expected: str) -> None:
-    assert result.exit_code != 0, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    assert "Traceback" not in result.output
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for text in expected:
-        assert text in lines[0], (text, lines[0])
 
 
 # ------------------------------------------------------------------- merge_file
@@ -186,7 +174,7 @@ def test_merge_keeps_a_missing_final_newline_when_both_lack_it():
     assert merge_file("a\nb\nc", "A\nb\nc", "a\nb\nC") == ("A\nb\nC", False)
 
 
-# ---------------------------------------------------------------- plan_file/plan_update
+# ---------------------------------------------------------------- plan_merge/plan_update
 
 
 @pytest.mark.parametrize(
@@ -222,7 +210,7 @@ def test_merge_keeps_a_missing_final_newline_when_both_lack_it():
     ],
 )
 def test_plan_file_statuses(base, theirs, ours, status, content):
-    action = plan_file("f.py", base, theirs, ours)
+    action = plan_merge("f.py", base, theirs, ours)
     assert (action.status, action.content, action.old_content) == (
         status,
         content,
@@ -234,17 +222,17 @@ def test_plan_file_statuses(base, theirs, ours, status, content):
 
 
 def test_plan_file_notes_explain_kept_and_skipped_files():
-    assert plan_file("f", "b\n", None, "n\n").note == (
+    assert plan_merge("f", "b\n", None, "n\n").note == (
         "deleted by you, kept deleted; the template changed it"
     )
-    assert "kept because you changed it" in plan_file("f", "b\n", "y\n", None).note
+    assert "kept because you changed it" in plan_merge("f", "b\n", "y\n", None).note
 
 
 def test_plan_file_merges_crlf_files_as_lf_and_keeps_crlf():
     base, ours = "1\n2\n3\n", "1\n2\nN\n"
-    unchanged = plan_file("f", base, base.replace("\n", "\r\n"), ours)
+    unchanged = plan_merge("f", base, base.replace("\n", "\r\n"), ours)
     assert (unchanged.status, unchanged.content) == ("update", "1\r\n2\r\nN\r\n")
-    edited = plan_file("f", base, "Y\r\n2\r\n3\r\n", ours)
+    edited = plan_merge("f", base, "Y\r\n2\r\n3\r\n", ours)
     assert (edited.status, edited.content) == ("merge", "Y\r\n2\r\nN\r\n")
 
 
@@ -261,12 +249,12 @@ def test_plan_update_covers_base_and_new_render_sorted():
 
 
 def test_action_diff_shows_the_change_and_nothing_for_kept_files():
-    action = plan_file("f.py", "b\n", "b\n", "n\n")
+    action = plan_merge("f.py", "b\n", "b\n", "n\n")
     diff = action.diff("p/f.py")
     assert diff.splitlines()[:2] == ["--- a/p/f.py", "+++ b/p/f.py"]
     assert "-b" in diff.splitlines() and "+n" in diff.splitlines()
-    assert plan_file("f.py", "b\n", "y\n", "b\n").diff("p/f.py") == ""
-    assert "+++ /dev/null" in plan_file("f.py", "b\n", "b\n", None).diff("p/f.py")
+    assert plan_merge("f.py", "b\n", "y\n", "b\n").diff("p/f.py") == ""
+    assert "+++ /dev/null" in plan_merge("f.py", "b\n", "b\n", None).diff("p/f.py")
 
 
 # ------------------------------------------------------------------ update_answers
@@ -382,14 +370,15 @@ def test_user_edit_and_template_change_on_other_lines_are_both_kept(tmp_path, pr
 
 
 def test_user_edit_is_kept_when_the_template_did_not_change_the_file(tmp_path, project):
-    readme = project / "README.md"
-    readme.write_text(readme.read_text() + "my notes\n")
-    edited = readme.read_text()
+    # (README.md names the template directories in its `new` command: it changes.)
+    ignore = project / ".gitignore"
+    ignore.write_text(ignore.read_text() + "my_outputs/\n")
+    edited = ignore.read_text()
     tpl = template_dir(tmp_path)
     result = invoke("update", project, "-t", tpl)
     assert result.exit_code == 0, result.output
-    assert readme.read_text() == edited
-    assert status_lines(result.stdout)["README.md"] == "keep"
+    assert ignore.read_text() == edited
+    assert status_lines(result.stdout)[".gitignore"] == "keep"
 
 
 def test_overlapping_changes_are_written_with_markers_and_exit_1(tmp_path, project):
@@ -548,13 +537,16 @@ def test_changing_the_loss_gives_the_project_new_would_make(project):
     result = invoke("update", project, "--loss", "mse")
     assert result.exit_code == 0, result.output
     assert files_on_disk(project) == fresh_render(project, loss="mse")
-    assert "note: task 'multiclass_sparse' does not fit loss" in result.stdout
+    assert (
+        "note: task: regression (the recorded one no longer fits: task "
+        "'multiclass_sparse' does not fit loss" in result.stdout
+    )
 
 
 def test_update_api_returns_the_plan(project):
     result = update_project(project, Answers(hidden_units=7))
     assert result.conflicts == []
-    assert {a.path: a.status for a in result.actions}[MODEL_PATH] == "update"
+    assert {a.path: a.status for a in result.changes}[MODEL_PATH] == "update"
     assert read_answers(project)[0].hidden_units == 7
 
 
@@ -742,3 +734,59 @@ def test_an_unwritable_subdirectory_is_found_before_any_write(project, monkeypat
     result = invoke("update", project, "--learning-rate", "0.01")
     assert_one_error(result, str(project / MODEL_PATH), "is not writable")
     assert snapshot(project) == before
+
+
+# ----------------------------------------------------- projects made by older releases
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+USER_EDIT = (
+    "    # My change: more dropout for my data.\n    x = keras.layers.Dropout(0.25)(x)\n"
+)
+
+
+def test_a_project_made_by_0_1_0_updates_and_keeps_the_user_edit(tmp_path):
+    """tests/fixtures/project_0_1_0: as 0.1.0 wrote it (answers file and base
+    included), plus a user edit in model.py. Today's `update` merges without
+    conflicts and keeps the edit; every file is what `new` makes today, with the
+    edit merged in."""
+    name = "project_0_1_0"
+    project = tmp_path / name
+    caches = shutil.ignore_patterns("__pycache__", ".ruff_cache", ".pytest_cache")
+    shutil.copytree(FIXTURES / name, project, ignore=caches)
+    model_path = f"src/{name}/model.py"
+    assert USER_EDIT in (project / model_path).read_text(encoding="utf-8")
+    recorded = read_answers(project).answers
+
+    result = invoke("update", project)
+    assert result.exit_code == 0, result.output
+    statuses = {
+        line.split()[1]: line.split()[0]
+        for line in result.stdout.splitlines()
+        if line.split() and not line.startswith("note:")
+    }
+    assert "conflict" not in statuses.values(), result.stdout
+    assert result.stdout.count("note:") == 0  # no answer changed
+
+    fresh = render_project(build_spec(recorded), (), project)
+    on_disk = files_on_disk(project)
+    assert set(on_disk) == set(fresh)
+    edited = on_disk.pop(model_path)
+    assert USER_EDIT in edited
+    assert edited == fresh.pop(model_path).replace(
+        "    x = keras.layers.Dropout(0.1)(x)\n", USER_EDIT, 1
+    )
+    assert on_disk == fresh
+    # The base is the new render (not the user's file); the answers are unchanged.
+    assert read_base(project)[model_path] == render_project(
+        build_spec(recorded), (), project
+    )[model_path]
+    # The answers are unchanged; those added since 0.1.0 (the recipe and its
+    # settings) are now recorded explicitly, with the defaults that reproduce 0.1.0.
+    explicit = answers_from_spec(build_spec(recorded))
+    assert read_answers(project).answers == dataclasses.replace(
+        explicit, template_dirs=recorded.template_dirs
+    )
+    # A second update has nothing to do.
+    again = invoke("update", project)
+    assert again.exit_code == 0, again.output
+    assert files_on_disk(project) == {**fresh, model_path: edited}
