@@ -131,9 +131,7 @@ class Recipe:
     # ``networks_MODEL_TYPE.py.jinja`` replace the single-network partials.
     networks: tuple[str, ...] = ()
     losses: tuple[str, ...] = ()  # the losses it accepts (snake names); () = any
-    default_loss: str | None = None  # instead of the tool's default loss
     takes_metrics: bool = True  # --metric makes sense (compiled metrics)
-    metrics_by_default: bool = True  # the task's usual metrics without --metric
     logits: bool = False  # the loss takes logits (`from_logits=True`)
     own_compile: bool = False  # its build partial defines compile_model
     learns_distribution: bool = False  # make_dataset gives samples x and no y
@@ -288,9 +286,7 @@ RECIPES: tuple[Recipe, ...] = (
         "discriminator) and a keras.Sequential is one stack of layers",
         networks=("generator", "discriminator"),
         losses=("binary_crossentropy",),
-        default_loss="binary_crossentropy",
         takes_metrics=False,
-        metrics_by_default=False,
         logits=True,
         own_compile=True,
         learns_distribution=True,
@@ -325,9 +321,6 @@ RECIPES: tuple[Recipe, ...] = (
         "and a keras.Sequential is one stack of layers",
         networks=("encoder", "decoder"),
         losses=VAE_LOSSES,
-        default_loss="mean_squared_error",
-        # The task's usual metrics compare with targets, not reconstructions.
-        metrics_by_default=False,
         learns_distribution=True,
     ),
 )
@@ -342,9 +335,12 @@ SETTING_OWNERS = tuple(
 SETTINGS = {setting.name: setting for _, setting in SETTING_OWNERS}
 
 
-def resolve_recipe(value: str, model_type: str | None, metric_names) -> Recipe:
-    """The recipe named ``value`` (``_`` and case are forgiven) for this model type and
-    these metrics (``None``/empty: not known yet); UserError saying why otherwise."""
+def resolve_recipe(
+    value: str, model_type: str | None, metric_names, loss_name: str | None = None
+) -> Recipe:
+    """The recipe named ``value`` (``_`` and case are forgiven) for this model type,
+    these metrics and this loss (``None``/empty: not known yet); UserError saying why
+    otherwise."""
     recipe = RECIPE_INDEX.get(value.strip().lower().replace("_", "-"))
     if recipe is None:
         raise unknown(
@@ -356,6 +352,8 @@ def resolve_recipe(value: str, model_type: str | None, metric_names) -> Recipe:
             f"recipe {recipe.name!r} does not support model type {model_type!r}"
             f"{reason}; use --model-type {' or '.join(recipe.model_types)}"
         )
+    if loss_name is not None:
+        check_loss(recipe, loss_name)
     check_metrics(recipe, metric_names or ())
     return recipe
 
@@ -364,9 +362,9 @@ def check_metrics(recipe: Recipe, metric_names) -> None:
     """Refuse metrics the recipe cannot work with, saying why."""
     if metric_names and not recipe.takes_metrics:
         raise UserError(
-            f"recipe {recipe.name!r} takes no --metric (given: "
+            f"recipe {recipe.name!r} takes no metrics (got: "
             f"{', '.join(metric_names)}): it logs {', '.join(recipe.logs)}; "
-            "drop --metric"
+            "give -m none"
         )
     for name in metric_names:
         if name in recipe.refused_metrics:

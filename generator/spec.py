@@ -497,12 +497,6 @@ def _metric_choices(a) -> list[tuple[str, str]]:
     return [(m.snake_name, m.notes) for m in catalog.compatible_metrics(a["task"].name)]
 
 
-def _resolve_loss(value, a) -> catalog.Loss:
-    loss = resolve_loss(value)
-    recipes.check_loss(a["recipe"], loss.snake_name)
-    return loss
-
-
 def _resolve_metrics(values, a) -> tuple[catalog.Metric, ...]:
     metrics: list[catalog.Metric] = []
     for value in values:
@@ -510,7 +504,6 @@ def _resolve_metrics(values, a) -> tuple[catalog.Metric, ...]:
         if metric in metrics:
             raise UserError(f"metric {value!r} is given twice")
         metrics.append(metric)
-    recipes.check_metrics(a["recipe"], [m.snake_name for m in metrics])
     return tuple(metrics)
 
 
@@ -549,27 +542,6 @@ ANSWERS: tuple[Question, ...] = (
         readme_default="`functional`",
     ),
     Question(
-        name="recipe",
-        kind=TEXT,
-        label="recipe",
-        help="The training algorithm in the steps: "
-        + "; ".join(f"{r.name}: {r.summary}" for r in recipes.RECIPES)
-        + ". Default: default. See `recipes`.",
-        update_help="Switch to another recipe (see `recipes`); the old recipe's "
-        "settings are dropped, the new one's take their defaults unless given.",
-        # Checked against the model type (resolved before it), not derived from it;
-        # the loss and the metrics depend on it (resolved after it).
-        resolve=lambda value, a: recipes.resolve_recipe(
-            value, a.get("model_type"), None
-        ),
-        unparse=lambda recipe: recipe.name,
-        default=lambda a: recipes.DEFAULT_RECIPE,
-        prompt="Recipe (see `keras-jax-scaffold recipes`)",
-        choices=lambda a: [(r.name, r.summary) for r in recipes.RECIPES],
-        completion=tuple(recipes.RECIPE_INDEX),
-        readme_default="`default`",
-    ),
-    Question(
         name="loss",
         kind=TEXT,
         label="loss",
@@ -579,11 +551,9 @@ ANSWERS: tuple[Question, ...] = (
         "metrics, input shape, classes, output units) are derived again unless given "
         "when they no longer fit or still had the old default; each is reported as a "
         "note.",
-        depends_on=("recipe",),
-        resolve=_resolve_loss,
+        resolve=lambda value, a: resolve_loss(value),
         unparse=lambda loss: loss.snake_name,
-        # A recipe may have its own (gan: binary_crossentropy, vae: mse).
-        default=lambda a: a["recipe"].default_loss or "sparse_categorical_crossentropy",
+        default=lambda a: "sparse_categorical_crossentropy",
         prompt="Loss (a number or a name)",
         choices=_loss_choices,
         menu="Losses (name, tasks; see `keras-jax-scaffold losses`):",
@@ -619,12 +589,10 @@ ANSWERS: tuple[Question, ...] = (
         "metric. Default: the task's usual metric. See `metrics`.",
         update_help="Replace the metrics; repeat or comma-separate, 'none' for no "
         "metric.",
-        depends_on=("loss", "task", "recipe"),
+        depends_on=("loss", "task"),
         resolve=_resolve_metrics,
         unparse=lambda metrics: tuple(m.snake_name for m in metrics),
-        default=lambda a: (
-            a["task"].default_metrics if a["recipe"].metrics_by_default else ()
-        ),
+        default=lambda a: a["task"].default_metrics,
         prompt="Metrics (numbers or names, comma-separated; 'none' for no metric)",
         choices=_metric_choices,
         menu="Metrics that fit {loss} ({task}):",
@@ -717,6 +685,30 @@ ANSWERS: tuple[Question, ...] = (
         default=lambda a: 32,
         prompt="Hidden units",
         readme_default="`32`",
+    ),
+    Question(
+        name="recipe",
+        kind=TEXT,
+        label="recipe",
+        help="The training algorithm in the steps: "
+        + "; ".join(f"{r.name}: {r.summary}" for r in recipes.RECIPES)
+        + ". Default: default. See `recipes`.",
+        update_help="Switch to another recipe (see `recipes`); the old recipe's "
+        "settings are dropped, the new one's take their defaults unless given.",
+        # Checked against the model type, loss and metrics (resolved before it), but
+        # not derived from them.
+        resolve=lambda value, a: recipes.resolve_recipe(
+            value,
+            a.get("model_type"),
+            [m.snake_name for m in a.get("metrics") or ()],
+            a["loss"].snake_name if a.get("loss") else None,
+        ),
+        unparse=lambda recipe: recipe.name,
+        default=lambda a: recipes.DEFAULT_RECIPE,
+        prompt="Recipe (see `keras-jax-scaffold recipes`)",
+        choices=lambda a: [(r.name, r.summary) for r in recipes.RECIPES],
+        completion=tuple(recipes.RECIPE_INDEX),
+        readme_default="`default`",
     ),
     # One entry per recipe setting; recipes.py holds their flags, types and checks.
     *(

@@ -23,7 +23,9 @@ def main(directory: str) -> None:
     assert len(jax.devices()) == 4, jax.devices()
     root = Path(directory)
 
-    gan = support.generate(root / "gan", name="gan_dp", recipe="gan")
+    gan = support.generate(
+        root / "gan", name="gan_dp", recipe="gan", loss="bce", metrics=()
+    )
     x, _ = gan.make_dataset(num_samples=48, seed=1)
     model, oracle = oracles.run_gan(gan, x, 16, data_parallel=True)
     kernel = model.trainable_variables[0].value

@@ -27,8 +27,17 @@ MODEL_TYPES = ("functional", "subclassed")
 MIXED = "mixed_float16"
 
 
+# The answers each recipe needs besides itself (gan: its adversarial loss, no metrics).
+NEEDS = {
+    "gan": {"loss": "binary_crossentropy", "metrics": ()},
+    "distillation": {},
+    "vae": {"loss": "mse"},
+}
+
+
 def generate(tmp_path, recipe, model_type="functional", **answers):
     """Generate and import a module with ``recipe`` (settings are answers too)."""
+    answers = {**NEEDS[recipe], **answers}
     return support.generate(
         tmp_path, name=f"{recipe}_{model_type}", recipe=recipe, model_type=model_type,
         **answers,
@@ -285,6 +294,7 @@ def test_sequential_is_refused_with_the_reason(tmp_path, recipe):
     result = CliRunner().invoke(
         app,
         ["new", "demo", "--recipe", recipe, "--model-type", "sequential"]
+        + (["--loss", "bce", "-m", "none"] if recipe == "gan" else [])
         + ["--no-input", "-o", str(tmp_path)],
     )
     assert result.exit_code != 0
@@ -328,7 +338,9 @@ def test_recipe_projects_pass_ruff(tmp_path):
     for recipe in ("gan", "distillation", "vae"):
         for model_type in MODEL_TYPES:
             name = f"{recipe}_{model_type}"
-            files = render(tmp_path, name, recipe=recipe, model_type=model_type)
+            files = render(
+                tmp_path, name, recipe=recipe, model_type=model_type, **NEEDS[recipe]
+            )
             write(tmp_path / name, files)
     completed = subprocess.run(
         [sys.executable, "-m", "ruff", "check", "--no-cache", str(tmp_path)],

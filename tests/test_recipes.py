@@ -131,7 +131,10 @@ def test_registry_templates_exist_and_names_are_unique():
 @pytest.mark.parametrize("recipe", [r.name for r in recipes.RECIPES])
 @pytest.mark.parametrize("model_type", MODEL_TYPES)
 def test_every_recipe_renders_for_every_model_type(recipe, model_type):
-    answers = Answers(name="demo", recipe=recipe, model_type=model_type)
+    needs = {"gan": {"loss": "bce", "metrics": ()}, "vae": {"loss": "mse"}}
+    answers = Answers(
+        name="demo", recipe=recipe, model_type=model_type, **needs.get(recipe, {})
+    )
     if model_type not in recipes.RECIPE_INDEX[recipe].model_types:
         with pytest.raises(UserError, match="does not support model type"):
             build_spec(answers)
