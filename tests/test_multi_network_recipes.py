@@ -369,20 +369,11 @@ def test_installed_recipe_project_passes_its_tests(tmp_path, recipe, model_type)
 
     name = f"{recipe}_project"
     env = clean_env()
-    generated = run(
-        [sys.executable, "-m", "keras_jax_scaffold", "new", name, "--project"]
-        + [
-            "--no-input",
-            "--recipe",
-            recipe,
-            "--model-type",
-            model_type,
-            "-o",
-            tmp_path,
-        ],
-        tmp_path,
-        env,
-    )
+    flags = {"gan": ["--loss", "bce", "-m", "none"], "vae": ["--loss", "mse"]}
+    command = [sys.executable, "-m", "keras_jax_scaffold", "new", name, "--project"]
+    command += ["--no-input", "--recipe", recipe, "--model-type", model_type]
+    command += ["-o", tmp_path, *flags.get(recipe, [])]
+    generated = run(command, tmp_path, env)
     assert generated.returncode == 0, generated.stderr
     project = tmp_path / name
     on_disk = {
