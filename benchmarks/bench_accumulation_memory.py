@@ -24,10 +24,10 @@ from pathlib import Path
 os.environ.setdefault("KERAS_BACKEND", "jax")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import jax  # noqa: E402
-import keras  # noqa: E402
+import jax
+import keras
 
-from tests import support  # noqa: E402
+from tests import support
 
 
 def temp_bytes(module, batch_size, microbatches=None):

@@ -40,6 +40,14 @@ def _call_kwargs(model, training):
     return {}
 
 
+def _compute_loss_kwargs(model, training):
+    """`training=` for `model.compute_loss`, only when it accepts it (as Keras does:
+    overrides written before Keras 3.3 have no `training` argument)."""
+    if "training" in inspect.signature(model.compute_loss).parameters:
+        return {"training": training}
+    return {}
+
+
 def _loss_tracker(model):
     """The "loss" mean that `compile()` creates and `fit` logs.
 
@@ -99,7 +107,9 @@ class SequentialEmbeddings(keras.Sequential):
         # `self.losses`, and weight regularizers see the traced weights.
         with keras.StatelessScope(state_mapping, collect_losses=True) as scope:
             y_pred = self.call(x, **_call_kwargs(self, training))
-            loss = self.compute_loss(x, y, y_pred, sample_weight, training=training)
+            loss = self.compute_loss(
+                x, y, y_pred, sample_weight, **_compute_loss_kwargs(self, training)
+            )
             # Custom algorithm: add extra loss terms here, e.g.
             # loss = loss + 1e-3 * keras.ops.mean(keras.ops.square(y_pred))
         non_trainable_variables = [
@@ -122,7 +132,9 @@ class SequentialEmbeddings(keras.Sequential):
         The loss mean is weighted by batch size (not by sample weight), then the
         compiled metrics are updated by `compute_metrics`, exactly as `fit` does.
         """
-        batch_size = jax.tree_util.tree_leaves(x)[0].shape[0]
+        # Rows of the first input, as Keras counts them: `keras.tree` keeps a sparse
+        # input whole (JAX's tree utilities would count its stored values).
+        batch_size = next(i for i in keras.tree.flatten(x) if i is not None).shape[0]
         state_mapping = list(zip(self.metrics_variables, metrics_variables))
         with keras.StatelessScope(state_mapping) as scope:
             _loss_tracker(self).update_state(loss, sample_weight=batch_size)

@@ -33,6 +33,7 @@ _COMPILE_SETTINGS = (
     "keep_trailing_newline",
     "optimized",
     "autoescape",
+    "sandboxed",  # a sandboxed environment compiles attribute access differently
 )
 
 

@@ -16,57 +16,140 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class Target:
+    """How ``make_dataset`` draws the targets ``y`` of a task, and what ``load_npz``
+    accepts. ``templates/partials/targets.py.jinja`` and ``target_shapes.py.jinja``
+    hold one macro per kind, named after it; the rest is this data."""
+
+    name: str
+    title: str
+    # Python source: the width of the random projection of the inputs that ``y`` is
+    # drawn from; "" when the kind draws ``y`` otherwise (masks, label sequences).
+    scores_width: str
+    # Python source ``low, high`` of integer labels (comment included); "" for
+    # float targets.
+    label_range: str = ""
+    uses_num_classes: bool = False
+    uses_output_units: bool = False
+    # One label sequence per sample, at most one label per time step (CTC).
+    sequence: bool = False
+
+
+TARGETS: dict[str, Target] = {
+    t.name: t
+    for t in (
+        Target("real", "real values", "OUTPUT_UNITS", uses_output_units=True),
+        Target("positive", "positive values", "OUTPUT_UNITS", uses_output_units=True),
+        Target("binary", "0/1", "1"),
+        Target("signed", "-1/1", "1"),
+        Target("multihot", "multi-hot", "NUM_CLASSES", uses_num_classes=True),
+        Target("onehot", "one-hot", "NUM_CLASSES", uses_num_classes=True),
+        Target(
+            "sparse",
+            "integer classes",
+            "NUM_CLASSES",
+            label_range="0, NUM_CLASSES - 1",
+            uses_num_classes=True,
+        ),
+        Target(
+            "distribution",
+            "rows summing to 1",
+            "NUM_CLASSES",
+            uses_num_classes=True,
+        ),
+        Target("mask", "0/1 masks", ""),
+        Target(
+            "label_sequence",
+            "label sequences",
+            "",
+            label_range="0, NUM_CLASSES  # 1..NUM_CLASSES, 0 is the CTC blank and padding",
+            uses_num_classes=True,
+            sequence=True,
+        ),
+        Target(
+            "labels",
+            "integer labels",
+            "NUM_CLASSES",
+            label_range="0, NUM_CLASSES - 1",
+            uses_num_classes=True,
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
 class Task:
     name: str
     title: str
     input_kind: str  # "vector" | "image" | "sequence"
     head_units: str  # "output_units" | "one" | "num_classes" | "num_classes_plus_blank"
     head_activation: str | None  # Keras activation name of the last Dense layer
-    target: str  # how make_dataset encodes y; see templates/partials/data.py.jinja
+    target: str  # a key of TARGETS: how make_dataset encodes y
     normalize_output: bool = False  # L2-normalise the head (embeddings)
     default_metrics: tuple[str, ...] = ()
+    min_classes: int = 2  # CTC: one class besides the blank is enough
+    default_output_units: int = 1  # embeddings: 8
+    # What Keras's `compile` picks for the metric "accuracy" (and the loss
+    # "crossentropy") from this task's target and output shapes: "binary",
+    # "categorical" or "sparse" (keras/src/trainers/compile_utils.py,
+    # is_binary_or_sparse_categorical); None where that pick does not fit the task.
+    # tests/test_metric_names.py checks this against Keras on the generated shapes.
+    shape_family: str | None = None
 
     @property
     def uses_num_classes(self) -> bool:
         """Whether the head or the targets depend on the number of classes."""
-        return self.target in CLASS_TARGETS
+        return TARGETS[self.target].uses_num_classes
 
 
 @dataclass(frozen=True)
-class Loss:
+class Entry:
+    """A Keras loss or metric: its names, the tasks it fits (a loss: the first is its
+    default) and a short note."""
+
     class_name: str
     snake_name: str
     tasks: tuple[str, ...]
     notes: str
     aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Loss(Entry):
     # Fewest output units the loss can train (cosine similarity of one number has a
     # zero gradient); also the default when --output-units is not given.
     min_output_units: int = 1
 
 
 @dataclass(frozen=True)
-class Metric:
-    class_name: str
-    snake_name: str
-    tasks: tuple[str, ...]
-    notes: str
-    aliases: tuple[str, ...] = ()
+class Metric(Entry):
     # Constructor arguments as (name, Python expression). The expression may use
-    # {num_classes}, {k} and {output_units}; see spec.metric_arguments().
+    # {num_classes}, {k} and {output_units}; see constructor_arguments().
     arguments: tuple[tuple[str, str], ...] = ()
     # Per-task overrides of ``arguments``.
     task_arguments: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    # The log key when it is not ``snake_name`` (set by spec.resolve_metric to the
+    # name the user gave, as `compile(metrics=["mae"])` logs "mae").
+    log_name: str = ""
 
+    @property
+    def name(self) -> str:
+        """The metric's log key (``val_`` + it for validation)."""
+        return self.log_name or self.snake_name
 
-# Targets whose encoding depends on the number of classes.
-CLASS_TARGETS = (
-    "multihot",
-    "onehot",
-    "sparse",
-    "distribution",
-    "labels",
-    "label_sequence",
-)
+    def constructor_arguments(
+        self, task: str, num_classes: int, output_units: int
+    ) -> list[tuple[str, str]]:
+        """``[(name, Python source), ...]`` filled from the model's settings:
+        ``k = min(5, num_classes - 1)`` (at least 1) for top-k accuracy."""
+        arguments = dict(self.task_arguments).get(task, self.arguments)
+        values = {
+            "num_classes": num_classes,
+            "k": max(1, min(5, num_classes - 1)),
+            "output_units": output_units,
+        }
+        return [(key, template.format(**values)) for key, template in arguments]
+
 
 INPUT_SHAPES = {"vector": (16,), "image": (8, 8, 3), "sequence": (12, 8)}
 INPUT_RANKS = {"vector": 1, "image": 3, "sequence": 2}
@@ -100,6 +183,7 @@ TASKS: dict[str, Task] = {
             "sigmoid",
             "binary",
             default_metrics=("binary_accuracy",),
+            shape_family="binary",
         ),
         Task(
             "binary_margin",
@@ -127,6 +211,7 @@ TASKS: dict[str, Task] = {
             "softmax",
             "onehot",
             default_metrics=("categorical_accuracy",),
+            shape_family="categorical",
         ),
         Task(
             "multiclass_sparse",
@@ -136,6 +221,7 @@ TASKS: dict[str, Task] = {
             "softmax",
             "sparse",
             default_metrics=("sparse_categorical_accuracy",),
+            shape_family="sparse",
         ),
         Task(
             "distribution",
@@ -145,6 +231,7 @@ TASKS: dict[str, Task] = {
             "softmax",
             "distribution",
             default_metrics=("kl_divergence",),
+            shape_family="categorical",
         ),
         Task(
             "segmentation",
@@ -154,6 +241,7 @@ TASKS: dict[str, Task] = {
             "sigmoid",
             "mask",
             default_metrics=("binary_io_u",),
+            shape_family="binary",
         ),
         Task(
             "sequence_ctc",
@@ -162,6 +250,7 @@ TASKS: dict[str, Task] = {
             "num_classes_plus_blank",
             None,
             "label_sequence",
+            min_classes=1,
         ),
         Task(
             "metric_learning",
@@ -171,12 +260,15 @@ TASKS: dict[str, Task] = {
             None,
             "labels",
             normalize_output=True,
+            default_output_units=8,
         ),
     )
 }
 
 _BINARY_LIKE = ("binary", "multilabel", "segmentation")
 _REGRESSION = ("regression", "positive_regression")
+# Losses that fit any real target fit positive ones too (`--loss mse -m mape`).
+_REAL = _REGRESSION
 
 LOSSES: tuple[Loss, ...] = (
     Loss(
@@ -232,7 +324,7 @@ LOSSES: tuple[Loss, ...] = (
     Loss("CTC", "ctc", ("sequence_ctc",), "label sequences, 0 pads and is the blank"),
     Loss("Dice", "dice", ("segmentation", "multilabel"), "overlap of 0/1 masks"),
     Loss("Hinge", "hinge", ("binary_margin",), "-1/1 targets, margin loss"),
-    Loss("Huber", "huber", ("regression",), "squared near zero, linear for outliers"),
+    Loss("Huber", "huber", _REAL, "squared near zero, linear for outliers"),
     Loss(
         "KLDivergence",
         "kl_divergence",
@@ -240,11 +332,11 @@ LOSSES: tuple[Loss, ...] = (
         "targets are distributions",
         ("kld",),
     ),
-    Loss("LogCosh", "log_cosh", ("regression",), "smooth absolute error"),
+    Loss("LogCosh", "log_cosh", _REAL, "smooth absolute error"),
     Loss(
         "MeanAbsoluteError",
         "mean_absolute_error",
-        ("regression",),
+        _REAL,
         "robust to outliers",
         ("mae",),
     ),
@@ -258,7 +350,7 @@ LOSSES: tuple[Loss, ...] = (
     Loss(
         "MeanSquaredError",
         "mean_squared_error",
-        ("regression",),
+        _REAL,
         "the default regression loss",
         ("mse",),
     ),
@@ -291,13 +383,6 @@ _BATCH_AXIS = (("axis", "0"),)
 METRICS: tuple[Metric, ...] = (
     Metric(
         "AUC", "auc", _BINARY_LIKE, "area under the ROC curve", aliases=("auc_roc",)
-    ),
-    Metric(
-        "Accuracy",
-        "accuracy",
-        ("binary",),
-        "exact equality of y_true and y_pred; prefer binary_accuracy",
-        aliases=("acc",),
     ),
     Metric("BinaryAccuracy", "binary_accuracy", _BINARY_LIKE, _THRESHOLD_METRICS_NOTE),
     Metric(
@@ -506,8 +591,30 @@ METRICS: tuple[Metric, ...] = (
     Metric("TruePositives", "true_positives", _BINARY_LIKE, _THRESHOLD_METRICS_NOTE),
 )
 
-# Keras metrics that do not take (y_true, y_pred): not offered.
-EXCLUDED_METRICS = ("Mean", "MeanMetricWrapper", "Metric", "Sum")
+# Keras metrics not offered: those that do not take (y_true, y_pred), and Accuracy
+# (exact equality), which `compile(metrics=["accuracy"])` never means either: the
+# names "accuracy" and "acc" resolve by shape (SHAPE_RESOLVED_METRICS).
+EXCLUDED_METRICS = ("Accuracy", "Mean", "MeanMetricWrapper", "Metric", "Sum")
+
+# Names that Keras's `compile` resolves from the shapes of the output (the task's
+# shape_family): "accuracy"/"acc" as metrics, "crossentropy"/"ce" as losses (the
+# generator accepts them as metrics too). The metric logs under the name given.
+_ACCURACY = {
+    "binary": "binary_accuracy",
+    "categorical": "categorical_accuracy",
+    "sparse": "sparse_categorical_accuracy",
+}
+_CROSSENTROPY = {
+    "binary": "binary_crossentropy",
+    "categorical": "categorical_crossentropy",
+    "sparse": "sparse_categorical_crossentropy",
+}
+SHAPE_RESOLVED_METRICS = {
+    "accuracy": _ACCURACY,
+    "acc": _ACCURACY,
+    "crossentropy": _CROSSENTROPY,
+    "ce": _CROSSENTROPY,
+}
 
 OPTIMIZERS: tuple[tuple[str, str], ...] = (
     ("Adadelta", "adadelta"),
@@ -527,7 +634,7 @@ OPTIMIZERS: tuple[tuple[str, str], ...] = (
 MODEL_TYPES = ("sequential", "functional", "subclassed")
 
 
-def _names(entry: Loss | Metric) -> tuple[str, ...]:
+def _names(entry: Entry) -> tuple[str, ...]:
     return (entry.snake_name, entry.class_name, *entry.aliases)
 
 

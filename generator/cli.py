@@ -155,6 +155,7 @@ def new(
     With --project, generate an installable project in NAME/ instead.
     """
     from keras_jax_scaffold import pipeline, prompts
+    from keras_jax_scaffold.template_set import TemplateSet
 
     try:
         if not no_input:
@@ -172,11 +173,16 @@ def new(
         else:
             write = pipeline.generate
         plan = write(given, output_dir, force=force, dry_run=dry_run)
+        sources = TemplateSet.search(
+            tuple(Path(d) for d in given.template_dirs or ()), plan.root
+        ).source_lines()
     except UserError as error:
         fail_with(error)
     except typer.Abort:
         fail("cancelled; nothing was written", code=130)
 
+    for line in sources:
+        typer.echo(line)
     print_changes(plan.root, plan.changes, dry_run=dry_run)
     if plan.conflicts:  # only a dry run gets here with conflicts
         shown = str(plan.root / plan.conflicts[0])

@@ -1,6 +1,6 @@
 """`keras-jax-scaffold templates ...`: list, show and export the built-in templates.
 
-Typer only: the logic lives in ``template_catalog``; docs/templates.md explains lookup,
+Typer only: the logic lives in ``template_set``; docs/templates.md explains lookup,
 blocks and the context.
 """
 
@@ -31,10 +31,28 @@ TemplateDirOption = Annotated[
 ]
 
 
-def _search_path(template_dir: list[Path] | None) -> tuple[Path, ...]:
-    from keras_jax_scaffold.pipeline import template_search_path
+def _template_set(template_dir: list[Path] | None):
+    from keras_jax_scaffold.template_set import TemplateSet
 
-    return template_search_path(tuple(template_dir or ()), Path.cwd())
+    return TemplateSet.search(tuple(template_dir or ()), Path.cwd())
+
+
+WIDTH = 100  # `templates list` fits in this many columns
+
+
+def _fit(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """``rows`` with the last column shortened ("...") so that each line fits WIDTH."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+    room = max(20, WIDTH - sum(widths) - 2 * (len(header) - 1))
+
+    def shorten(text: str) -> str:
+        if len(text) <= room:
+            return text
+        if "/" in text and " " not in text:  # a path: keep its end
+            return "..." + text[-(room - 3) :]
+        return text[: room - 3].rstrip() + "..."
+
+    return [(*row[:-1], shorten(row[-1])) for row in rows]
 
 
 @templates_app.command("list")
@@ -42,31 +60,32 @@ def list_templates(template_dir: TemplateDirOption = None) -> None:
     """Every built-in template with a one-line description.
 
     With template directories, also which built-ins they override and which extra
-    templates they add (status: built-in, overridden or user; file: the one used).
+    templates they add (status: built-in, overridden, user, or unused: a file of
+    yours that matches no template and that none of your templates includes; the
+    last column: the description, or for your files the file used).
     """
     from keras_jax_scaffold.errors import UserError
-    from keras_jax_scaffold.template_catalog import templates
 
     try:
-        directories = _search_path(template_dir)
-        found = templates(directories)
+        template_set = _template_set(template_dir)
+        found = template_set.templates()
+        unused = set(template_set.unused_names())
     except UserError as error:
         fail_with(error)
-    if not directories:
-        table([(t.name, t.description) for t in found], ("template", "description"))
+    if not template_set.directories:
+        header = ("template", "description")
+        table(_fit([(t.name, t.description) for t in found], header), header)
         return
-    table(
-        [
-            (
-                t.name,
-                t.status,
-                t.description,
-                "" if t.status == "built-in" else str(t.path),
-            )
-            for t in found
-        ],
-        ("template", "status", "description", "file"),
-    )
+    header = ("template", "status", "description or file")
+    rows = [
+        (
+            t.name,
+            "unused" if t.name in unused else t.status,
+            t.description if t.status == "built-in" else str(t.path),
+        )
+        for t in found
+    ]
+    table(_fit(rows, header), header)
 
 
 @templates_app.command("show")
@@ -84,10 +103,9 @@ def show_template(
 ) -> None:
     """Print a template's source: the built-in, or the one rendering would use."""
     from keras_jax_scaffold.errors import UserError
-    from keras_jax_scaffold.template_catalog import find
 
     try:
-        source = find(name, _search_path(template_dir)).source
+        source = _template_set(template_dir).find(name).source
     except UserError as error:
         fail_with(error)
     typer.echo(source, nl=not source.endswith("\n"))
@@ -122,7 +140,7 @@ def export_templates(
     `new ... --template-dir DIR`.
     """
     from keras_jax_scaffold.errors import UserError
-    from keras_jax_scaffold.template_catalog import export_plan
+    from keras_jax_scaffold.template_set import export_plan
     from keras_jax_scaffold.write import apply
 
     try:

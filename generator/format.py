@@ -51,10 +51,22 @@ def _template_line(rendered: Rendered, text: str) -> str | None:
         for lineno, line in enumerate(lines, 1):
             if line.strip() == text:
                 return f"{filename}:{lineno}"
+        # A line with `{{ ... }}` prints something else than its source: match the
+        # text around the expressions.
+        for lineno, line in enumerate(lines, 1):
+            if "{{" in line and _printed_by(line).fullmatch(text):
+                return f"{filename}:{lineno}"
         for lineno, line in enumerate(lines, 1):
             if text in line:
                 return f"{filename}:{lineno}"
     return None
+
+
+def _printed_by(line: str) -> re.Pattern:
+    """What a template line with ``{{ ... }}`` expressions can print."""
+    parts = re.split(r"\{\{.*?\}\}", line.strip())
+    literal = [re.sub(r"\\\s+|\s+", r"\\s*", re.escape(part)) for part in parts]
+    return re.compile(".*?".join(literal) + r"\s*")
 
 
 def invalid_python(rendered: Rendered, reason: str) -> UserError:

@@ -16,41 +16,36 @@ from keras_jax_scaffold.check import check_files
 from keras_jax_scaffold.context import build_context
 from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.format import format_files
-from keras_jax_scaffold.layout import LAYOUTS, LOCAL_TEMPLATE_DIR
+from keras_jax_scaffold.layout import LAYOUTS
 from keras_jax_scaffold.plan import Plan, conflicts, plan_writes
 from keras_jax_scaffold.render import render_files
 from keras_jax_scaffold.spec import Answers, Spec, build_spec
+from keras_jax_scaffold.template_set import TemplateSet
 from keras_jax_scaffold.write import apply, preflight
-
-
-def find_local_template_dir(start: Path) -> Path | None:
-    """The nearest ``.keras-jax-scaffold/templates`` in ``start`` or a parent of it."""
-    directory = start.resolve()
-    for candidate in (directory, *directory.parents):
-        if (candidate / LOCAL_TEMPLATE_DIR).is_dir():
-            return candidate / LOCAL_TEMPLATE_DIR
-    return None
 
 
 def template_search_path(
     template_dirs: tuple[Path, ...], output_dir: Path
 ) -> tuple[Path, ...]:
     """``--template-dir``s first, then the project-local directory, if any."""
-    for directory in template_dirs:
-        if not directory.is_dir():
-            raise UserError(f"template directory {str(directory)!r} does not exist")
-    local = find_local_template_dir(output_dir)
-    extra = (local,) if local is not None and local not in template_dirs else ()
-    return (*template_dirs, *extra)
+    return TemplateSet.search(template_dirs, output_dir).directories
 
 
 def render_spec(
-    spec: Spec, template_dirs: tuple[Path, ...] = (), layout: str = "module"
+    spec: Spec,
+    template_dirs: tuple[Path, ...] = (),
+    layout: str = "module",
+    recorded_vars: tuple[str, ...] = (),
 ) -> dict[str, str]:
-    """``{relative path: formatted source}`` for ``spec``; touches no file."""
-    context = build_context(spec)
+    """``{relative path: formatted source}`` for ``spec``; touches no file.
+
+    A ``--var`` no template reads is an error, except ``recorded_vars``: those an
+    existing project recorded (`update` keeps them whatever its templates read now).
+    """
+    templates = TemplateSet(template_dirs)
+    context = build_context(spec, tuple(templates.source_labels()))
     files = LAYOUTS[layout]
-    rendered = render_files(context, files, template_dirs)
+    rendered = render_files(context, files, templates, recorded_vars)
     formatted = format_files(rendered)
     check_files(formatted, rendered, files, context)
     return formatted

@@ -17,8 +17,9 @@ How to add a recipe
    ``update_train_metrics``, ``extra_logs``, ``init_state``, ``extra_methods``), so
    users can still override any other block on top of it. Settings reach the steps as
    class attributes named after the setting (``self.clip_norm``); state created with
-   the model (trackers, sub-objects) goes in ``init_state`` (set ``init_state=True``).
-2. Write ``templates/project/tests/recipes/NAME.py.jinja``: the body of the project's
+   the model (trackers, loss objects) goes in the ``init_state`` block, which the
+   model's ``__init__`` runs for all three model types.
+2. Write ``templates/partials/proofs/NAME.py.jinja``: the body of the project's
    ``tests/test_parity.py`` that proves the recipe against its Keras oracle
    (``run_mine_and_oracle``, used by ``test_data_parallel.py`` too).
 3. Add a :class:`Recipe` to :data:`RECIPES` with its :class:`Setting`s, and a row for
@@ -118,7 +119,6 @@ class Recipe:
     template: str  # the steps partial that implements it
     logs: tuple[str, ...]  # what it logs besides the loss and the compiled metrics
     project_test: str  # the body of the project's tests/test_parity.py
-    init_state: bool = False  # creates state with the model (`init_recipe_state`)
     compiles_loss: bool = True  # compile() gets the loss and metrics
     model_types: tuple[str, ...] = MODEL_TYPES
     # Metrics the recipe cannot own (their variables are created on first use).
@@ -234,15 +234,15 @@ RECIPES: tuple[Recipe, ...] = (
         (),
         "partials/steps.py.jinja",
         (),
-        "project/tests/recipes/default.py.jinja",
+        "partials/proofs/default.py.jinja",
     ),
     Recipe(
         "gradient-accumulation",
         "split each batch into K microbatches, average their gradients, apply once",
         (MICROBATCHES,),
-        "partials/recipes/gradient_accumulation.py.jinja",
+        "partials/recipes/accumulation.py.jinja",
         (),
-        "project/tests/recipes/gradient_accumulation.py.jinja",
+        "partials/proofs/accumulation.py.jinja",
     ),
     Recipe(
         "clip-gradients",
@@ -250,8 +250,7 @@ RECIPES: tuple[Recipe, ...] = (
         (CLIP_NORM,),
         "partials/recipes/clip_gradients.py.jinja",
         ("grad_norm",),
-        "project/tests/recipes/clip_gradients.py.jinja",
-        init_state=True,
+        "partials/proofs/clip_gradients.py.jinja",
     ),
     Recipe(
         "sam",
@@ -259,7 +258,7 @@ RECIPES: tuple[Recipe, ...] = (
         (RHO,),
         "partials/recipes/sam.py.jinja",
         (),
-        "project/tests/recipes/sam.py.jinja",
+        "partials/proofs/sam.py.jinja",
     ),
     Recipe(
         "custom-trackers",
@@ -268,8 +267,7 @@ RECIPES: tuple[Recipe, ...] = (
         (),
         "partials/recipes/custom_trackers.py.jinja",
         (),
-        "project/tests/recipes/custom_trackers.py.jinja",
-        init_state=True,
+        "partials/proofs/custom_trackers.py.jinja",
         compiles_loss=False,
         refused_metrics=("f1_score", "fbeta_score"),
     ),
@@ -280,7 +278,7 @@ RECIPES: tuple[Recipe, ...] = (
         (NOISE_DIM,),
         "partials/recipes/gan.py.jinja",
         ("d_loss", "g_loss"),
-        "project/tests/recipes/gan.py.jinja",
+        "partials/proofs/gan.py.jinja",
         model_types=MULTI_NETWORK_TYPES,
         model_types_reason="its model holds two networks (a generator and a "
         "discriminator) and a keras.Sequential is one stack of layers",
@@ -300,7 +298,7 @@ RECIPES: tuple[Recipe, ...] = (
         (TEMPERATURE, ALPHA, TEACHER),
         "partials/recipes/distillation.py.jinja",
         ("task_loss", "distillation_loss"),
-        "project/tests/recipes/distillation.py.jinja",
+        "partials/proofs/distillation.py.jinja",
         model_types=MULTI_NETWORK_TYPES,
         model_types_reason="its model holds two networks (a teacher and a student) "
         "and a keras.Sequential is one stack of layers",
@@ -315,7 +313,7 @@ RECIPES: tuple[Recipe, ...] = (
         (LATENT_DIM,),
         "partials/recipes/vae.py.jinja",
         ("reconstruction_loss", "kl_loss"),
-        "project/tests/recipes/vae.py.jinja",
+        "partials/proofs/vae.py.jinja",
         model_types=MULTI_NETWORK_TYPES,
         model_types_reason="its model holds two networks (an encoder and a decoder) "
         "and a keras.Sequential is one stack of layers",
@@ -471,7 +469,6 @@ def recipe_context(
         "summary": recipe.summary,
         "template": recipe.template,
         "project_test": recipe.project_test,
-        "init_state": recipe.init_state,
         "compiles_loss": recipe.compiles_loss,
         "logs": list(recipe.logs),
         "settings": [

@@ -1,37 +1,27 @@
 """Context -> rendered files (in memory), with strict undefined and located errors.
 
-Templates are looked up in the user's template directories first (``--template-dir``,
-then the project-local ``.keras-jax-scaffold/templates``), then in the built-ins: a
-Jinja ``ChoiceLoader``, so a user directory overrides single templates (partials and
-macros included) and everything else falls back. ``builtin/NAME`` always names the
-built-in template, so a user template can ``{% extends "builtin/NAME" %}`` the file it
-overrides and replace one block.
+Templates come from a :class:`~keras_jax_scaffold.template_set.TemplateSet`: the user's
+template directories first, then the built-ins, file by file.
 """
 
 from __future__ import annotations
 
-import difflib
+import re
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import jinja2
-from keras_jax_scaffold.cache import template_bytecode_cache
-from keras_jax_scaffold.errors import UserError
-from keras_jax_scaffold.layout import OutputFile
-
-BUILTIN_PREFIX = "builtin"
-TEMPLATE_SUFFIX = ".jinja"
-
-
-def builtin_template_dir() -> Path:
-    return Path(str(resources.files("keras_jax_scaffold.templates")))
-
-
-def builtin_template_names() -> list[str]:
-    """Every built-in template, as the name templates use (``partials/data.py.jinja``)."""
-    root = builtin_template_dir()
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.jinja"))
+from keras_jax_scaffold.errors import UserError, did_you_mean
+from keras_jax_scaffold.layout import LAYOUTS, OutputFile
+from keras_jax_scaffold.template_set import (
+    BUILTIN_PREFIX,
+    TemplateSet,
+    builtin_template_names,
+    closest_template,
+    parse,
+    read_template,
+    suggest_template,
+)
 
 
 @dataclass(frozen=True)
@@ -43,38 +33,6 @@ class Rendered:
     template: str  # template name, e.g. "module.py.jinja"
     template_file: str  # the file that rendered it (user override or built-in)
     user_templates: tuple[str, ...]  # user template files that took part, load order
-
-
-class _RecordingEnvironment(jinja2.Environment):
-    """An Environment that remembers which template files each render loaded
-    (the file rendered and every include/extends/import), for error messages."""
-
-    loaded: list[str]
-
-    def get_template(self, name, parent=None, globals=None):
-        template = super().get_template(name, parent, globals)
-        if template.filename:
-            self.loaded.append(template.filename)
-        return template
-
-
-def make_environment(template_dirs: tuple[Path, ...] = ()) -> _RecordingEnvironment:
-    """A Jinja environment: user directories first, then the built-in templates."""
-    builtin = jinja2.FileSystemLoader(str(builtin_template_dir()))
-    loaders = [jinja2.PrefixLoader({BUILTIN_PREFIX: builtin})]
-    loaders += [jinja2.FileSystemLoader(str(d)) for d in template_dirs]
-    loaders.append(builtin)
-    env = _RecordingEnvironment(
-        loader=jinja2.ChoiceLoader(loaders),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
-    env.loaded = []
-    env.bytecode_cache = template_bytecode_cache(env)  # compiled templates, reused
-    return env
 
 
 def _location(error: Exception, default: str) -> str:
@@ -92,21 +50,55 @@ def _location(error: Exception, default: str) -> str:
     return location
 
 
-def suggest_template(name: str, names) -> str:
-    """`` (did you mean 'x'?)``: by the whole name, else by the file name alone."""
-    names = list(names)
-    close = difflib.get_close_matches(name, names, n=1)
-    if not close:
-        by_file = {}
-        for candidate in names:
-            by_file.setdefault(Path(candidate).name, candidate)
-        given = Path(name).name
-        if given and not given.endswith(TEMPLATE_SUFFIX):
-            starts = [f for f in by_file if f.startswith(given + ".")]
-            close = starts[:1]
-        close = close or difflib.get_close_matches(given, list(by_file), n=1)
-        close = [by_file[c] for c in close]
-    return f" (did you mean {close[0]!r}?)" if close else ""
+class Vars(dict):
+    """``vars`` as templates see it: the ``--var`` values, remembering which keys the
+    templates read (and tried to read), so that a ``--var`` nothing reads is an error.
+    """
+
+    def __init__(self, given):
+        super().__init__(given)
+        self.read: set[str] = set()
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+    def _all(self):
+        self.read.update(self.keys())
+
+    def __iter__(self):
+        self._all()
+        return super().__iter__()
+
+    def items(self):
+        self._all()
+        return super().items()
+
+    def values(self):
+        self._all()
+        return super().values()
+
+
+_MISSING_ATTRIBUTE = re.compile(r"Vars object' has no attribute '(\w+)'")
+
+
+def _message(error: jinja2.TemplateError) -> str:
+    """Jinja's message, said in the user's terms where Jinja's are obscure."""
+    message = error.message or str(error)
+    missing = _MISSING_ATTRIBUTE.search(message)
+    if missing:
+        key = missing.group(1)
+        return (
+            f"vars.{key} is not given: pass --var {key}=VALUE (or read it as "
+            f"{{{{ vars.{key} | default('...') }}}} to make it optional)"
+        )
+    if isinstance(error, jinja2.exceptions.SecurityError):
+        return f"{message} (templates render in Jinja's sandbox)"
+    return message
 
 
 def _not_found(name: str) -> str:
@@ -124,12 +116,14 @@ def render_template(env: jinja2.Environment, name: str, context: dict) -> str:
     """
     try:
         return env.get_template(name).render(context)
+    except UserError:
+        raise
     except jinja2.TemplateNotFound as error:
         location = _location(error, "")
         message = _not_found(error.name)
         raise UserError(f"{location}: {message}" if location else message) from None
     except jinja2.TemplateError as error:  # syntax errors, undefined names, ...
-        raise UserError(f"{_location(error, name)}: {error.message}") from None
+        raise UserError(f"{_location(error, name)}: {_message(error)}") from None
     except Exception as error:  # noqa: BLE001 - any failure inside a user template
         location = _location(error, name)
         raise UserError(f"{location}: {type(error).__name__}: {error}") from None
@@ -138,19 +132,28 @@ def render_template(env: jinja2.Environment, name: str, context: dict) -> str:
 def render_files(
     context: dict,
     layout: tuple[OutputFile, ...],
-    template_dirs: tuple[Path, ...] = (),
+    templates: TemplateSet | None = None,
+    recorded_vars: tuple[str, ...] = (),
 ) -> dict[str, Rendered]:
-    """``{output path: Rendered}`` for every file of ``layout``; nothing touches disk."""
-    env = make_environment(template_dirs)
-    builtin_dir = builtin_template_dir().resolve()
+    """``{output path: Rendered}`` for every file of ``layout``; nothing touches disk.
+
+    Raises UserError when a user template cannot take effect: a block its parent does
+    not define, a file the layout never loads, a ``--var`` no template reads (but for
+    ``recorded_vars``, kept from a project's answers file).
+    """
+    templates = templates or TemplateSet()
+    templates.check_blocks()
+    env = templates.environment
+    variables = Vars(context.get("vars", {}))
+    context = {**context, "vars": variables}
     rendered = {}
+    loaded: set[str] = set()
     for item in layout:
         env.loaded.clear()
         source = render_template(env, item.template, context)
         files = list(dict.fromkeys(env.loaded))
-        user = tuple(
-            f for f in files if not Path(f).resolve().is_relative_to(builtin_dir)
-        )
+        loaded.update(files)
+        user = tuple(f for f in files if not templates.is_builtin_file(f))
         path = item.output_path(context)
         rendered[path] = Rendered(
             path=path,
@@ -159,4 +162,71 @@ def render_files(
             template_file=files[0] if files else item.template,
             user_templates=user,
         )
+    _check_all_used(templates, loaded, layout)
+    _check_vars_read(templates, variables, recorded_vars)
     return rendered
+
+
+def _layout_name(layout: tuple[OutputFile, ...]) -> str:
+    names = {
+        "module": "a module (`new NAME`)",
+        "project": "a project (`new --project`)",
+    }
+    return next((names[k] for k, v in LAYOUTS.items() if v == layout), "this layout")
+
+
+def _check_all_used(
+    templates: TemplateSet, loaded: set[str], layout: tuple[OutputFile, ...]
+) -> None:
+    """Every user template (the first directory's, for each name) took part."""
+    used_names = [
+        name for name in builtin_template_names() if str(templates.path(name)) in loaded
+    ] or [item.template for item in layout]
+    for name, path in sorted(templates.user_files().items()):
+        if str(path) in loaded:
+            continue
+        if name in builtin_template_names():
+            instead = _instead(templates, path, used_names)
+            raise UserError(
+                f"{path}: {name!r} is not used when rendering {_layout_name(layout)}, "
+                f"so this override would change nothing{instead}"
+            )
+        hint = suggest_template(name, builtin_template_names())
+        raise UserError(
+            f"{path}: {name!r} matches no template and no template includes it, so it "
+            f"would change nothing{hint}"
+        )
+
+
+def _instead(templates: TemplateSet, path: Path, used: list[str]) -> str:
+    """``; it uses 'X' instead``: the used template defining the override's blocks,
+    else the used template with the closest name."""
+    tree = parse(read_template(path), str(path))
+    own = {n.name for n in tree.body if isinstance(n, jinja2.nodes.Block)}
+    if own:
+        for name in used:
+            if own <= templates.defined_blocks(name):
+                return f"; it uses {name!r} instead (blocks {', '.join(sorted(own))})"
+    close = closest_template(path.name, used)
+    return f"; it uses {close!r} instead" if close else ""
+
+
+def _check_vars_read(
+    templates: TemplateSet, variables: Vars, recorded: tuple[str, ...]
+) -> None:
+    unread = sorted(set(dict.keys(variables)) - variables.read - set(recorded))
+    if not unread:
+        return
+    wanted = set()
+    for path in templates.user_files().values():
+        tree = parse(read_template(path), str(path))
+        wanted |= {
+            node.attr
+            for node in tree.find_all(jinja2.nodes.Getattr)
+            if isinstance(node.node, jinja2.nodes.Name) and node.node.name == "vars"
+        }
+    hint = did_you_mean(unread[0], sorted(wanted - set(dict.keys(variables))))
+    raise UserError(
+        f"--var {unread[0]}={dict.get(variables, unread[0])} is not read by any template{hint}; "
+        "templates read it as {{ vars." + unread[0] + " }}"
+    )

@@ -53,6 +53,7 @@ Nothing here touches the disk.
 
 from __future__ import annotations
 
+import dataclasses
 import keyword
 import math
 import re
@@ -131,22 +132,51 @@ def resolve_task(loss: catalog.Loss, value: str | None) -> catalog.Task:
 def resolve_metric(
     value: str, loss: catalog.Loss, task: catalog.Task
 ) -> catalog.Metric:
-    entry = catalog.METRIC_INDEX.get(value.lower())
+    """The catalog metric for ``value``, logging under the name given (as Keras's
+    `compile(metrics=[value])` does; a class name logs under its snake_case name).
+
+    "accuracy"/"acc" and "crossentropy"/"ce" resolve from the task's shapes the way
+    `compile` resolves them (binary, categorical or sparse categorical)."""
+    key = value.lower()
     compatible = [m.snake_name for m in catalog.compatible_metrics(task.name)]
+    offer = ", ".join(compatible) or "none"
+    family = catalog.SHAPE_RESOLVED_METRICS.get(key)
+    if family is not None:
+        if task.shape_family is None:
+            fitting = [n for n in family.values() if n in compatible]
+            picks = list(family.values())
+            suggestion = f" (did you mean {' or '.join(map(repr, fitting))}?)"
+            raise UserError(
+                f"metric {value!r} does not fit loss {loss.snake_name!r}: Keras "
+                f"resolves {key!r} to {', '.join(picks[:-1])} or {picks[-1]} by the "
+                f"output's shape, and its pick for {task.name} outputs does not fit"
+                f"{suggestion if fitting else ''}; compatible metrics: {offer}"
+            )
+        entry = catalog.METRIC_INDEX[family[task.shape_family]]
+        return dataclasses.replace(entry, log_name=key)
+    entry = catalog.METRIC_INDEX.get(key)
     if entry is None:
         raise unknown(
             "metric",
             value,
-            compatible + [m.snake_name for m in catalog.METRICS],
+            compatible
+            + [m.snake_name for m in catalog.METRICS]
+            + list(catalog.SHAPE_RESOLVED_METRICS),
             hint="see `keras-jax-scaffold metrics`",
         )
     if task.name not in entry.tasks:
-        offer = ", ".join(compatible) or "none"
+        other = [t for t in loss.tasks if t in entry.tasks]
+        choose_task = (
+            f" (the loss fits {other[0]} too: choose that task)" if other else ""
+        )
         raise UserError(
             f"metric {value!r} does not fit loss {loss.snake_name!r}: it needs "
             f"{' or '.join(entry.tasks)} outputs, the loss trains for {task.name}"
-            f"{did_you_mean(value, compatible)}; compatible metrics: {offer}"
+            f"{choose_task}{did_you_mean(value, compatible)}; compatible metrics: "
+            f"{offer}"
         )
+    if key in (a.lower() for a in entry.aliases):
+        return dataclasses.replace(entry, log_name=key)
     return entry
 
 
@@ -190,15 +220,12 @@ def check_learning_rate(value: float, typed: str | None = None) -> float:
 
 def min_num_classes(task: catalog.Task) -> int:
     """CTC can have a single class (besides the blank); classification needs two."""
-    return 1 if task.name == "sequence_ctc" else 2
-
-
-# Output units default to 1 (regression) or 8 (embeddings), at least what the loss needs.
-DEFAULT_OUTPUT_UNITS = {"metric_learning": 8}
+    return task.min_classes
 
 
 def default_output_units(task: catalog.Task, loss: catalog.Loss) -> int:
-    return max(DEFAULT_OUTPUT_UNITS.get(task.name, 1), loss.min_output_units)
+    """The task's default (1; 8 for embeddings), at least what the loss needs."""
+    return max(task.default_output_units, loss.min_output_units)
 
 
 def parse_variable(text: str) -> tuple[str, str]:
@@ -412,13 +439,31 @@ class _Paths(_List):
         return tuple(str(path) for path in value)
 
 
-TEXT, INT, FLOAT, LIST, PAIRS, PATHS = (
+class _Specs(_List):
+    """``NAME:...`` items whose values may hold commas (``image:8,8,3``): one per
+    flag (repeatable); at a prompt, separated by spaces; ``none`` alone: none."""
+
+    name = "specs"
+
+    def from_cli(self, value):
+        items = tuple(v.strip() for v in value if v.strip())
+        return () if [item.lower() for item in items] == ["none"] else items
+
+    def from_text(self, text, label):
+        return () if text.lower() in ("none", "-") else tuple(text.split())
+
+    def text(self, raw):
+        return " ".join(raw) or "none"
+
+
+TEXT, INT, FLOAT, LIST, PAIRS, PATHS, SPECS = (
     Kind(),
     _Int(),
     _Float(),
     _List(),
     _Pairs(),
     _Paths(),
+    _Specs(),
 )
 
 
@@ -486,6 +531,186 @@ class Question:
         return len(offered) > (0 if self.kind.repeated else 1)
 
 
+# ---------------------------------------------------------- several inputs/outputs
+
+OUTPUT_SYNTAX = "NAME:LOSS[@TASK][:WEIGHT], e.g. box:mse:0.5 or tags:bce@multilabel"
+INPUT_SYNTAX = "NAME:SHAPE, e.g. image:8,8,3"
+
+
+@dataclass(frozen=True)
+class Output:
+    """One named output (``--output``): its head, loss, task and loss weight."""
+
+    name: str
+    loss: catalog.Loss
+    task: catalog.Task
+    weight: float
+
+    @property
+    def text(self) -> str:
+        """The ``--output`` value, every part explicit."""
+        return f"{self.name}:{self.loss.snake_name}@{self.task.name}:{self.weight!r}"
+
+
+@dataclass(frozen=True)
+class Input:
+    """One named input (``--input``)."""
+
+    name: str
+    shape: tuple[int, ...]
+
+    @property
+    def text(self) -> str:
+        return f"{self.name}:{_shape_text(self.shape)}"
+
+
+@dataclass(frozen=True)
+class OutputMetric:
+    """A metric of one named output (``--metric OUTPUT:METRIC``)."""
+
+    output: str
+    metric: catalog.Metric
+
+    @property
+    def name(self) -> str:
+        """As given on the command line; Keras logs it as ``OUTPUT_`` + metric.name."""
+        return f"{self.output}:{self.metric.name}"
+
+
+def _outputs(a) -> tuple[Output, ...]:
+    """The named outputs among the resolved answers ``a`` (none when not resolved)."""
+    return a.get("outputs") or ()
+
+
+def _inputs(a) -> tuple[Input, ...]:
+    return a.get("inputs") or ()
+
+
+def _io_name(kind: str, text: str, name: str, taken: dict[str, str]) -> str:
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise UserError(
+            f"invalid --{kind} {text!r}: NAME {name!r} must be a Python identifier"
+        )
+    if name in taken:
+        raise UserError(
+            f"invalid --{kind} {text!r}: the name {name!r} is already used by "
+            f"{taken[name]}; give each input and output its own name"
+        )
+    taken[name] = f"an {kind}"
+    return name
+
+
+def _vector_task(loss: catalog.Loss, task_name: str | None, where: str) -> catalog.Task:
+    """The task given, else the loss's first task on vector inputs: the heads of a
+    model with named inputs or outputs sit on one merged hidden vector."""
+    vector = [t for t in loss.tasks if catalog.TASKS[t].input_kind == "vector"]
+    task = resolve_task(loss, task_name or (vector[0] if vector else None))
+    if task.input_kind != "vector":
+        raise UserError(
+            f"{where}: task {task.name} needs {task.input_kind} inputs and its own "
+            "head; a model with named inputs or outputs merges its inputs into one "
+            "hidden vector, so it takes vector tasks only (see `keras-jax-scaffold "
+            "tasks`)"
+        )
+    return task
+
+
+def parse_output(text: str, taken: dict[str, str]) -> Output:
+    """``NAME:LOSS[@TASK][:WEIGHT]``."""
+    parts = text.split(":")
+    if len(parts) not in (2, 3) or not all(p.strip() for p in parts):
+        raise UserError(f"invalid --output {text!r}: expected {OUTPUT_SYNTAX}")
+    name = _io_name("output", text, parts[0].strip(), taken)
+    loss_name, _, task_name = parts[1].strip().partition("@")
+    weight = 1.0
+    if len(parts) == 3:
+        try:
+            weight = float(parts[2])
+        except ValueError:
+            weight = -1.0
+        if not (weight >= 0 and math.isfinite(weight)):
+            raise UserError(
+                f"invalid --output {text!r}: WEIGHT {parts[2]!r} must be a "
+                "non-negative number (the output's loss weight)"
+            )
+    try:
+        loss = resolve_loss(loss_name)
+        task = _vector_task(loss, task_name.strip() or None, f"output {name!r}")
+    except UserError as error:
+        raise UserError(f"invalid --output {text!r}: {error}") from None
+    return Output(name, loss, task, weight)
+
+
+def parse_input(text: str, taken: dict[str, str]) -> Input:
+    """``NAME:SHAPE``."""
+    name, sep, shape_text = text.partition(":")
+    if not sep or not name.strip() or not shape_text.strip():
+        raise UserError(f"invalid --input {text!r}: expected {INPUT_SYNTAX}")
+    name = _io_name("input", text, name.strip(), taken)
+    parts = [p for p in re.split(r"[,x\s]+", shape_text.strip().strip("()[]")) if p]
+    try:
+        shape = tuple(int(p) for p in parts)
+    except ValueError:
+        shape = ()
+    if not shape or any(d <= 0 for d in shape):
+        raise UserError(
+            f"invalid --input {text!r}: SHAPE {shape_text!r} must be positive "
+            "integers such as '16' or '8,8,3' (without the batch axis)"
+        )
+    return Input(name, shape)
+
+
+def _no_sequential(a, flag: str) -> None:
+    if a["model_type"] == "sequential":
+        raise UserError(
+            f"{flag} with a sequential model: keras.Sequential takes one input and "
+            "one output; use --model-type functional or subclassed"
+        )
+
+
+def _resolve_outputs(values, a) -> tuple[Output, ...]:
+    # A sequential model is refused in _resolve_inputs (which knows the model type).
+    taken: dict[str, str] = {}
+    return tuple(parse_output(text, taken) for text in values)
+
+
+def _resolve_inputs(values, a) -> tuple[Input, ...]:
+    if _outputs(a):
+        _no_sequential(a, "--output")
+    if not values:
+        return ()
+    _no_sequential(a, "--input")
+    taken = {o.name: "an output" for o in _outputs(a)}
+    inputs = tuple(parse_input(text, taken) for text in values)
+    if not _outputs(a):
+        _vector_task(a["loss"], a["task"].name, f"loss {a['loss'].snake_name!r}")
+    return inputs
+
+
+def split_output_metrics(values, names) -> dict[str, list[str]]:
+    """``OUTPUT:METRIC`` values -> metric names per output; an unprefixed metric is
+    allowed only when there is one output."""
+    result: dict[str, list[str]] = {name: [] for name in names}
+    for value in values:
+        output, sep, metric = value.partition(":")
+        if not sep:
+            if len(names) > 1:
+                raise UserError(
+                    f"metric {value!r} names no output: with several outputs write "
+                    f"OUTPUT:METRIC, e.g. {names[0]}:{value} (outputs: "
+                    f"{', '.join(names)})"
+                )
+            output, metric = names[0], value
+        output, metric = output.strip(), metric.strip()
+        if output not in result:
+            raise UserError(
+                f"unknown output {output!r} in --metric {value!r}"
+                f"{did_you_mean(output, names)}; outputs: {', '.join(names)}"
+            )
+        result[output].append(metric)
+    return result
+
+
 def _loss_choices(a) -> list[tuple[str, str]]:
     return [
         (loss.snake_name, "; ".join(filter(None, [", ".join(loss.tasks), loss.notes])))
@@ -494,17 +719,88 @@ def _loss_choices(a) -> list[tuple[str, str]]:
 
 
 def _metric_choices(a) -> list[tuple[str, str]]:
+    if _outputs(a):
+        return [
+            (f"{o.name}:{m.snake_name}", m.notes)
+            for o in _outputs(a)
+            for m in catalog.compatible_metrics(o.task.name)
+        ]
     return [(m.snake_name, m.notes) for m in catalog.compatible_metrics(a["task"].name)]
 
 
-def _resolve_metrics(values, a) -> tuple[catalog.Metric, ...]:
+def _metric_list(values, loss, task) -> list[catalog.Metric]:
     metrics: list[catalog.Metric] = []
     for value in values:
-        metric = resolve_metric(value, a["loss"], a["task"])
-        if metric in metrics:
-            raise UserError(f"metric {value!r} is given twice")
+        metric = resolve_metric(value, loss, task)
+        same = [m for m in metrics if m.class_name == metric.class_name]
+        if same:
+            twice = f" (as {same[0].name!r})" if same[0].name != metric.name else ""
+            raise UserError(f"metric {value!r} is given twice{twice}")
         metrics.append(metric)
-    return tuple(metrics)
+    return metrics
+
+
+def _resolve_metrics(values, a) -> tuple:
+    """The metrics; with named outputs, ``OutputMetric``s from ``OUTPUT:METRIC``."""
+    if not _outputs(a):
+        return tuple(_metric_list(values, a["loss"], a["task"]))
+    outputs = {o.name: o for o in _outputs(a)}
+    per_output = split_output_metrics(values, list(outputs))
+    result = []
+    for name, output in outputs.items():
+        try:
+            metrics = _metric_list(per_output[name], output.loss, output.task)
+        except UserError as error:
+            raise UserError(f"output {name!r}: {error}") from None
+        result += [OutputMetric(name, metric) for metric in metrics]
+    return tuple(result)
+
+
+def _default_metrics(a) -> tuple[str, ...]:
+    if not _outputs(a):
+        return a["task"].default_metrics
+    return tuple(
+        f"{o.name}:{metric}" for o in _outputs(a) for metric in o.task.default_metrics
+    )
+
+
+def _all_heads(a) -> list[tuple[catalog.Task, catalog.Loss]]:
+    """(task, loss) of every output: the named ones, or the model's one."""
+    return [(o.task, o.loss) for o in _outputs(a)] or [(a["task"], a.get("loss"))]
+
+
+def _min_output_units(a) -> tuple[int, catalog.Loss]:
+    _, loss = max(_all_heads(a), key=lambda head: head[1].min_output_units)
+    return loss.min_output_units, loss
+
+
+def _resolve_output_units(value, a) -> int:
+    minimum, loss = _min_output_units(a)
+    why = f"for loss {loss.snake_name!r}" if minimum > 1 else ""
+    return at_least("output units", value, minimum, why)
+
+
+def _default_output_units(a) -> int:
+    return max(default_output_units(task, loss) for task, loss in _all_heads(a))
+
+
+def _resolve_loss(value, a) -> catalog.Loss:
+    loss = resolve_loss(value)
+    if _outputs(a) and loss != _outputs(a)[0].loss:
+        raise UserError(
+            f"--loss {value!r} with --output: give each output's loss in --output "
+            f"{OUTPUT_SYNTAX}"
+        )
+    return loss
+
+
+def _resolve_task(value, a) -> catalog.Task:
+    if _outputs(a) and value != _outputs(a)[0].task.name:
+        raise UserError(
+            f"--task {value!r} with --output: give each output's task in --output "
+            f"{OUTPUT_SYNTAX}"
+        )
+    return resolve_task(a["loss"], value)
 
 
 def _learning_rate(value, a) -> float:
@@ -542,6 +838,28 @@ ANSWERS: tuple[Question, ...] = (
         readme_default="`functional`",
     ),
     Question(
+        name="outputs",
+        kind=SPECS,
+        label="outputs",
+        flag="--output",
+        item="output",
+        help="A named output NAME:LOSS[@TASK][:WEIGHT] (repeat the flag for several), "
+        "e.g. box:mse:0.5 or tags:bce@multilabel: a head per output on the shared "
+        "hidden layer, compiled with loss={...} and loss_weights={...} (WEIGHT, "
+        "default 1); @TASK for a loss that fits several (default: its first vector "
+        "task). Metrics per output: --metric NAME:METRIC. Replaces --loss/--task. "
+        "Default: one unnamed output.",
+        update_help="Replace the named outputs (repeatable; 'none' for one unnamed "
+        "output). Recorded metrics that no longer fit are derived again.",
+        resolve=_resolve_outputs,
+        unparse=lambda outputs: tuple(o.text for o in outputs),
+        default=lambda a: (),
+        when=lambda a: bool(_outputs(a)),
+        # Not asked interactively yet (a flag only): asking it in every session
+        # changes every interactive flow; prompts already support SPECS answers.
+        readme_default="one unnamed output",
+    ),
+    Question(
         name="loss",
         kind=TEXT,
         label="loss",
@@ -551,9 +869,15 @@ ANSWERS: tuple[Question, ...] = (
         "metrics, input shape, classes, output units) are derived again unless given "
         "when they no longer fit or still had the old default; each is reported as a "
         "note.",
-        resolve=lambda value, a: resolve_loss(value),
+        depends_on=("outputs",),
+        when=lambda a: not _outputs(a),
+        resolve=_resolve_loss,
         unparse=lambda loss: loss.snake_name,
-        default=lambda a: "sparse_categorical_crossentropy",
+        default=lambda a: (
+            _outputs(a)[0].loss.snake_name
+            if _outputs(a)
+            else "sparse_categorical_crossentropy"
+        ),
         prompt="Loss (a number or a name)",
         choices=_loss_choices,
         menu="Losses (name, tasks; see `keras-jax-scaffold losses`):",
@@ -569,10 +893,13 @@ ANSWERS: tuple[Question, ...] = (
         "Default: the loss's first task.",
         update_help="Change the task (it must fit the loss). Recorded metrics, input "
         "shape, classes and output units are derived again as for --loss.",
-        depends_on=("loss",),
-        resolve=lambda value, a: resolve_task(a["loss"], value),
+        depends_on=("loss", "outputs"),
+        when=lambda a: not _outputs(a),
+        resolve=_resolve_task,
         unparse=lambda task: task.name,
-        default=lambda a: a["loss"].tasks[0],
+        default=lambda a: (
+            _outputs(a)[0].task.name if _outputs(a) else a["loss"].tasks[0]
+        ),
         prompt="Task",
         choices=lambda a: [(t, "") for t in a["loss"].tasks],
         completion=tuple(catalog.TASKS),
@@ -586,13 +913,15 @@ ANSWERS: tuple[Question, ...] = (
         flag="--metric",
         short="-m",
         help="A Keras metric; repeat or comma-separate for several, 'none' for no "
-        "metric. Default: the task's usual metric. See `metrics`.",
+        "metric. 'accuracy'/'acc' and 'crossentropy'/'ce' resolve by the output's "
+        "shape as in Keras's compile; a metric logs under the name given. With "
+        "--output: OUTPUT:METRIC. Default: the task's usual metric. See `metrics`.",
         update_help="Replace the metrics; repeat or comma-separate, 'none' for no "
         "metric.",
-        depends_on=("loss", "task"),
+        depends_on=("loss", "task", "outputs"),
         resolve=_resolve_metrics,
-        unparse=lambda metrics: tuple(m.snake_name for m in metrics),
-        default=lambda a: a["task"].default_metrics,
+        unparse=lambda metrics: tuple(m.name for m in metrics),
+        default=_default_metrics,
         prompt="Metrics (numbers or names, comma-separated; 'none' for no metric)",
         choices=_metric_choices,
         menu="Metrics that fit {loss} ({task}):",
@@ -625,13 +954,33 @@ ANSWERS: tuple[Question, ...] = (
         readme_default="`0.001`",
     ),
     Question(
+        name="inputs",
+        kind=SPECS,
+        label="inputs",
+        flag="--input",
+        item="input",
+        help="A named input NAME:SHAPE (repeat the flag for several), e.g. image:8,8,3: "
+        "each is flattened and they are concatenated before the hidden layer; "
+        "make_dataset gives x as a dict. Replaces --input-shape. Default: one "
+        "unnamed input.",
+        update_help="Replace the named inputs (repeatable; 'none' for one unnamed "
+        "input).",
+        depends_on=("model_type", "outputs", "loss", "task"),
+        resolve=_resolve_inputs,
+        unparse=lambda inputs: tuple(i.text for i in inputs),
+        default=lambda a: (),
+        when=lambda a: bool(_inputs(a)),
+        readme_default="one unnamed input",
+    ),
+    Question(
         name="input_shape",
         kind=TEXT,
         label="input shape",
         help="Input shape without the batch axis, e.g. 16 or 8,8,3. "
         "Default: 16 (vectors), 8,8,3 (images), 12,8 (sequences).",
         update_help="Change the input shape, e.g. 16 or 8,8,3.",
-        depends_on=("task",),
+        depends_on=("task", "inputs"),
+        when=lambda a: not _inputs(a),
         resolve=lambda value, a: parse_input_shape(value, a["task"]),
         unparse=_shape_text,
         default=lambda a: _shape_text(catalog.INPUT_SHAPES[a["task"].input_kind]),
@@ -644,10 +993,12 @@ ANSWERS: tuple[Question, ...] = (
         label="number of classes",
         help="Number of classes. Default: 3.",
         update_help="Change the number of classes.",
-        depends_on=("task",),
-        when=lambda a: a["task"].uses_num_classes,
+        depends_on=("task", "outputs"),
+        when=lambda a: any(task.uses_num_classes for task, _ in _all_heads(a)),
         resolve=lambda value, a: at_least(
-            "number of classes", value, min_num_classes(a["task"])
+            "number of classes",
+            value,
+            max(min_num_classes(task) for task, _ in _all_heads(a)),
         ),
         default=lambda a: 3,
         prompt="Number of classes",
@@ -659,19 +1010,12 @@ ANSWERS: tuple[Question, ...] = (
         label="output units",
         help="Output units for regression / embeddings. Default: 1 / 8.",
         update_help="Change the output units.",
-        depends_on=("task", "loss"),
-        when=lambda a: a["task"].head_units == "output_units",
-        resolve=lambda value, a: at_least(
-            "output units",
-            value,
-            a["loss"].min_output_units,
-            (
-                f"for loss {a['loss'].snake_name!r}"
-                if a["loss"].min_output_units > 1
-                else ""
-            ),
+        depends_on=("task", "loss", "outputs"),
+        when=lambda a: any(
+            task.head_units == "output_units" for task, _ in _all_heads(a)
         ),
-        default=lambda a: default_output_units(a["task"], a["loss"]),
+        resolve=_resolve_output_units,
+        default=_default_output_units,
         prompt="Output units",
         readme_default="`1` / `8`",
     ),

@@ -34,6 +34,7 @@ from keras_jax_scaffold.project import (
     render_project,
 )
 from keras_jax_scaffold.spec import ANSWERS, Answers, build_spec, rederive
+from keras_jax_scaffold.template_set import TemplateSet
 from keras_jax_scaffold.write import apply, preflight
 
 YOURS_LABEL = "yours"
@@ -261,6 +262,7 @@ def update_project(
     answers, notes = update_answers(recorded, given)
     template_dirs = tuple(Path(d) for d in answers.template_dirs or ())
     relative = relative_template_dirs(template_dirs, project_dir.parent)
+    notes = [*notes, *TemplateSet.search(template_dirs, project_dir).source_lines()]
     try:
         spec = build_spec(replace(answers, template_dirs=relative))
     except UserError as error:
@@ -270,7 +272,11 @@ def update_project(
             raise UserError(f"{str(answers_path)!r}: {error}") from None
         raise
 
-    rendered = render_project(spec, template_dirs, project_dir)
+    # Variables kept from the answers file (not given now) may go unread: 0.1.0
+    # accepted them, and the project must keep updating.
+    given_vars = {key for key, _ in given.variables or ()}
+    kept = tuple(k for k, _ in recorded.variables or () if k not in given_vars)
+    rendered = render_project(spec, template_dirs, project_dir, recorded_vars=kept)
     meta = {path: rendered.pop(path) for path in (ANSWERS_FILE, BASE_FILE)}
     theirs = read_theirs(project_dir, set(base) | set(rendered) | set(meta))
     changes = plan_update(base, theirs, rendered)

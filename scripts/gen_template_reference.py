@@ -1,5 +1,12 @@
 """Write docs/templates.md from the code: `python scripts/gen_template_reference.py`.
 
+The page is ``scripts/templates.md.jinja`` rendered with data read from the package: the
+built-in templates (their descriptions, blocks and macros), the layouts, the catalog's
+choices and the context version. ``BLOCK_DOCS`` and ``CONTEXT_DOCS`` are the only
+hand-written parts about templates and context; tests/test_templates.py checks them
+against the blocks the templates really define and the keys ``build_context`` really
+returns (both directions), so the page cannot drift. Imports neither keras nor jax.
+
 `--check` writes nothing and exits 1 when the committed page differs from what the code
 produces now (tests/test_templates.py runs it).
 """
@@ -9,9 +16,728 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from keras_jax_scaffold.reference import reference_path, render_reference
+import jinja2
+from keras_jax_scaffold import catalog
+from keras_jax_scaffold.context import CONTEXT_VERSION
+from keras_jax_scaffold.layout import LAYOUTS, LOCAL_TEMPLATE_DIR
+from keras_jax_scaffold.template_set import (
+    BUILTIN_PREFIX,
+    builtin_source,
+    builtin_template_names,
+    description,
+    parse,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
+PAGE_TEMPLATE = Path(__file__).resolve().with_name("templates.md.jinja")
+
+# What each {% block %} of the built-in templates is for (one name may appear in several
+# templates, e.g. `imports`; the meaning is the same).
+BLOCK_DOCS = {
+    "imports": "The import statements at the top of the file (the generated module "
+    "also sets `KERAS_BACKEND=jax` here). Use `{{ super() }}` to keep them and add "
+    "yours.",
+    "model_class": "The model class: decorator, base class and, for subclassed models, "
+    "`__init__` and `call`. In a module the stateless steps follow this block, inside "
+    "the class; in a project the class inherits them from the `StatelessSteps` mixin.",
+    "build_model": "`build_model()`: builds and compiles the model (it must stay: the "
+    "generated code and its tests call it).",
+    "compile_model": "`compile_model(model)`: compiles with the chosen optimizer, loss "
+    "and metrics.",
+    "make_dataset": "`make_dataset(num_samples, seed)`: synthetic `(x, y)` numpy data "
+    "that fits the input shape and the loss (it must stay).",
+    "target_shapes": "`target_shapes(x)` of a project's data.py: the shapes the targets "
+    "`y` may have for inputs `x`; `load_npz` checks loaded data against them.",
+    "forward": "Inside `forward_and_loss`, in the stateless scope: the forward pass; "
+    "must set `y_pred`.",
+    "compute_loss": "Inside `forward_and_loss`, after `forward`: must set `loss` (the "
+    "default calls `self.compute_loss`, which adds `add_loss` and regularizer losses).",
+    "extra_loss": "Inside `forward_and_loss`, after `compute_loss`: add terms to `loss` "
+    "(empty but for a comment by default).",
+    "compute_metrics": "Inside `update_metrics`, in the metrics' stateless scope: must "
+    "set `logs` (the default calls `self.compute_metrics`).",
+    "extra_metrics": "Inside `update_metrics`, after `compute_metrics`: update your own "
+    "metrics and add them to `logs` (empty but for a comment by default).",
+    "transform_gradients": "Inside `train_step`, between `jax.value_and_grad` and "
+    "`optimizer.stateless_apply`: transform the list `grads` (clipping, noise, "
+    "masking). Under mixed precision the gradients are still multiplied by the loss "
+    "scale here. Empty but for a comment by default.",
+    "extra_logs": "Inside `train_step`, after the metrics update: add entries to `logs` "
+    "(empty by default). A value added here is the last batch's; for an epoch mean "
+    "use a tracker (`init_state` and `train_metrics`).",
+    "compute_gradients": "Inside `train_step`, after `grad_fn = jax.value_and_grad("
+    "self.forward_and_loss, has_aux=True)`: must set `grads`, `unscaled_loss`, "
+    "`y_pred`, `non_trainable_variables` and `metrics_variables` (recipes "
+    "`gradient-accumulation` and `sam` replace it; the former also sets `logs`).",
+    "update_train_metrics": "Inside `train_step`, after the optimizer update: must set "
+    "`logs` and `metrics_variables` (the default calls `self.update_metrics`).",
+    "track_loss": "Inside `update_metrics`, in the metrics' stateless scope, before "
+    "`compute_metrics`: updates the loss mean, weighted by batch size.",
+    "extra_methods": "Methods added to the model class (or the `StatelessSteps` mixin) "
+    "after the step settings, e.g. a `metrics` property or helpers (empty by default).",
+    "init_state": "The model's constructor, after Keras's own `__init__` (and, for a "
+    "subclassed model, after its layers): create trackers or other state, e.g. "
+    '`self.grad_norm_tracker = keras.metrics.Mean(name="grad_norm")`. Works for the '
+    "three model types, in a module and in a project: the model class gets an "
+    "`__init__(*args, **kwargs)` only when this block is not empty (a subclassed "
+    "model keeps its one `__init__`). A `keras.metrics.Metric` assigned here is one of "
+    "the model's metrics: `fit` resets it every epoch, its variables are in "
+    "`metrics_variables`, and it survives `save`/`load_model`. Empty by default.",
+    "train_metrics": "Inside `train_step`, after `transform_gradients` and before the "
+    "optimizer applies `grads`, in a stateless scope over `metrics_variables`: update "
+    "the trackers made in `init_state` from `grads`, `unscaled_loss`, `y_pred`, `x`, "
+    "`y` and `sample_weight` (`optimizer_variables` still hold the optimizer's state "
+    "before this step; under mixed precision `grads` are multiplied by the loss "
+    "scale). The trackers are among the model's metrics, so `compute_metrics` puts "
+    "their results (epoch means for a `Mean`) into `logs`. The scope is generated "
+    "only when the block is not empty.",
+    "extra_test_logs": "Inside `test_step`, after the metrics update: change `logs`, "
+    "e.g. drop a tracker updated only in training "
+    '(`logs.pop("grad_norm")`), which would otherwise show its reset value 0.0 in '
+    "`evaluate` and as `val_...` in `fit`. Empty by default.",
+}
+
+# Every key of the template context: "a.b" is key b of mapping a, "a[].b" key b of each
+# item of list a. Types are Python types; "x | y" means either.
+CONTEXT_DOCS = {
+    "context_version": (
+        "int",
+        "The version of this context's layout (see [Context version](#context-version)).",
+    ),
+    "tool_version": ("str", "The keras-jax-scaffold version that renders."),
+    "command_line": (
+        "str",
+        (
+            "The `keras-jax-scaffold new ...` command that renders the same module again, "
+            "run in the output directory: every answer that applies, explicit (`--var`s "
+            "and `--template-dir`s included, the directories relative to the output "
+            "directory)."
+        ),
+    ),
+    "module_name": (
+        "str",
+        (
+            "NAME: the generated module is NAME.py (the project is NAME/); also the "
+            "model's `name` and its serialization package."
+        ),
+    ),
+    "package_name": ("str", "The import package of a project (`src/PACKAGE/`)."),
+    "class_name": ("str", "The model class, NAME in CamelCase (e.g. `MyModel`)."),
+    "model_type": (
+        "str",
+        (
+            "How the model is built; picks `partials/model_TYPE.py.jinja` and "
+            "`partials/build_TYPE.py.jinja`."
+        ),
+    ),
+    "task": ("dict", "The task the loss implies (`keras-jax-scaffold tasks`)."),
+    "task.name": ("str", "The task's name."),
+    "task.title": ("str", "One-line description of the task."),
+    "task.input_kind": ("str", "What the inputs are."),
+    "task.target": (
+        "str",
+        (
+            "The target kind: how `make_dataset` encodes the targets `y`; names the "
+            "macro of `partials/targets.py.jinja` (and `partials/target_shapes.py.jinja`) "
+            "that draws them."
+        ),
+    ),
+    "target": (
+        "dict",
+        "What the target kind means for the code (`catalog.TARGETS` of the task).",
+    ),
+    "target.title": ("str", "The targets in words, e.g. `integer classes`."),
+    "target.scores_width": (
+        "str",
+        (
+            "Python source: the width of the random projection `y` is drawn from "
+            "(`OUTPUT_UNITS`, `1`, `NUM_CLASSES`); empty when the kind draws `y` "
+            "otherwise (masks, label sequences)."
+        ),
+    ),
+    "target.label_range": (
+        "str",
+        (
+            "Python source `low, high` of integer labels (CTC: `0, NUM_CLASSES` with "
+            "a comment); empty for float targets."
+        ),
+    ),
+    "target.uses_output_units": (
+        "bool",
+        "Whether the targets' width is `OUTPUT_UNITS` (regression).",
+    ),
+    "target.sequence": (
+        "bool",
+        "One label sequence per sample, at most one label per time step (CTC).",
+    ),
+    "input_shape": (
+        "str",
+        (
+            "The input shape without the batch axis, as Python source: `(16,)`, "
+            "`(8, 8, 3)`."
+        ),
+    ),
+    "num_classes": (
+        "int",
+        (
+            "Number of classes (set even when the task does not use it; see "
+            "`uses_num_classes`)."
+        ),
+    ),
+    "output_units": (
+        "int",
+        "Output units for regression and embeddings (set for every task).",
+    ),
+    "hidden_units": ("int", "Units of the hidden Dense layer."),
+    "uses_num_classes": (
+        "bool",
+        (
+            "Whether the head or the targets depend on the number of classes (the module "
+            "defines `NUM_CLASSES` only then)."
+        ),
+    ),
+    "output_units_expression": (
+        "str",
+        (
+            "Python source for the head's units (`OUTPUT_UNITS = ...`): a number, "
+            "`NUM_CLASSES` or `NUM_CLASSES + 1  # ...`."
+        ),
+    ),
+    "layers": (
+        "list[dict]",
+        (
+            "The default architecture, in order: hidden Dense, BatchNormalization, "
+            "Dropout, head (and UnitNormalization for embeddings)."
+        ),
+    ),
+    "layers[].attribute": ("str", "Attribute name of the layer in a subclassed model."),
+    "layers[].expression": (
+        "str",
+        "Python source that constructs the layer, e.g. `keras.layers.Dropout(0.1)`.",
+    ),
+    "layers[].training": (
+        "bool",
+        "Whether the layer's call takes `training=` (BatchNormalization, Dropout).",
+    ),
+    "loss": ("dict", "The loss."),
+    "loss.name": ("str", "Its snake_case name, e.g. `mean_squared_error`."),
+    "loss.expression": (
+        "str",
+        "Python source that constructs it, e.g. `keras.losses.MeanSquaredError()`.",
+    ),
+    "metrics": ("list[dict]", "The compiled metrics, in order (may be empty)."),
+    "metrics[].name": (
+        "str",
+        (
+            "The metric's log key: its snake_case name, or the alias given "
+            "(`mae`, `accuracy`)."
+        ),
+    ),
+    "metrics[].expression": (
+        "str",
+        (
+            "Python source that constructs it with its arguments, e.g. "
+            '`keras.metrics.AUC(name="auc")`.'
+        ),
+    ),
+    "inputs": (
+        "list[dict]",
+        (
+            "The named inputs (`--input`), in order; empty for one unnamed input "
+            "(`INPUT_SHAPE`). When set: `INPUT_SHAPES`, `x` is a dict, each input is "
+            "flattened and they are concatenated before `layers`."
+        ),
+    ),
+    "inputs[].name": ("str", "The input's name (a key of `x`)."),
+    "inputs[].shape": ("str", "Its shape without the batch axis, e.g. `(4, 3)`."),
+    "outputs": (
+        "list[dict]",
+        (
+            "The named outputs (`--output`), in order; empty for one unnamed output. "
+            "When set: `y` is a dict, `layers` is the shared trunk without a head, and "
+            "each output has its head, loss, weight and metrics (`metrics` is empty)."
+        ),
+    ),
+    "outputs[].name": ("str", "The output's name (a key of `y` and of the logs)."),
+    "outputs[].task": ("dict", "Its task."),
+    "outputs[].task.name": ("str", "The task's name, e.g. `regression`."),
+    "outputs[].task.title": ("str", "A one-line description of the task."),
+    "outputs[].task.target": ("str", "How `make_dataset` encodes its targets."),
+    "outputs[].target": ("dict", "Its target kind, as `target`."),
+    "outputs[].target.title": ("str", "See `target.title`."),
+    "outputs[].target.scores_width": ("str", "See `target.scores_width`."),
+    "outputs[].target.label_range": ("str", "See `target.label_range`."),
+    "outputs[].target.uses_output_units": ("bool", "See `target.uses_output_units`."),
+    "outputs[].target.sequence": ("bool", "See `target.sequence`."),
+    "outputs[].loss": ("dict", "Its loss."),
+    "outputs[].loss.name": ("str", "The loss's snake_case name."),
+    "outputs[].loss.expression": ("str", "Python source that constructs the loss."),
+    "outputs[].weight": ("str", "Its loss weight as a Python literal, e.g. `0.5`."),
+    "outputs[].metrics": ("list[dict]", "Its metrics, as `metrics`."),
+    "outputs[].metrics[].name": ("str", "The metric's log key (after `NAME_`)."),
+    "outputs[].metrics[].expression": ("str", "Python source that constructs it."),
+    "outputs[].layers": ("list[dict]", "Its head: Dense (and UnitNormalization)."),
+    "outputs[].layers[].attribute": (
+        "str",
+        "Attribute name of the layer in a subclassed model (`NAME_head`, ...).",
+    ),
+    "outputs[].layers[].expression": ("str", "Python source that constructs it."),
+    "outputs[].functional_call": (
+        "str",
+        "Python source applying the head to the hidden vector `x` (functional).",
+    ),
+    "outputs[].subclassed_call": (
+        "str",
+        "The same with the layer attributes, for `call` of a subclassed model.",
+    ),
+    "outputs[].projection_seed": (
+        "int",
+        "Seed of the fixed projection `make_dataset` derives its targets from.",
+    ),
+    "optimizer": ("dict", "The optimizer."),
+    "optimizer.name": ("str", "Its Keras class name, e.g. `Adam`."),
+    "optimizer.learning_rate": (
+        "str",
+        "The learning rate as a Python literal, e.g. `0.001`.",
+    ),
+    "optimizer.expression": (
+        "str",
+        (
+            "Python source that constructs it with the learning rate, e.g. "
+            "`keras.optimizers.Adam(learning_rate=0.001)`."
+        ),
+    ),
+    "dependencies": (
+        "list[str]",
+        (
+            "A generated project's runtime requirements (keras, jax, jaxlib), with this "
+            "tool's tested version ranges, e.g. `keras>=3.15,<4`."
+        ),
+    ),
+    "answers_file": (
+        "str",
+        "Where a project records its answers (`.keras-jax-scaffold.json`).",
+    ),
+    "custom_templates": (
+        "list[str]",
+        (
+            "The user templates taken, as `DIRECTORY_NAME/TEMPLATE` (in the order "
+            "of the template directories); printed in the generated headers. Empty "
+            "with the built-ins only."
+        ),
+    ),
+    "recipe": (
+        "dict",
+        "The training recipe (`--recipe`, see `keras-jax-scaffold recipes`).",
+    ),
+    "recipe.name": ("str", "Its name, e.g. `default`, `sam`."),
+    "recipe.is_default": ("bool", "Whether it is the `default` recipe."),
+    "recipe.summary": ("str", "One line on what it does."),
+    "recipe.template": (
+        "str",
+        "The steps partial that implements it (it extends `partials/steps.py.jinja`).",
+    ),
+    "recipe.project_test": (
+        "str",
+        "The template of a project's `tests/test_parity.py` body: the recipe's proof.",
+    ),
+    "recipe.compiles_loss": (
+        "bool",
+        "Whether `compile()` gets the loss and metrics (else only the optimizer).",
+    ),
+    "recipe.logs": ("list[str]", "What it logs besides the loss and the metrics."),
+    "recipe.settings": ("list[dict]", "Its settings, in order (may be empty)."),
+    "recipe.settings[].name": (
+        "str",
+        "The setting's name: the answer and the steps' class attribute.",
+    ),
+    "recipe.settings[].flag": ("str", "Its command-line option, e.g. `--clip-norm`."),
+    "recipe.settings[].value": ("str", "Its value as a Python literal, e.g. `1.0`."),
+    "recipe.settings[].help": ("str", "One line on what it means."),
+    "recipe.class_attributes": (
+        "list[dict]",
+        "The numeric settings (same keys as `recipe.settings`), rendered as class "
+        "attributes of the steps (`self.clip_norm`); a path setting is not one.",
+    ),
+    "recipe.class_attributes[].name": ("str", "As in `recipe.settings`."),
+    "recipe.class_attributes[].flag": ("str", "As in `recipe.settings`."),
+    "recipe.class_attributes[].value": ("str", "As in `recipe.settings`."),
+    "recipe.class_attributes[].help": ("str", "As in `recipe.settings`."),
+    "recipe.model_template": (
+        "str",
+        "The partial whose `model_class` macro writes the model class: "
+        "`partials/model_MODEL_TYPE.py.jinja`, or a multi-network recipe's "
+        "`partials/recipes/NAME_model.py.jinja` (same macro arguments; imported with "
+        "context, it reads `recipe`).",
+    ),
+    "recipe.build_template": (
+        "str",
+        "The partial whose `build_model` macro writes `build_model`: "
+        "`partials/build_MODEL_TYPE.py.jinja`, or a multi-network recipe's "
+        "`partials/recipes/NAME_build.py.jinja` (its networks too; same macro arguments; "
+        "imported with context, it reads `recipe`, `optimizer`, `loss`).",
+    ),
+    "recipe.networks_template": (
+        "str",
+        "`partials/recipes/networks_MODEL_TYPE.py.jinja` (`build_network`) for the "
+        "multi-network recipes, else empty.",
+    ),
+    "recipe.data_template": (
+        "str",
+        "The partial with `make_dataset`: `partials/data.py.jinja`, or "
+        "`partials/recipes/samples_data.py.jinja` (samples, no targets) for gan and vae.",
+    ),
+    "recipe.own_compile": (
+        "bool",
+        "Whether its build partial defines `compile_model` (the gan: two optimizers).",
+    ),
+    "recipe.networks": (
+        "list[str]",
+        "The networks its model holds, e.g. `generator`, `discriminator` (empty for "
+        "one-network recipes).",
+    ),
+    "recipe.imports": ("list[str]", "Standard-library modules its partials import."),
+    "recipe.learns_distribution": (
+        "bool",
+        "Whether it learns the distribution of `x` (gan, vae): no targets.",
+    ),
+    "recipe.predicts_from_noise": (
+        "bool",
+        "Whether `predict` takes latent vectors (the gan generates samples).",
+    ),
+    "recipe.log_keys": ("list[str]", "Every key `fit` logs besides compiled metrics."),
+    "recipe.unit_samples": (
+        "bool",
+        "vae: whether the samples lie in (0, 1) (a binary cross-entropy `--loss`).",
+    ),
+    "recipe.decoder_activation": (
+        "str",
+        "vae: the decoder's output activation as Python source (`'sigmoid'` or `None`).",
+    ),
+    "recipe.teacher_path": (
+        "str",
+        "distillation: `--teacher` as a Python string literal, or empty.",
+    ),
+    "vars": (
+        "dict[str, str]",
+        (
+            "User variables from `--var KEY=VALUE`, read as `{{ vars.KEY }}`; values are "
+            "strings (see [User variables](#user-variables-vars))."
+        ),
+    ),
+}
+
+
+def _answer_context_docs() -> dict[str, tuple[str, str]]:
+    """CONTEXT_DOCS of the answers that are template variables of their own (their
+    ``help``; the type of a default project's value)."""
+    from keras_jax_scaffold.spec import ANSWERS, Answers, build_spec
+
+    spec = build_spec(Answers(name="sample"))
+    return {
+        q.name: (type_name(q.context(getattr(spec, q.name))), q.help)
+        for q in ANSWERS
+        if q.context is not None
+    }
+
+
+# Keys whose contents the user chooses: documented as a whole, not key by key.
+OPAQUE_CONTEXT_KEYS = ("vars",)
+
+
+# Short, working examples of the three ways to customise (tests render each one).
+OVERRIDE_EXAMPLES = (
+    (
+        "One block",
+        (
+            "Extend the built-in file and replace one block; everything else stays "
+            "built-in. Here the gradients are scaled down before the optimizer applies "
+            "them. The block sits inside `train_step`; write its lines flush-left, they "
+            "are indented to fit there."
+        ),
+        "partials/steps.py.jinja",
+        (
+            '{% extends "builtin/partials/steps.py.jinja" %}\n'
+            "{% block transform_gradients %}\n"
+            "grads = [g * {{ vars.grad_scale }} for g in grads]\n"
+            "{% endblock %}\n"
+        ),
+        "--var grad_scale=0.5",
+    ),
+    (
+        "A block, keeping the built-in text",
+        "`{{ super() }}` prints the built-in block; add lines before or after it.",
+        "module.py.jinja",
+        (
+            '{% extends "builtin/module.py.jinja" %}\n'
+            "{% block imports %}\n"
+            "{{ super() }}\n"
+            "import math  # used by my own code\n"
+            "{% endblock %}\n"
+        ),
+        "",
+    ),
+    (
+        "A partial",
+        (
+            "A file under `partials/` replaces the built-in wherever it is included. "
+            "This one loads real data instead of the synthetic data; it keeps the name "
+            "and signature of `make_dataset`, which the generated code calls."
+        ),
+        "partials/data.py.jinja",
+        (
+            "def make_dataset(num_samples=None, seed=0):\n"
+            '    """`(x, y)` from {{ vars.data_file }} (arrays `x` and `y`)."""\n'
+            '    data = np.load("{{ vars.data_file }}")\n'
+            '    return data["x"][:num_samples], data["y"][:num_samples]\n'
+        ),
+        "--var data_file=data.npz",
+    ),
+    (
+        "A whole file",
+        (
+            "A file with the name of a built-in replaces it entirely; it must still "
+            "produce what the generated code needs (for `module.py.jinja`: the model "
+            "class, `build_model` and `make_dataset`). Start from `templates export`."
+        ),
+        "module.py.jinja",
+        None,
+        "",
+    ),
+)
+
+# The errors a custom template can meet, with a message as printed.
+ERROR_DOCS = (
+    (
+        "template syntax error",
+        "`FILE:LINE: message`, e.g. `my-templates/module.py.jinja:3: unexpected '}'`",
+    ),
+    (
+        "undefined variable",
+        (
+            "`FILE:LINE: message`, e.g. `my-templates/partials/steps.py.jinja:3: "
+            "'no_such_name' is undefined`"
+        ),
+    ),
+    (
+        "unknown template in `extends`, `include` or `import`",
+        (
+            "`FILE:LINE: template 'partials/stpes.py.jinja' not found (did you mean "
+            "'partials/steps.py.jinja'?)`"
+        ),
+    ),
+    (
+        "rendered file is not valid Python",
+        (
+            "`FILE:LINE: rendered NAME.py is not valid Python (line N: ...)` naming the "
+            "template line that printed the offending line (your template's, when one "
+            "took part); the offending lines of the rendered file follow below the "
+            "message, the bad one marked `>`"
+        ),
+    ),
+    (
+        "a required name is gone",
+        (
+            "`FILE: rendered NAME.py no longer defines build_model (needed: CLASS, "
+            "build_model, make_dataset)`, naming your template"
+        ),
+    ),
+    (
+        "a block the extended template does not define",
+        (
+            "`FILE:LINE: block 'extra_losss' is not a block of "
+            "'builtin/partials/steps.py.jinja', so it would change nothing (did you "
+            "mean 'extra_loss'?)`"
+        ),
+    ),
+    (
+        "a template file no template of this layout loads",
+        (
+            "`FILE: 'partials/stpes.py.jinja' matches no template and no template "
+            "includes it, so it would change nothing (did you mean "
+            "'partials/steps.py.jinja'?)`; for a built-in name the layout does not "
+            "use: `... is not used when rendering a project (`new --project`), so this "
+            "override would change nothing; it uses "
+            "'project/src/package/model.py.jinja' instead`"
+        ),
+    ),
+    (
+        "a `--var` no template reads",
+        (
+            "`--var grad_scael=0.5 is not read by any template (did you mean "
+            "'grad_scale'?); ...`"
+        ),
+    ),
+    (
+        "a `vars.KEY` no `--var` gives",
+        "`FILE:LINE: vars.grad_scale is not given: pass --var grad_scale=VALUE ...`",
+    ),
+    (
+        "Python internals (sandbox)",
+        (
+            "`FILE:LINE: access to attribute '__init__' of 'TemplateReference' "
+            "object is unsafe. (templates render in Jinja's sandbox)`"
+        ),
+    ),
+    (
+        "unknown template name (`templates show/export`)",
+        "`unknown template 'steps' (did you mean 'partials/steps.py.jinja'?)`",
+    ),
+)
+
+
+def _choices() -> dict[str, list[str]]:
+    """The values a context key can take, where the catalog fixes them."""
+    tasks = catalog.TASKS.values()
+    return {
+        "model_type": list(catalog.MODEL_TYPES),
+        "task.name": sorted(catalog.TASKS),
+        "task.input_kind": sorted({t.input_kind for t in tasks}),
+        "task.target": sorted({t.target for t in tasks}),
+        "optimizer.name": [name for name, _ in catalog.OPTIMIZERS],
+    }
+
+
+def type_name(value) -> str:
+    """The CONTEXT_DOCS type of a context value."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float, str)):
+        return type(value).__name__
+    if isinstance(value, dict):
+        return "dict"
+    if isinstance(value, (list, tuple)):
+        items = sorted({type_name(item) for item in value})
+        return f"list[{' | '.join(items)}]" if items else "list"
+    return type(value).__name__
+
+
+def flatten_context(context: dict, prefix: str = "") -> dict[str, str]:
+    """``{"task.name": "str", "layers[].expression": "str", ...}`` for a context."""
+    result = {}
+    for key, value in context.items():
+        path = f"{prefix}{key}"
+        if path in OPAQUE_CONTEXT_KEYS:
+            result[path] = "dict[str, str]"
+            continue
+        result[path] = type_name(value)
+        if isinstance(value, dict):
+            result.update(flatten_context(value, f"{path}."))
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, dict):
+                    result.update(flatten_context(item, f"{path}[]."))
+    return result
+
+
+def template_blocks() -> dict[str, list[str]]:
+    """``{template name: [block, ...]}`` for every built-in, in source order."""
+    result = {}
+    for name in builtin_template_names():
+        tree = parse(builtin_source(name), name)
+        result[name] = [node.name for node in tree.find_all(jinja2.nodes.Block)]
+    return result
+
+
+def template_macros(name: str) -> list[str]:
+    """The public macros of a built-in template, as signatures: ``f(a, b="")``."""
+    signatures = []
+    for node in parse(builtin_source(name), name).find_all(jinja2.nodes.Macro):
+        if node.name.startswith("_"):
+            continue
+        names = [arg.name for arg in node.args]
+        defaults = [repr(d.value).replace("'", '"') for d in node.defaults]
+        plain = names[: len(names) - len(defaults)]
+        keyword = [f"{n}={d}" for n, d in zip(names[len(plain) :], defaults)]
+        signatures.append(f"{node.name}({', '.join([*plain, *keyword])})")
+    return signatures
+
+
+# The answers' own template variables (after type_name, which documents their type).
+CONTEXT_DOCS.update(_answer_context_docs())
+
+
+# What the reference prints for the names a layout fills in from the context.
+PLACEHOLDERS = {"module_name": "NAME", "package_name": "PACKAGE", "class_name": "CLASS"}
+
+
+def _uses() -> dict[str, list[str]]:
+    """``{template: ["`NAME.py` (`new NAME`)", ...]}`` from the layouts."""
+    commands = {"module": "`new NAME`", "project": "`new NAME --project`"}
+    result: dict[str, list[str]] = {}
+    for layout, files in LAYOUTS.items():
+        for item in files:
+            path = item.output_path(PLACEHOLDERS)
+            text = f"`{path}` ({commands[layout]})"
+            if item.required:
+                needed = ", ".join(f"`{n}`" for n in item.required_names(PLACEHOLDERS))
+                text += f"; must define {needed}"
+            result.setdefault(item.template, []).append(text)
+    return result
+
+
+def page_data() -> dict:
+    """Everything the page template prints that comes from the code."""
+    uses = _uses()
+    choices = _choices()
+    templates = [
+        {
+            "name": name,
+            "description": description(builtin_source(name)) or "(no description)",
+            "uses": uses.get(name, []),
+            "blocks": [(f"`{b}`", BLOCK_DOCS.get(b, "UNDOCUMENTED")) for b in found],
+            "macros": template_macros(name),
+        }
+        for name, found in template_blocks().items()
+    ]
+    context = [
+        (
+            f"`{key}`",
+            f"`{kind}`",
+            meaning
+            + (
+                " One of: " + ", ".join(f"`{v}`" for v in choices[key]) + "."
+                if key in choices
+                else ""
+            ),
+        )
+        for key, (kind, meaning) in CONTEXT_DOCS.items()
+    ]
+    examples = [
+        {"title": t, "text": x, "path": p, "source": s, "flags": f}
+        for t, x, p, s, f in OVERRIDE_EXAMPLES
+    ]
+    return {
+        "builtin_prefix": BUILTIN_PREFIX,
+        "local_template_dir": LOCAL_TEMPLATE_DIR,
+        "context_version": CONTEXT_VERSION,
+        "examples": examples,
+        "templates": templates,
+        "context": context,
+        "errors": ERROR_DOCS,
+    }
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render_reference() -> str:
+    """The text of docs/templates.md."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(PAGE_TEMPLATE.parent)),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters["cell"] = _cell
+    return env.get_template(PAGE_TEMPLATE.name).render(page_data())
+
+
+def reference_path(root: Path) -> Path:
+    return root / "docs" / "templates.md"
 
 
 def main(argv: list[str]) -> int:

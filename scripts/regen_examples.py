@@ -23,7 +23,7 @@ EXAMPLES = (
         name="sequential_classifier",
         model_type="sequential",
         loss="sparse_categorical_crossentropy",
-        metrics=("sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy"),
+        metrics=("accuracy", "sparse_top_k_categorical_accuracy"),
         num_classes=5,
     ),
     Answers(
@@ -65,6 +65,16 @@ CUSTOM_EXAMPLES = (
             variables=(("clip_norm", "1.0"),),
         ),
         "custom_templates/clip_gradients",
+        "custom_templates",
+    ),
+    (
+        Answers(
+            name="grad_norm_classifier",
+            model_type="subclassed",
+            loss="sparse_categorical_crossentropy",
+            metrics=("sparse_categorical_accuracy",),
+        ),
+        "custom_templates/grad_norm",
         "custom_templates",
     ),
 )

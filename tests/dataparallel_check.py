@@ -1,5 +1,6 @@
 """Run by test_parity.py in a fresh process: 4 simulated CPU devices need XLA_FLAGS set
-before JAX starts. Usage: python dataparallel_check.py DIR MODEL_TYPE"""
+before JAX starts. Usage: python dataparallel_check.py DIR MODEL_TYPE [multi_io]
+(multi_io: the generated two-input, two-output model of test_multi_io_parity.py)"""
 
 import os
 import sys
@@ -18,11 +19,13 @@ from tests import support
 from tests.test_parity import CONFIGS, compare
 
 
-def main(directory: str, model_type: str) -> None:
+def main(directory: str, model_type: str, variant: str = "") -> None:
     assert len(jax.devices()) == 4, jax.devices()
-    module = support.generate(
-        Path(directory), model_type=model_type, **CONFIGS["sparse"]
-    )
+    if variant == "multi_io":  # the generated two-input, two-output model
+        from tests.test_multi_io_parity import TWO_IO as answers
+    else:
+        answers = CONFIGS["sparse"]
+    module = support.generate(Path(directory), model_type=model_type, **answers)
     x, y = module.make_dataset(num_samples=64, seed=1)
 
     def build(cls):

@@ -113,9 +113,14 @@ def assert_same(generated, builtin):
         np.testing.assert_allclose(
             generated["evaluate"][key], value, rtol=RTOL, atol=ATOL, err_msg=key
         )
-    np.testing.assert_allclose(
-        generated["predict"], builtin["predict"], rtol=RTOL, atol=ATOL
-    )
+    # Predictions may be a dict (named outputs): same structure, same values.
+    import keras
+
+    keras.tree.assert_same_structure(generated["predict"], builtin["predict"])
+    for mine, theirs in zip(
+        keras.tree.flatten(generated["predict"]), keras.tree.flatten(builtin["predict"])
+    ):
+        np.testing.assert_allclose(mine, theirs, rtol=RTOL, atol=ATOL)
     assert [p for p, _ in generated["weights"]] == [p for p, _ in builtin["weights"]]
     for (path, mine), (_, theirs) in zip(generated["weights"], builtin["weights"]):
         np.testing.assert_allclose(mine, theirs, rtol=RTOL, atol=ATOL, err_msg=path)
@@ -133,3 +138,17 @@ def compare(module, x, y, fit_kwargs, build=None, eval_kwargs=None):
     )
     assert_same(generated, builtin)
     return generated
+
+
+def vars_template_dir(directory: Path, *keys: str) -> Path:
+    """A template directory whose steps read ``vars.KEY`` for each key (in a comment),
+    for tests that pass ``--var``s: a ``--var`` no template reads is an error."""
+    path = directory / "partials" / "steps.py.jinja"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    reads = " ".join(f"{{{{ vars.{key} }}}}" for key in keys)
+    path.write_text(
+        '{% extends "builtin/partials/steps.py.jinja" %}\n'
+        f"{{% block extra_logs %}}\n# vars: {reads}\n{{% endblock %}}\n",
+        encoding="utf-8",
+    )
+    return directory

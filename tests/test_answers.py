@@ -36,6 +36,10 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 FLAG_ONLY = {
     "variables": "values for custom templates: only the user knows them",
     "template_dirs": "where the user's templates are: only the user knows them",
+    # Not asked yet: asking them in every session changes every interactive flow
+    # (issue 11 leaves it to a follow-up); the flags and the answers file have them.
+    "outputs": "named outputs: flags only for now",
+    "inputs": "named inputs: flags only for now",
 }
 
 # Every answer away from its default (template_dirs: set per test).
@@ -120,7 +124,7 @@ def test_when_decides_what_applies():
     assert not ANSWER_INDEX["num_classes"].when(mse)
     assert ANSWER_INDEX["num_classes"].when({"task": scce.task})
     # A choice with one choice left is not asked; a menu with none neither.
-    assert not ANSWER_INDEX["task"].asked(mse)
+    assert not ANSWER_INDEX["task"].asked({"loss": catalog.LOSS_INDEX["poisson"]})
     bce = {"loss": catalog.LOSS_INDEX["bce"]}
     assert ANSWER_INDEX["task"].asked(bce)
     ctc = {"loss": catalog.LOSS_INDEX["ctc"], "task": catalog.TASKS["sequence_ctc"]}
@@ -174,7 +178,7 @@ def test_every_asked_answer_is_asked_somewhere(monkeypatch):
 
 def test_missing_flags_follow_the_table(monkeypatch):
     # What a session would ask is what a non-terminal run names as missing.
-    for given in ({}, {"loss": "mse"}, {"loss": "bce", "name": "x"}):
+    for given in ({}, {"loss": "poisson"}, {"loss": "bce", "name": "x"}):
         options = [ANSWER_INDEX[n].option for n in _asked_in(monkeypatch, **given)]
         if "loss" in given:  # known: the questions after it depend on it
             assert prompts.missing_flags(Answers(**given)) == options
@@ -222,7 +226,8 @@ def test_the_command_line_renders_the_same_file_again(tmp_path):
     templates.mkdir()
     (templates / "module.py.jinja").write_text(
         '{% extends "builtin/module.py.jinja" %}\n'
-        "{% block imports %}{{ super() }}\nCLIP = {{ vars.clip }}\n{% endblock %}\n"
+        "{% block imports %}{{ super() }}\nCLIP = {{ vars.clip }}  # {{ vars.note }}\n"
+        "{% endblock %}\n"
     )
     first = tmp_path / "first"
     flags = ["--no-input", "-o", first, "-t", templates]
@@ -325,7 +330,9 @@ def test_rederive_propagates_through_dependencies():
 def test_an_entry_with_context_is_a_documented_template_variable(monkeypatch):
     from dataclasses import replace
 
-    from keras_jax_scaffold import reference, spec
+    from keras_jax_scaffold import spec
+
+    from scripts import gen_template_reference as reference
 
     with_context = tuple(
         replace(q, context=int) if q.name == "hidden_units" else q for q in ANSWERS

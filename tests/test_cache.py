@@ -10,7 +10,8 @@ import jinja2
 import pytest
 from keras_jax_scaffold import cache
 from keras_jax_scaffold.errors import UserError
-from keras_jax_scaffold.render import make_environment, render_template
+from keras_jax_scaffold.render import render_template
+from keras_jax_scaffold.template_set import TemplateSet
 
 
 def test_cache_directory_follows_the_environment(tmp_path, monkeypatch):
@@ -64,10 +65,14 @@ def compiles(monkeypatch) -> list[str]:
 
 
 def render(templates: Path) -> str:
-    return render_template(make_environment((templates,)), "page.jinja", {"items": [1, 2]})
+    return render_template(
+        TemplateSet((templates,)).environment, "page.jinja", {"items": [1, 2]}
+    )
 
 
-def test_a_compiled_template_is_reused_by_a_new_environment(user_cache, templates, compiles):
+def test_a_compiled_template_is_reused_by_a_new_environment(
+    user_cache, templates, compiles
+):
     assert render(templates) == "1,2,"
     assert compiles == ["page.jinja"]
     assert len(list(user_cache.glob("jinja-*/*.cache"))) == 1

@@ -73,7 +73,7 @@ def test_new_writes_module_and_reports_create(tmp_path):
     assert "class Demo(keras.Model):" in text
     assert "loss=keras.losses.MeanSquaredError()" in text
     # The default metric of the loss's task.
-    assert "keras.metrics.MeanAbsoluteError()" in text
+    assert 'keras.metrics.MeanAbsoluteError(name="mean_absolute_error")' in text
     assert sorted(p.name for p in out.iterdir()) == ["demo.py"]  # no temp files left
 
 
@@ -205,12 +205,23 @@ def test_loss_accepts_class_snake_and_alias_names(tmp_path, spelling):
 
 
 @pytest.mark.parametrize(
-    "spelling", ["RootMeanSquaredError", "root_mean_squared_error", "rmse", "RMSE"]
+    ("spelling", "log_name"),
+    [
+        ("RootMeanSquaredError", "root_mean_squared_error"),
+        ("root_mean_squared_error", "root_mean_squared_error"),
+        ("rmse", "rmse"),
+        ("RMSE", "rmse"),
+    ],
 )
-def test_metric_accepts_class_snake_and_alias_names(tmp_path, spelling):
+def test_metric_accepts_class_snake_and_alias_names(tmp_path, spelling, log_name):
+    """Every spelling gives the same metric; it logs under the name given, as
+    `compile(metrics=["rmse"])` logs "rmse" (a class name logs its snake_case name)."""
     text = generated(tmp_path, "--loss", "mse", "-m", spelling)
-    assert text == generated(tmp_path, "--loss", "mse", "-m", "root_mean_squared_error")
-    assert re.findall(r"keras\.metrics\.(\w+)\(", text) == ["RootMeanSquaredError"]
+    expected = generated(tmp_path, "--loss", "mse", "-m", "root_mean_squared_error")
+    assert text == expected.replace("root_mean_squared_error", log_name)
+    assert re.findall(r"keras\.metrics\.(\w+\(.*\))", text) == [
+        f'RootMeanSquaredError(name="{log_name}")'
+    ]
 
 
 def test_metric_flag_is_repeatable_and_comma_separable(tmp_path):
@@ -222,7 +233,7 @@ def test_metric_flag_is_repeatable_and_comma_separable(tmp_path):
         "--loss",
         "mse",
         "--metric",
-        "mean_absolute_error, root_mean_squared_error,,r2_score",
+        "mae, rmse,,r2_score",
     )
     assert repeated == commas
     assert re.findall(r"keras\.metrics\.(\w+)\(", repeated) == [
@@ -299,7 +310,82 @@ def test_dry_run_of_identical_file_prints_no_diff(tmp_path):
 
 # --------------------------------------------------------------------------- bad input
 
+TWO_OUTPUTS = [
+    "--output",
+    "label:sparse_categorical_crossentropy",
+    "--output",
+    "box:mse",
+]
 BAD_INPUT = {
+    # Named inputs and outputs (issue 11).
+    "output-syntax": (
+        ["--output", "box"],
+        ["invalid --output 'box'", "NAME:LOSS[@TASK][:WEIGHT]", "box:mse:0.5"],
+    ),
+    "output-unknown-loss": (
+        ["--output", "box:mse_error"],
+        ["invalid --output 'box:mse_error'", "unknown loss 'mse_error'"],
+    ),
+    "output-task-not-for-loss": (
+        ["--output", "box:mse@binary"],
+        ["invalid --output 'box:mse@binary'", "task 'binary' does not fit loss"],
+    ),
+    "output-bad-weight": (
+        ["--output", "box:mse:-1"],
+        ["invalid --output 'box:mse:-1'", "WEIGHT '-1' must be a non-negative number"],
+    ),
+    "output-image-task": (
+        ["--output", "mask:tversky"],
+        ["output 'mask': task segmentation needs image inputs", "vector tasks only"],
+    ),
+    "output-duplicate-name": (
+        [*TWO_OUTPUTS, "--output", "box:mae"],
+        ["invalid --output 'box:mae'", "the name 'box' is already used by an output"],
+    ),
+    "input-duplicate-of-output": (
+        [*TWO_OUTPUTS, "--input", "box:4"],
+        ["invalid --input 'box:4'", "already used by an output"],
+    ),
+    "input-bad-shape": (
+        ["--input", "image:8,0,3"],
+        ["invalid --input 'image:8,0,3'", "SHAPE '8,0,3' must be positive integers"],
+    ),
+    "input-syntax": (
+        ["--input", "image"],
+        ["invalid --input 'image'", "NAME:SHAPE, e.g. image:8,8,3"],
+    ),
+    "metric-without-output": (
+        [*TWO_OUTPUTS, "-m", "accuracy"],
+        ["metric 'accuracy' names no output", "label:accuracy", "outputs: label, box"],
+    ),
+    "metric-unknown-output": (
+        [*TWO_OUTPUTS, "-m", "lable:accuracy"],
+        ["unknown output 'lable'", "did you mean 'label'?", "outputs: label, box"],
+    ),
+    "metric-not-for-output": (
+        [*TWO_OUTPUTS, "-m", "box:accuracy"],
+        ["output 'box': metric 'accuracy' does not fit loss 'mean_squared_error'"],
+    ),
+    "loss-with-outputs": (
+        [*TWO_OUTPUTS, "--loss", "mae"],
+        ["--loss 'mae' with --output", "NAME:LOSS[@TASK][:WEIGHT]"],
+    ),
+    "sequential-with-outputs": (
+        ["--model-type", "sequential", *TWO_OUTPUTS],
+        ["--output with a sequential model", "functional or subclassed"],
+    ),
+    "sequential-with-inputs": (
+        ["--model-type", "sequential", "--input", "a:3", "--input", "b:4"],
+        ["--input with a sequential model", "functional or subclassed"],
+    ),
+    "project-with-outputs": (
+        ["--project", *TWO_OUTPUTS],
+        ["--output/--input are not supported for projects yet"],
+    ),
+    "inputs-with-image-task": (
+        ["--loss", "tversky", "--input", "a:3"],
+        ["task segmentation needs image inputs"],
+    ),
     "unknown-loss": (
         ["--loss", "mean_sqared_error"],
         ["unknown loss 'mean_sqared_error'", "did you mean 'mean_squared_error'?"],
@@ -325,14 +411,31 @@ BAD_INPUT = {
         ["task 'binary' does not fit loss 'mean_squared_error'", "regression"],
     ),
     "metric-not-for-loss": (
-        ["--loss", "mse", "-m", "accuracy"],
+        ["--loss", "mse", "-m", "auc"],
         [
-            "metric 'accuracy' does not fit loss 'mean_squared_error'",
-            "needs binary outputs",
+            "metric 'auc' does not fit loss 'mean_squared_error'",
+            "needs binary or multilabel or segmentation outputs",
             "trains for regression",
             "compatible metrics: ",
             "mean_absolute_error",
         ],
+    ),
+    "accuracy-not-for-loss": (
+        ["--loss", "mse", "-m", "accuracy"],
+        [
+            "metric 'accuracy' does not fit loss 'mean_squared_error'",
+            "by the output's shape",
+            "regression outputs does not fit",
+            "compatible metrics: ",
+        ],
+    ),
+    "acc-not-for-multilabel": (
+        ["--loss", "bce", "--task", "multilabel", "-m", "acc"],
+        ["its pick for multilabel outputs", "did you mean 'binary_accuracy'?"],
+    ),
+    "metric-twice-as-alias": (
+        ["-m", "accuracy,sparse_categorical_accuracy"],
+        ["metric 'sparse_categorical_accuracy' is given twice (as 'accuracy')"],
     ),
     "metric-not-for-default-loss": (
         ["-m", "binary_accuracy"],
@@ -476,8 +579,8 @@ def test_missing_answers_without_terminal_in_process(out_dir):
 def test_all_answers_given_need_no_terminal(tmp_path):
     out = tmp_path / "out"
     flags = [
-        "--model-type", "functional", "--loss", "mse", "-m", "mae",
-        "--optimizer", "adam", "--learning-rate", "0.001", "--input-shape", "16",
+        "--model-type", "functional", "--loss", "mse", "--task", "regression",
+        "-m", "mae", "--optimizer", "adam", "--learning-rate", "0.001", "--input-shape", "16",
         "--output-units", "1", "--hidden-units", "32", "--recipe", "default",
     ]  # fmt: skip
     result = run_process("new", "demo", "-o", out, *flags)
@@ -532,7 +635,7 @@ def test_losses_table_lists_every_loss():
     assert result.stdout.splitlines()[0].split() == ["name", "class", "task", "notes"]
     assert table_names(result.stdout) == [e.snake_name for e in catalog.LOSSES]
     assert re.search(
-        r"^mean_squared_error\s+MeanSquaredError\s+regression\s",
+        r"^mean_squared_error\s+MeanSquaredError\s+regression, positive_regression\s",
         result.stdout,
         re.MULTILINE,
     )
@@ -643,9 +746,9 @@ def test_help(command):
     assert result.exit_code == 0, result.output
     assert "Usage:" in result.stdout
     for option in HELP[command]:
-        assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", result.stdout), (
-            option
-        )
+        assert re.search(
+            rf"(?<![\w-]){re.escape(option)}(?![\w-])", result.stdout
+        ), option
 
 
 def test_multi_line_messages_are_printed_on_one_line(out_dir, monkeypatch):

@@ -3,7 +3,9 @@ result trains, and one step really clips the update to ``learning_rate * clip_no
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -23,12 +25,12 @@ LEARNING_RATE = 0.1
 
 def test_committed_example_matches_the_templates():
     rendered = render_custom_examples()
-    assert sorted(rendered) == [f"{OUTPUT}/{ANSWERS.name}.py"]
-    assert_golden(
-        COMMITTED,
-        rendered[f"{OUTPUT}/{ANSWERS.name}.py"],
-        "python scripts/regen_examples.py",
-    )
+    expected = [f"{output}/{answers.name}.py" for answers, _, output in CUSTOM_EXAMPLES]
+    assert sorted(rendered) == sorted(expected)
+    for name in expected:
+        assert_golden(
+            EXAMPLES_DIR / name, rendered[name], "python scripts/regen_examples.py"
+        )
 
 
 def test_cli_renders_the_committed_example():
@@ -53,7 +55,11 @@ def test_cli_renders_the_committed_example():
         "--dry-run",
     )
     assert result.exit_code == 0, result.output
-    assert result.stdout.split() == ["identical", str(COMMITTED), "(dry", "run)"]
+    *taken, written = result.stdout.splitlines()
+    assert taken == [
+        f"templates from {EXAMPLES_DIR / TEMPLATE_DIR}: partials/steps.py.jinja"
+    ]
+    assert written.split() == ["identical", str(COMMITTED), "(dry", "run)"]
     readme = (EXAMPLES_DIR / OUTPUT / "README.md").read_text(encoding="utf-8")
     assert f"--template-dir examples/{TEMPLATE_DIR} --var clip_norm=" in readme
     header = f"--var clip_norm=1.0 --template-dir {Path(TEMPLATE_DIR).name}\n"
@@ -62,8 +68,20 @@ def test_cli_renders_the_committed_example():
 
 def test_only_transform_gradients_changes():
     """The override replaces one block: outside it the module is the built-in one."""
-    builtin = render_spec(build_spec(ANSWERS))[COMMITTED.name].splitlines()
-    custom = COMMITTED.read_text(encoding="utf-8").splitlines()
+    # The built-ins read no --var: render them without it (the header's command
+    # differs by the --var only).
+    plain = render_spec(build_spec(dataclasses.replace(ANSWERS, variables=())))
+    builtin = (
+        plain[COMMITTED.name]
+        .replace("--hidden-units 32\n", "--hidden-units 32 --var clip_norm=1.0\n", 1)
+        .splitlines()
+    )
+    text = COMMITTED.read_text(encoding="utf-8")
+    record = (
+        f"\nCustom templates (not the built-ins):\n    {TEMPLATE_DIR.split('/')[-1]}/"
+    )
+    assert record in text  # the header says which templates were used
+    custom = re.sub(r"\nCustom templates .*:\n(    .*\n)+", "", text).splitlines()
     # The header's command names the template directory too.
     suffix = f" --template-dir {Path(TEMPLATE_DIR).name}"
     custom = [line.removesuffix(suffix) for line in custom]
@@ -151,7 +169,8 @@ def test_clipping_limits_the_update(module):
 @pytest.mark.slow
 def test_clipping_applies_to_the_unscaled_gradients(module):
     """Under loss scaling the gradients in train_step are 2**15 times too large; the
-    clipping still limits the true update to lr * clip_norm (not lr * clip_norm / 2**15)."""
+    clipping still limits the true update to lr * clip_norm (not lr * clip_norm / 2**15).
+    """
     generated, _ = support.builtin_twin(module)
     x, y = _large_gradient_batch(module)
     plain = _sgd_step(generated, module, x, y)

@@ -17,6 +17,7 @@ from keras_jax_scaffold import catalog
 from keras_jax_scaffold.pipeline import render_spec
 from keras_jax_scaffold.spec import Answers, build_spec
 
+from tests import support
 from tests.conftest import invoke
 
 TIMEOUT = 120
@@ -107,8 +108,7 @@ COMMANDS = {
     ],
 )
 def test_commands_never_import_keras_jax_or_tensorflow(tmp_path, command):
-    script = textwrap.dedent(
-        f"""
+    script = textwrap.dedent(f"""
         import json, sys
         from keras_jax_scaffold.cli import main
         for argv in {COMMANDS[command]!r}:
@@ -122,8 +122,7 @@ def test_commands_never_import_keras_jax_or_tensorflow(tmp_path, command):
             if name.split(".")[0] in ("keras", "jax", "jaxlib", "tensorflow")
         )
         print(json.dumps(heavy))
-        """
-    )
+        """)
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     result = subprocess.run(
         [sys.executable, "-c", script],
@@ -148,7 +147,8 @@ def test_projects_are_byte_identical_across_hash_seeds(tmp_path):
         result = run(
             [sys.executable, "-m", "keras_jax_scaffold", "new", "proj", "--project",
              "--no-input", "-o", str(out), "--loss", "bce", "--task", "multilabel",
-             "-m", "auc,precision", "--var", "b=2", "--var", "a=1"],
+             "-m", "auc,precision", "--var", "b=2", "--var", "a=1",
+             "-t", str(support.vars_template_dir(tmp_path / "vars", "a", "b"))],
             env={"PYTHONHASHSEED": seed},
         )  # fmt: skip
         assert result.returncode == 0, result.stderr

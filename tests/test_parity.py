@@ -186,6 +186,53 @@ def test_mixed_float16_loss_scaling(tmp_path, model_type):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("model_type", MODEL_TYPES)
+def test_mixed_bfloat16(tmp_path, model_type):
+    """Under mixed_bfloat16 (bfloat16 compute, float32 variables, no loss scaling) the
+    generated step trains exactly like Keras's."""
+    module = support.generate(tmp_path, model_type=model_type, **CONFIGS["sparse"])
+    x, y = module.make_dataset(num_samples=37, seed=1)
+
+    def build(cls):
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+        model = support.build_with(module, cls)
+        assert model.compute_dtype == "bfloat16"
+        assert not isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+        return model
+
+    try:
+        compare(module, x, y, {"batch_size": 8, "epochs": 2}, build=build)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.slow
+def test_mixed_bfloat16_parity_sees_the_policy(tmp_path):
+    """Guard for the test above: the same training in float32 is told apart from
+    mixed_bfloat16, so the parity test can see a step that ignores the policy."""
+    module = support.generate(tmp_path, model_type="functional", **CONFIGS["sparse"])
+    generated_cls, builtin_cls = support.builtin_twin(module)
+    x, y = module.make_dataset(num_samples=32, seed=1)
+
+    def build(cls, policy):
+        keras.mixed_precision.set_global_policy(policy)
+        return support.build_with(module, cls)
+
+    fit = {"batch_size": 8, "epochs": 2}
+    try:
+        in_float32 = fit_and_evaluate(
+            lambda: build(generated_cls, "float32"), x, y, fit
+        )
+        builtin = fit_and_evaluate(
+            lambda: build(builtin_cls, "mixed_bfloat16"), x, y, fit
+        )
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    with pytest.raises(AssertionError):
+        assert_same(in_float32, builtin)
+
+
+@pytest.mark.slow
 def test_step_without_loss_scaling_differs(tmp_path):
     """Guard for the test above: dropping `scale_loss` changes the mixed-precision
     result, so the parity test can see a missing loss scale."""
@@ -266,3 +313,100 @@ def test_data_parallel_four_cpu_devices(tmp_path, model_type):
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "dataparallel-ok" in completed.stdout
+
+
+def _sparse_rows(module, nonzeros_per_row):
+    """A scipy CSR input with `nonzeros_per_row[i]` stored values in row i; `fit`
+    hands each batch to the step as a JAX BCOO array."""
+    import scipy.sparse
+
+    x, y = module.make_dataset(num_samples=len(nonzeros_per_row), seed=1)
+    mask = np.zeros(x.shape, dtype=bool)
+    for row, count in enumerate(nonzeros_per_row):
+        mask[row, :count] = True
+    return scipy.sparse.csr_matrix(np.where(mask, x, 0.0).astype("float32")), y
+
+
+@pytest.mark.slow
+def test_sparse_inputs_loss_weighted_by_rows(tmp_path):
+    """Two batches of 8 rows with 8 and 32 stored values: the loss mean is weighted
+    by rows (as Keras does), not by stored values, in fit and evaluate."""
+    module = support.generate(tmp_path, model_type="subclassed", **CONFIGS["sparse"])
+    x, y = _sparse_rows(module, [1] * 8 + [4] * 8)
+    assert [x[:8].nnz, x[8:].nnz] == [8, 32]
+    compare(module, x, y, {"batch_size": 8, "epochs": 2}, eval_kwargs={"batch_size": 8})
+
+
+@pytest.mark.slow
+def test_sparse_inputs_weighted_by_stored_values_differs(tmp_path):
+    """Guard for the test above: a step that counts a sparse batch by its stored
+    values (JAX's `tree_leaves(x)[0]`, the old bug) logs a different loss."""
+    import jax
+
+    module = support.generate(tmp_path, model_type="subclassed", **CONFIGS["sparse"])
+    generated_cls, builtin_cls = support.builtin_twin(module)
+
+    class StoredValueCount(generated_cls):
+        def update_metrics(self, metrics_variables, loss, x, y, y_pred, sw):
+            stored_values = jax.tree_util.tree_leaves(x)[0]
+            return super().update_metrics(
+                metrics_variables, loss, stored_values, y, y_pred, sw
+            )
+
+    x, y = _sparse_rows(module, [1] * 8 + [4] * 8)
+    fit = {"batch_size": 8, "epochs": 2}
+    wrong = fit_and_evaluate(
+        lambda: support.build_with(module, StoredValueCount), x, y, fit
+    )
+    builtin = fit_and_evaluate(
+        lambda: support.build_with(module, builtin_cls), x, y, fit
+    )
+    with pytest.raises(AssertionError, match="loss"):
+        assert_same(wrong, builtin)
+
+
+def _compute_loss_override(base, with_training):
+    """`base` with a `compute_loss` override, with or without the `training`
+    argument (overrides written before Keras 3.3 have none)."""
+    if with_training:
+
+        class Override(base):
+            def compute_loss(
+                self, x=None, y=None, y_pred=None, sample_weight=None, training=True
+            ):
+                loss = super().compute_loss(
+                    x, y, y_pred, sample_weight, training=training
+                )
+                return loss * 3.0 if training else loss
+
+    else:
+
+        class Override(base):
+            def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
+                return 3.0 * super().compute_loss(x, y, y_pred, sample_weight)
+
+    return Override
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("with_training", [False, True])
+def test_compute_loss_override(tmp_path, with_training):
+    """A `compute_loss` override gets `training=` only when it accepts it (without
+    the argument the step used to raise TypeError), and then gets the right value."""
+    module = support.generate(tmp_path, model_type="subclassed", **CONFIGS["sparse"])
+    generated_cls, builtin_cls = support.builtin_twin(module)
+    generated_cls = _compute_loss_override(generated_cls, with_training)
+    builtin_cls = _compute_loss_override(builtin_cls, with_training)
+    x, y = module.make_dataset(num_samples=24, seed=1)
+    fit = {"batch_size": 8, "epochs": 2, "validation_data": (x, y)}
+    generated = fit_and_evaluate(
+        lambda: support.build_with(module, generated_cls), x, y, fit
+    )
+    builtin = fit_and_evaluate(
+        lambda: support.build_with(module, builtin_cls), x, y, fit
+    )
+    assert_same(generated, builtin)
+    # The override ran: with `training`, training losses are 3x the evaluation ones.
+    history = generated["history"]
+    ratio = np.asarray(history["loss"]) / np.asarray(history["val_loss"])
+    assert np.all(ratio > 2.0) if with_training else np.all(ratio < 2.0)

@@ -36,7 +36,7 @@ STEP_METHODS = (
 )
 STEP_HELPERS = ("_call_kwargs", "_loss_tracker")
 # The tests a generated project has (tests/test_*.py), all expected to pass.
-PROJECT_TESTS = 9
+PROJECT_TESTS = 14
 
 # One loss per task, so every branch of data.py (targets, shape checks) is rendered.
 TASK_ANSWERS = (
@@ -95,7 +95,7 @@ def test_project_files(tmp_path, model_type):
     model = top_level(files["src/my_net/model.py"])
     bases = [ast.unparse(base) for base in model["MyNet"].bases]
     parent = "keras.Sequential" if model_type == "sequential" else "keras.Model"
-    assert bases == ["StatelessSteps", parent]
+    assert bases == ["ScannedExecution", "StatelessSteps", parent]
     assert {"build_model", "compile_model"} <= set(model)
     assert "StatelessSteps" in top_level(files["src/my_net/steps.py"])
     assert {"make_dataset", "load_npz"} <= set(top_level(files["src/my_net/data.py"]))
@@ -130,9 +130,8 @@ def test_pyproject_and_readme(tmp_path):
 
     # The learning rate of the answers is the default of compile_model and train.
     assert "LEARNING_RATE = 0.02\n" in files["src/my_net/model.py"]
-    assert (
-        "keras.optimizers.SGD(learning_rate=learning_rate)"
-        in (files["src/my_net/model.py"])
+    assert "keras.optimizers.SGD(learning_rate=learning_rate)" in (
+        files["src/my_net/model.py"]
     )
     readme = files["README.md"]
     for option in (

@@ -11,6 +11,7 @@ from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_FILE, PROJECT
 from keras_jax_scaffold.project import read_answers, read_base
 from keras_jax_scaffold.spec import Answers, build_spec
 
+from tests import support
 from tests.conftest import assert_rejected, deny_writes, invoke, snapshot
 
 FLAGS = ("--model-type", "subclassed", "--loss", "bce", "-m", "auc,precision")
@@ -37,8 +38,16 @@ def test_project_files_and_status_lines(tmp_path):
 
 
 def test_answers_file_is_sorted_explicit_and_reproducible(tmp_path):
-    first = make(tmp_path / "a", *FLAGS, "--var", "clip=1.0")
-    second = make(tmp_path / "b", *FLAGS, "--var", "clip=1.0")
+    # Both read `--var clip` from the same template directory, recorded relative to
+    # the project.
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for side in ("a", "b"):
+        support.vars_template_dir(tmp_path / side / "vars", "clip")
+    first = make(tmp_path / "a", *FLAGS, "--var", "clip=1.0", "-t", tmp_path / "a/vars")
+    second = make(
+        tmp_path / "b", *FLAGS, "--var", "clip=1.0", "-t", tmp_path / "b/vars"
+    )
     text = (first / ANSWERS_FILE).read_text()
     assert text == (second / ANSWERS_FILE).read_text()
     assert (first / BASE_FILE).read_bytes() == (second / BASE_FILE).read_bytes()
@@ -53,7 +62,7 @@ def test_answers_file_is_sorted_explicit_and_reproducible(tmp_path):
     assert None not in answers.values()
     # Read back, the answers give the same spec.
     recorded, version, template_dirs = read_answers(first)
-    assert template_dirs == ()
+    assert template_dirs == ("../vars",)
     assert version == __version__
     assert build_spec(recorded) == build_spec(
         Answers(

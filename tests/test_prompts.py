@@ -76,6 +76,7 @@ def test_every_answer_is_asked_and_bad_answers_are_reasked(tmp_path, terminal):
             "sequential",
             "mean_sqared_error",  # typo
             "mse",
+            "",  # task: regression (mse fits positive_regression too)
             "foo",  # unknown metric
             "accuracy",  # does not fit mse
             "99",  # out of range
@@ -106,6 +107,7 @@ def test_every_answer_is_asked_and_bad_answers_are_reasked(tmp_path, terminal):
         "model_type",
         "loss",
         "loss",
+        "task",
         *["metrics"] * 4,
         "optimizer",
         "optimizer",
@@ -237,6 +239,8 @@ def test_metric_menu_offers_only_metrics_that_fit_the_loss(tmp_path, terminal):
         "functional",
         "--loss",
         "mse",
+        "--task",
+        "regression",
         answers=["2, r2_score,2", "", "", "", "", "", ""],
     )
     assert result.exit_code == 0, result.output
@@ -272,6 +276,8 @@ def test_metric_none_at_the_prompt(tmp_path, terminal):
         "functional",
         "--loss",
         "mse",
+        "--task",
+        "regression",
         answers=["none"] + [""] * 6,
     )
     assert result.exit_code == 0, result.output
@@ -291,7 +297,7 @@ def test_bad_flag_fails_before_any_question(tmp_path, terminal):
     for flags in (
         ["class"],
         ["demo", "--learning-rate", "0"],
-        ["demo", "--loss", "mse", "-m", "accuracy"],
+        ["demo", "--loss", "mse", "--task", "regression", "-m", "accuracy"],
         ["demo", "--optimizer", "adm"],
     ):
         result = interact("new", "-o", tmp_path, *flags, answers=[""] * 12)
@@ -335,8 +341,11 @@ def test_missing_flags():
         "hidden_units": 8,
         "recipe": "default",
     }
-    assert prompts.missing_flags(Answers(loss="mse", **full)) == ["--output-units"]
-    assert prompts.missing_flags(Answers(loss="mse", output_units=1, **full)) == []
+    # mae fits two tasks: the task is asked first (what follows depends on it).
+    assert prompts.missing_flags(Answers(loss="mae", **full)) == ["--task"]
+    regression = {"loss": "mse", "task": "regression", **full}
+    assert prompts.missing_flags(Answers(**regression)) == ["--output-units"]
+    assert prompts.missing_flags(Answers(output_units=1, **regression)) == []
     assert prompts.missing_flags(Answers(loss="bce", **full)) == ["--task"]
     assert prompts.missing_flags(Answers(loss="bce", task="multilabel", **full)) == [
         "--num-classes"
@@ -361,7 +370,8 @@ def test_parse_metric_choice():
 
     assert parse("none") == ()
     assert parse("1") == (offered[0][0],)
-    assert parse("mae, 1 ,mae") == ("mean_absolute_error", offered[0][0])
+    # A name is kept as given (it is the log key); repeats are dropped.
+    assert parse("mae, 1 ,mae") == ("mae", offered[0][0])
     with pytest.raises(UserError, match="no metric number 0: choose 1 to"):
         parse("0")
     with pytest.raises(UserError, match="does not fit"):
@@ -480,6 +490,7 @@ def test_real_terminal_session(tmp_path):
             (PROMPTS["loss"], "mean_sqared_error"),  # typo: re-asked
             ("did you mean 'mean_squared_error'?", None),
             (PROMPTS["loss"], "mse"),
+            (PROMPTS["task"], ""),
             ("Metrics that fit mean_squared_error (regression):", None),
             (PROMPTS["metrics"], "accuracy"),  # does not fit: re-asked
             ("does not fit loss 'mean_squared_error'", None),

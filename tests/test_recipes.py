@@ -146,7 +146,11 @@ def test_every_recipe_renders_for_every_model_type(recipe, model_type):
     for setting in spec.recipe.settings:
         if setting.type is not str:  # a path is a module constant, not an attribute
             assert f"    {setting.name} = {setting.default!r}\n" in source
-    assert ("self.init_recipe_state()" in source) == spec.recipe.init_state
+    assert ("def __init__" in source) == (
+        model_type == "subclassed"
+        or recipe in ("clip-gradients", "custom-trackers")
+        or bool(spec.recipe.networks)  # a model class that holds its networks
+    )
     assert ("loss=keras.losses." in source) == spec.recipe.compiles_loss
 
 
@@ -604,9 +608,11 @@ def test_update_switches_recipes_with_a_3_way_merge_and_keeps_a_user_edit(tmp_pa
     assert plan.conflicts == []
     text = steps.read_text("utf-8")
     assert edit in text and "perturbed_variables" not in text
-    assert "    clip_norm = 1.0\n" in text and "self.init_recipe_state()" in (
-        project / "src/proj/model.py"
-    ).read_text("utf-8")
+    assert (
+        "    clip_norm = 1.0\n" in text
+        and "self.grad_norm_tracker = keras.metrics.Mean("
+        in (project / "src/proj/model.py").read_text("utf-8")
+    )
     assert any("--rho" in note for note in plan.notes), plan.notes
     recorded = read_answers(project).answers
     assert (recorded.recipe, recorded.rho) == ("clip-gradients", 0.05)

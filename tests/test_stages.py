@@ -17,8 +17,9 @@ from keras_jax_scaffold.context import build_context
 from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.layout import LAYOUTS, MODULE, PROJECT
 from keras_jax_scaffold.plan import plan_writes
-from keras_jax_scaffold.render import builtin_template_names, render_files
+from keras_jax_scaffold.render import render_files
 from keras_jax_scaffold.spec import Answers, build_spec
+from keras_jax_scaffold.template_set import TemplateSet, builtin_template_names
 from keras_jax_scaffold.write import apply
 
 
@@ -148,7 +149,7 @@ def test_render_records_user_templates(tmp_path, context):
     (tmp_path / "module.py.jinja").write_text(
         '{% extends "builtin/module.py.jinja" %}\n', encoding="utf-8"
     )
-    [item] = render_files(context, MODULE, (tmp_path,)).values()
+    [item] = render_files(context, MODULE, TemplateSet((tmp_path,))).values()
     assert item.template_file == str(tmp_path / "module.py.jinja")
     assert item.user_templates == (str(tmp_path / "module.py.jinja"),)
 
@@ -156,7 +157,7 @@ def test_render_records_user_templates(tmp_path, context):
 def test_render_error_names_the_template_line(tmp_path, context):
     (tmp_path / "module.py.jinja").write_text("ok\n{{ no_such_key }}\n")
     with pytest.raises(UserError) as error:
-        render_files(context, MODULE, (tmp_path,))
+        render_files(context, MODULE, TemplateSet((tmp_path,)))
     assert str(error.value).startswith(f"{tmp_path / 'module.py.jinja'}:2:")
     assert "no_such_key" in str(error.value)
 

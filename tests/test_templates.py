@@ -18,21 +18,25 @@ import pytest
 from keras_jax_scaffold import catalog
 from keras_jax_scaffold.context import build_context
 from keras_jax_scaffold.layout import ANSWERS_FILE, LAYOUTS, LOCAL_TEMPLATE_DIR
-from keras_jax_scaffold.reference import (
+from keras_jax_scaffold.spec import Answers, build_spec
+from keras_jax_scaffold.template_set import (
+    builtin_source,
+    builtin_template_dir,
+    builtin_template_names,
+    description,
+)
+
+from scripts.gen_template_reference import (
     BLOCK_DOCS,
     CONTEXT_DOCS,
     OVERRIDE_EXAMPLES,
     flatten_context,
     template_blocks,
 )
-from keras_jax_scaffold.render import builtin_template_dir, builtin_template_names
-from keras_jax_scaffold.spec import Answers, build_spec
-from keras_jax_scaffold.template_catalog import builtin_source, description
-
 from tests.conftest import assert_rejected, error_line, invoke, new_module, snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
-BUILTIN_NAMES = builtin_template_names()
+BUILTIN_NAMES = list(builtin_template_names())
 STEPS = "partials/steps.py.jinja"
 
 # --------------------------------------------------------------------------- helpers
@@ -52,10 +56,16 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def render(tmp_path: Path, *flags, name: str = "demo") -> str:
+# The header's record of the user templates taken (tested on its own below).
+HEADER_RECORD = re.compile(r"\nCustom templates \(not the built-ins\):\n(    .*\n)+")
+
+
+def render(tmp_path: Path, *flags, name: str = "demo", record: bool = False) -> str:
     """The module `new NAME --no-input FLAGS` writes into a fresh directory, without
-    the header's ``--template-dir``s (see `without_template_dirs`)."""
-    return without_template_dirs(new_module(tmp_path, *flags, name=name))
+    the header's ``--template-dir``s (see `without_template_dirs`) and, unless
+    ``record``, without its record of the user templates taken."""
+    text = without_template_dirs(new_module(tmp_path, *flags, name=name))
+    return text if record else HEADER_RECORD.sub("", text)
 
 
 def without_template_dirs(text: str) -> str:
@@ -145,12 +155,50 @@ def test_override_partial(tmp_path, templates, builtin_module):
     assert text.startswith(head)
 
 
-def test_unrelated_user_file_falls_back_to_the_builtins(
-    tmp_path, templates, builtin_module
-):
-    write(templates / "partials/unused.py.jinja", "this is {{ not valid python\n")
+def test_files_that_are_not_templates_are_ignored(tmp_path, templates, builtin_module):
     write(templates / "notes.txt", "not a template\n")
+    write(templates / ".hidden/partials/steps.py.jinja", "{{ not valid\n")
     assert render(tmp_path, "-t", templates) == builtin_module
+
+
+def test_exported_copies_are_the_builtins(tmp_path, templates, builtin_module):
+    """Copies identical to the built-ins (`templates export`) change nothing, so they
+    are neither reported as custom templates nor refused as unused."""
+    write(templates / STEPS, builtin_source(STEPS))
+    write(
+        templates / "project/README.md.jinja", builtin_source("project/README.md.jinja")
+    )
+    assert render(tmp_path, "-t", templates, record=True) == builtin_module
+
+
+@pytest.mark.parametrize("indent", [0, 8, 12, 3])
+def test_block_indentation_does_not_matter(tmp_path, templates, indent):
+    """A block's lines land at the indentation of the code around it, whatever common
+    indentation they are written with (flush-left, 8 or 12 spaces, or odd)."""
+    pad = " " * indent
+    write(
+        templates / STEPS,
+        '{% extends "builtin/partials/steps.py.jinja" %}\n'
+        "{% block extra_loss %}\n"
+        f"{pad}if training:\n"
+        f"{pad}    loss = loss + 0.0 * keras.ops.sum(y_pred)\n"
+        "{% endblock %}\n"
+        "{% block transform_gradients %}\n"
+        f"{pad}grads = [g * 0.5 for g in grads]\n"
+        "{% endblock %}\n",
+    )
+    text = render(tmp_path, "-t", templates)
+    assert (
+        "        with keras.StatelessScope(state_mapping, collect_losses=True) as scope:\n"
+        "            y_pred = self.call(x, **_call_kwargs(self, training))\n"
+        "            loss = self.compute_loss(\n"
+        "                x, y, y_pred, sample_weight, **_compute_loss_kwargs(self, training)\n"
+        "            )\n"
+        "            if training:\n"
+        "                loss = loss + 0.0 * keras.ops.sum(y_pred)\n"
+        "        non_trainable_variables = [\n"
+    ) in text
+    assert "\n        grads = [g * 0.5 for g in grads]\n" in text
 
 
 def test_first_template_dir_wins(tmp_path, templates):
@@ -374,6 +422,225 @@ def test_missing_template_dir_is_an_error(tmp_path, out_dir):
     assert_rejected(result, out_dir, before, "nope")
 
 
+# --------------------------------------------------------------------------- silent misses
+
+MISSES = {
+    # name: (files {relative path: text}, flags, texts the one error line contains)
+    "unknown-block": (
+        {
+            STEPS: '{% extends "builtin/partials/steps.py.jinja" %}\n'
+            "{% block extra_losss %}\nloss = loss * 2\n{% endblock %}\n"
+        },
+        [],
+        [f"{STEPS}:2:", "block 'extra_losss'", "did you mean 'extra_loss'"],
+    ),
+    "block-of-another-file": (
+        {
+            "project/src/package/steps.py.jinja": (
+                '{% extends "builtin/project/src/package/steps.py.jinja" %}\n'
+                "{% block extra_loss %}\nloss = loss * 2\n{% endblock %}\n"
+            )
+        },
+        ["--project"],
+        [
+            "project/src/package/steps.py.jinja:2:",
+            "block 'extra_loss' is not a block of",
+            f"it is a block of '{STEPS}'",
+        ],
+    ),
+    "file-matching-no-template": (
+        {"partials/stpes.py.jinja": "{#- typo -#}\n"},
+        [],
+        ["partials/stpes.py.jinja", "matches no template", f"did you mean '{STEPS}'"],
+    ),
+    "module-template-with-project": (
+        {
+            "module.py.jinja": '{% extends "builtin/module.py.jinja" %}\n'
+            "{% block model_class %}{{ super() }}{% endblock %}\n"
+        },
+        ["--project"],
+        [
+            "'module.py.jinja' is not used when rendering a project",
+            "it uses 'project/src/package/model.py.jinja' instead",
+        ],
+    ),
+    "project-template-with-module": (
+        {
+            "project/src/package/data.py.jinja": (
+                '{% extends "builtin/project/src/package/data.py.jinja" %}\n'
+                "{% block make_dataset %}{{ super() }}{% endblock %}\n"
+            )
+        },
+        [],
+        [
+            "is not used when rendering a module",
+            "it uses 'module.py.jinja' instead (blocks make_dataset)",
+        ],
+    ),
+    "var-no-template-reads": (
+        {
+            STEPS: '{% extends "builtin/partials/steps.py.jinja" %}\n'
+            "{% block transform_gradients %}\n"
+            "grads = [g * {{ vars.grad_scale }} for g in grads]\n{% endblock %}\n"
+        },
+        ["--var", "grad_scale=0.5", "--var", "grad_scael=0.5"],
+        ["--var grad_scael=0.5 is not read by any template"],
+    ),
+    "var-not-given": (
+        {
+            STEPS: '{% extends "builtin/partials/steps.py.jinja" %}\n'
+            "{% block transform_gradients %}\n"
+            "grads = [g * {{ vars.grad_scale }} for g in grads]\n{% endblock %}\n"
+        },
+        [],
+        [f"{STEPS}:3:", "vars.grad_scale is not given", "--var grad_scale=VALUE"],
+    ),
+    "sandbox": (
+        {
+            STEPS: '{% extends "builtin/partials/steps.py.jinja" %}\n'
+            "{% block extra_logs %}\n"
+            "# {{ self.__init__.__globals__ }}\n{% endblock %}\n"
+        },
+        [],
+        [f"{STEPS}:3:", "'__init__'", "unsafe", "sandbox"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MISSES))
+def test_silent_misses_are_errors_and_write_nothing(templates, out_dir, case):
+    """Each used to render the built-in code with exit 0; now one error line, with
+    a suggestion where one helps, and nothing written."""
+    files, flags, texts = MISSES[case]
+    for relative, text in files.items():
+        write(templates / relative, text)
+    before = snapshot(out_dir)
+    for extra in ([], ["--dry-run"]):
+        result = invoke(
+            "new", "demo", "--no-input", "-o", out_dir, "-t", templates, *flags, *extra
+        )
+        line = assert_rejected(result, out_dir, before, *texts)
+        assert str(templates) in line or "--var" in line, line
+
+
+def test_the_did_you_mean_of_an_unread_var_is_the_key_templates_read(
+    templates, out_dir
+):
+    write(
+        templates / STEPS,
+        '{% extends "builtin/partials/steps.py.jinja" %}\n'
+        "{% block transform_gradients %}\n"
+        "grads = [g * {{ vars.grad_scale | default(1) }} for g in grads]\n"
+        "{% endblock %}\n",
+    )
+    before = snapshot(out_dir)
+    result = invoke(
+        "new",
+        "demo",
+        "--no-input",
+        "-o",
+        out_dir,
+        "-t",
+        templates,
+        "--var",
+        "grad_scael=2",
+    )
+    assert_rejected(result, out_dir, before, "did you mean 'grad_scale'")
+
+
+def test_update_refuses_a_new_var_no_template_reads(tmp_path):
+    """Recorded variables keep updating (a 0.1.0 project may have unread ones: see
+    tests/test_update.py); a --var given to `update` that nothing reads is refused."""
+    result = invoke("new", "demo", "--project", "--no-input", "-o", tmp_path)
+    assert result.exit_code == 0, result.output
+    project = tmp_path / "demo"
+    before = snapshot(project)
+    result = invoke("update", project, "--var", "unused=1")
+    assert_rejected(result, project, before, "--var unused=1 is not read")
+
+
+def test_a_shadowed_file_is_not_a_miss(tmp_path, templates):
+    """The first directory wins; the same name further down is simply not taken."""
+    second = tmp_path / "second"
+    write(second / STEPS, EXTRA_LOGS.replace("custom", "second"))
+    write(templates / STEPS, EXTRA_LOGS.replace("custom", "first"))
+    assert 'logs["first"]' in render(tmp_path, "-t", templates, "-t", second)
+
+
+def test_invalid_python_on_a_line_with_an_expression_names_that_line(
+    templates, out_dir
+):
+    """The line printed by `{{ ... }}` differs from its source; the error still names
+    it, not the plain line above it."""
+    steps = write(
+        templates / STEPS,
+        '{% extends "builtin/partials/steps.py.jinja" %}\n'
+        "{% block extra_logs %}\n"
+        'logs["a"] = unscaled_loss\n'
+        'logs["b"] = {{ vars.scale }}\n'
+        "{% endblock %}\n",
+    )
+    before = snapshot(out_dir)
+    result = invoke(
+        "new", "demo", "--no-input", "-o", out_dir, "-t", templates, "--var", "scale="
+    )
+    line = error_line(result, detail=True)
+    assert line.startswith(f"error: {steps}:4: rendered demo.py is not valid Python")
+    assert snapshot(out_dir) == before
+
+
+@pytest.mark.parametrize("project", [False, True], ids=["module", "project"])
+def test_the_command_and_the_header_say_which_templates_were_used(
+    tmp_path, templates, project
+):
+    write(templates / STEPS, EXTRA_LOGS)
+    local = tmp_path / "work" / LOCAL_TEMPLATE_DIR
+    write(
+        local / "partials/data.py.jinja",
+        builtin_source("partials/data.py.jinja") + "\n",
+    )
+    out = tmp_path / "work" / "out"
+    flags = ["--project"] if project else []
+    result = invoke("new", "demo", "--no-input", "-o", out, "-t", templates, *flags)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[:2] == [
+        f"templates from {templates}: {STEPS}",
+        f"templates from {local.resolve()}: partials/data.py.jinja",
+    ]
+    header = (out / ("demo/src/demo/model.py" if project else "demo.py")).read_text()
+    assert (
+        "Custom templates (not the built-ins):\n"
+        f"    my-templates/{STEPS}\n"
+        f"    {LOCAL_TEMPLATE_DIR}/partials/data.py.jinja\n"
+    ) in header
+    # Built-ins only: neither the line nor the record.
+    result = invoke("new", "plain", "--no-input", "-o", tmp_path / "plain")
+    assert "templates from" not in result.stdout
+    assert "Custom templates" not in (tmp_path / "plain/plain.py").read_text()
+
+
+def test_the_project_readme_override_takes_effect(tmp_path):
+    """The override the generated README suggests, put where it says, changes the
+    project's steps on `update` (extending project/.../steps.py.jinja would not)."""
+    result = invoke("new", "demo", "--project", "--no-input", "-o", tmp_path)
+    assert result.exit_code == 0, result.output
+    project = tmp_path / "demo"
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    where = re.search(
+        r"`(\.keras-jax-scaffold/templates/[^`]+)`:\n\n```jinja\n", readme
+    )
+    source = readme[where.end() : readme.index("```", where.end())]
+    write(project / where.group(1), source)
+    result = invoke("update", project)
+    assert result.exit_code == 0, result.output
+    steps = (project / "src/demo/steps.py").read_text(encoding="utf-8")
+    assert (
+        "            loss = loss + 1e-3 * keras.ops.mean(keras.ops.square(y_pred))\n"
+        in steps
+    )
+
+
 # --------------------------------------------------------------------------- export
 
 
@@ -490,28 +757,43 @@ def test_list_shows_every_builtin_with_its_description(tmp_path, monkeypatch):
     assert list(rows) == BUILTIN_NAMES
     for name, rest in rows.items():
         expected = description(builtin_source(name))
-        assert rest == ([expected] if expected else []), name
+        shown = rest[0]
+        assert shown == expected or (
+            shown.endswith("...") and expected.startswith(shown[:-3])
+        ), name
+    assert max(len(line) for line in result.stdout.splitlines()) <= 100
 
 
-def test_list_marks_overrides_and_user_templates(tmp_path, templates, monkeypatch):
+def test_list_marks_overrides_user_and_unused_templates(
+    tmp_path, templates, monkeypatch
+):
     monkeypatch.chdir(tmp_path)
     write(templates / STEPS, "{#- My steps. -#}\n" + EXTRA_LOGS)
     write(templates / "module.py.jinja", '{% extends "builtin/module.py.jinja" %}\n')
     write(templates / "partials/mine.py.jinja", "{#- My own partial. -#}\nX = 1\n")
+    write(
+        templates / "partials/unused.py.jinja", "{#- Nothing includes me. -#}\nY = 1\n"
+    )
+    write(
+        templates / "partials/data.py.jinja",
+        '{% include "partials/mine.py.jinja" %}\n'
+        + builtin_source("partials/data.py.jinja"),
+    )
     result = invoke("templates", "list", "--template-dir", templates)
     assert result.exit_code == 0, result.output
     lines = {line.split()[0]: line for line in result.stdout.splitlines()[2:]}
-    assert list(lines) == [*BUILTIN_NAMES, "partials/mine.py.jinja"]
-    assert lines[STEPS].split()[1] == "overridden"
-    assert "My steps." in lines[STEPS] and str(templates / STEPS) in lines[STEPS]
-    builtin_text = description(builtin_source("module.py.jinja"))
-    assert lines["module.py.jinja"].split()[1] == "overridden"
-    assert (
-        builtin_text in lines["module.py.jinja"]
-    )  # no own description: the built-in's
-    mine = lines["partials/mine.py.jinja"]
-    assert mine.split()[1] == "user" and "My own partial." in mine
-    assert lines["partials/data.py.jinja"].split()[1] == "built-in"
+    assert list(lines) == [
+        *BUILTIN_NAMES,
+        "partials/mine.py.jinja",
+        "partials/unused.py.jinja",
+    ]
+    for name in (STEPS, "module.py.jinja", "partials/data.py.jinja"):
+        assert lines[name].split()[1] == "overridden"
+        assert lines[name].endswith(str(templates / name)[-40:]), lines[name]
+    assert lines["partials/mine.py.jinja"].split()[1] == "user"
+    assert lines["partials/unused.py.jinja"].split()[1] == "unused"
+    assert lines["partials/constants.py.jinja"].split()[1] == "built-in"
+    assert max(len(line) for line in result.stdout.splitlines()) <= 100
 
 
 def test_list_uses_the_local_template_dir(tmp_path, monkeypatch):
@@ -527,6 +809,28 @@ def test_list_uses_the_local_template_dir(tmp_path, monkeypatch):
 def test_list_with_missing_template_dir(tmp_path):
     result = invoke("templates", "list", "-t", tmp_path / "nope")
     assert "does not exist" in error_line(result, detail=True)
+
+
+@pytest.mark.parametrize("command", [["list"], ["show", STEPS]])
+def test_list_and_show_import_neither_black_nor_the_pipeline(command):
+    probe = (
+        "import sys\n"
+        "from keras_jax_scaffold.cli import app\n"
+        "from typer.testing import CliRunner\n"
+        f"result = CliRunner().invoke(app, ['templates', *{command!r}])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "loaded = {'black', 'keras_jax_scaffold.pipeline', 'keras_jax_scaffold.format',"
+        " 'keras', 'jax'} & set(sys.modules)\n"
+        "print(sorted(loaded))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert completed.stdout.strip() == "[]", completed.stdout + completed.stderr
 
 
 def test_show_prints_the_builtin_source():
@@ -577,16 +881,16 @@ def test_templates_help_lists_the_commands():
 def test_every_builtin_template_has_a_description(name):
     """First line: a Jinja comment ``{#- one line -#}`` (shown by `templates list`)."""
     source = builtin_source(name)
-    assert description(source), (
-        f"templates/{name}: first line must be a comment {{#- what it renders -#}}"
-    )
-    assert source.startswith("{#-") and source.split("\n", 1)[0].endswith("-#}"), (
-        "use {#- ... -#} so the comment leaves no blank line in the output"
-    )
+    assert description(
+        source
+    ), f"templates/{name}: first line must be a comment {{#- what it renders -#}}"
+    assert source.startswith("{#-") and source.split("\n", 1)[0].endswith(
+        "-#}"
+    ), "use {#- ... -#} so the comment leaves no blank line in the output"
 
 
 def test_every_block_is_documented_and_every_documented_block_exists():
-    defined = {block for found in template_blocks().values() for block, _ in found}
+    defined = {block for found in template_blocks().values() for block in found}
     assert sorted(defined - set(BLOCK_DOCS)) == [], "add them to BLOCK_DOCS"
     assert sorted(set(BLOCK_DOCS) - defined) == [], "no template defines these"
 
@@ -607,7 +911,36 @@ def _contexts():
         contexts.append(build_context(build_spec(answers)))
     contexts.append(build_context(build_spec(Answers(name="bare", metrics=()))))
     contexts.append(build_context(build_spec(Answers(name="sam", recipe="sam"))))
+    several = Answers(
+        name="several",
+        outputs=("label:sparse_categorical_crossentropy", "box:mse:0.5"),
+        inputs=("features:6", "image:4,3"),
+        metrics=("label:accuracy",),
+    )
+    contexts.append(build_context(build_spec(several)))
     return contexts
+
+
+@pytest.mark.parametrize(
+    "partial", ["partials/targets.py.jinja", "partials/target_shapes.py.jinja"]
+)
+def test_one_macro_per_target_kind(partial):
+    """The task rules are data (catalog.TARGETS); each target kind has its macro."""
+    from scripts.gen_template_reference import template_macros
+
+    macros = {signature.split("(")[0] for signature in template_macros(partial)}
+    assert macros == set(catalog.TARGETS)
+    assert {task.target for task in catalog.TASKS.values()} == set(catalog.TARGETS)
+
+
+def test_no_partial_reads_a_hidden_parameter():
+    """Partials take what they print from the documented context or as macro
+    parameters; none reads a `{% set %}` of its includer through `| default`."""
+    for name in BUILTIN_NAMES:
+        source = builtin_source(name)
+        assert (
+            '| default("")' not in source and "{% set model_bases" not in source
+        ), name
 
 
 def test_context_docs_match_build_context():
@@ -645,7 +978,7 @@ def test_reference_page_is_up_to_date():
         + "\nrun: python scripts/gen_template_reference.py"
     )
     probe = (
-        "import sys; from keras_jax_scaffold.reference import render_reference; "
+        "import sys; from scripts.gen_template_reference import render_reference; "
         "render_reference(); print(sorted({'keras', 'jax'} & set(sys.modules)))"
     )
     completed = subprocess.run(
@@ -654,6 +987,7 @@ def test_reference_page_is_up_to_date():
         text=True,
         check=True,
         timeout=120,
+        cwd=ROOT,
     )
     assert completed.stdout.strip() == "[]"
 

@@ -38,6 +38,7 @@ from keras_jax_scaffold.update import (
     update_project,
 )
 
+from tests import support
 from tests.conftest import deny_writes, error_line, invoke
 from tests.conftest import snapshot as shared_snapshot
 
@@ -712,7 +713,16 @@ def test_failed_write_rolls_back_every_change(tmp_path, monkeypatch, project):
 
 
 def test_metric_none_and_var_flags_change_the_recorded_answers(tmp_path):
-    project = make_project(tmp_path, variables=(("keep", "1"), ("change", "a")))
+    templates = support.vars_template_dir(tmp_path / "vars", "keep", "change")
+    create_project(
+        Answers(
+            name=NAME,
+            variables=(("keep", "1"), ("change", "a")),
+            template_dirs=(str(templates),),
+        ),
+        tmp_path,
+    )
+    project = tmp_path / NAME
     result = invoke("update", project, "-m", "none", "--var", "change=b")
     assert result.exit_code == 0, result.output
     answers = _answers(project)["answers"]
@@ -739,9 +749,7 @@ def test_an_unwritable_subdirectory_is_found_before_any_write(project, monkeypat
 # ----------------------------------------------------- projects made by older releases
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-USER_EDIT = (
-    "    # My change: more dropout for my data.\n    x = keras.layers.Dropout(0.25)(x)\n"
-)
+USER_EDIT = "    # My change: more dropout for my data.\n    x = keras.layers.Dropout(0.25)(x)\n"
 
 
 def test_a_project_made_by_0_1_0_updates_and_keeps_the_user_edit(tmp_path):
@@ -767,7 +775,8 @@ def test_a_project_made_by_0_1_0_updates_and_keeps_the_user_edit(tmp_path):
     assert "conflict" not in statuses.values(), result.stdout
     assert result.stdout.count("note:") == 0  # no answer changed
 
-    fresh = render_project(build_spec(recorded), (), project)
+    kept = tuple(key for key, _ in recorded.variables or ())  # read by no template
+    fresh = render_project(build_spec(recorded), (), project, recorded_vars=kept)
     on_disk = files_on_disk(project)
     assert set(on_disk) == set(fresh)
     edited = on_disk.pop(model_path)
@@ -777,9 +786,12 @@ def test_a_project_made_by_0_1_0_updates_and_keeps_the_user_edit(tmp_path):
     )
     assert on_disk == fresh
     # The base is the new render (not the user's file); the answers are unchanged.
-    assert read_base(project)[model_path] == render_project(
-        build_spec(recorded), (), project
-    )[model_path]
+    assert (
+        read_base(project)[model_path]
+        == render_project(build_spec(recorded), (), project, recorded_vars=kept)[
+            model_path
+        ]
+    )
     # The answers are unchanged; those added since 0.1.0 (the recipe and its
     # settings) are now recorded explicitly, with the defaults that reproduce 0.1.0.
     explicit = answers_from_spec(build_spec(recorded))
