@@ -126,9 +126,11 @@ class Recipe:
     # Why a model type is refused (the recipes with several networks).
     model_types_reason: str = ""
     # Multi-network recipes (gan, distillation, vae): the model class holds several
-    # networks; ``partials/recipes/NAME_model.py.jinja`` (the class),
-    # ``NAME_build.py.jinja`` (the networks and build_model) and the shared
-    # ``networks_MODEL_TYPE.py.jinja`` replace the single-network partials.
+    # networks; ``partials/recipes/NAME_model.py.jinja`` (macro ``model_class``) and
+    # ``NAME_build.py.jinja`` (macro ``build_model``: the networks and build_model),
+    # with the arguments of the model types' macros, and the shared
+    # ``networks_MODEL_TYPE.py.jinja`` replace the single-network partials; their
+    # ``project_test`` is the whole ``tests/test_parity.py``, not a body.
     networks: tuple[str, ...] = ()
     losses: tuple[str, ...] = ()  # the losses it accepts (snake names); () = any
     takes_metrics: bool = True  # --metric makes sense (compiled metrics)
