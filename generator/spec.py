@@ -1044,7 +1044,8 @@ ANSWERS: tuple[Question, ...] = (
         resolve=lambda value, a: recipes.resolve_recipe(
             value,
             a.get("model_type"),
-            [m.snake_name for m in a.get("metrics") or ()],
+            # A named output's metric (OutputMetric) is checked by its catalog entry.
+            [getattr(m, "metric", m).snake_name for m in a.get("metrics") or ()],
             a["loss"].snake_name if a.get("loss") else None,
         ),
         unparse=lambda recipe: recipe.name,
