@@ -216,7 +216,9 @@ def build_context(spec: Spec, custom_templates: tuple[str, ...] = ()) -> dict:
         "layers": layers(spec),
         "loss": {
             "name": spec.loss.snake_name,
-            "expression": f"keras.losses.{spec.loss.class_name}()",
+            "expression": f"keras.losses.{spec.loss.class_name}("
+            + ("from_logits=True" if spec.recipe.logits else "")
+            + ")",
         },
         # Named outputs have their own metrics (outputs[].metrics).
         "metrics": _metric_entries(() if spec.outputs else spec.metrics, spec),
@@ -231,7 +233,10 @@ def build_context(spec: Spec, custom_templates: tuple[str, ...] = ()) -> dict:
         "custom_templates": list(custom_templates),
         "vars": dict(spec.variables),
         "recipe": recipes.recipe_context(
-            spec.recipe, {s.name: getattr(spec, s.name) for s in spec.recipe.settings}
+            spec.recipe,
+            {s.name: getattr(spec, s.name) for s in spec.recipe.settings},
+            spec.model_type,
+            spec.loss.snake_name,
         ),
         "optimizer": {
             "name": spec.optimizer,

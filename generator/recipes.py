@@ -46,15 +46,18 @@ class Setting:
 
     name: str  # the answer's key in the answers file and the class attribute
     flag: str  # the command-line option, e.g. "--clip-norm"
-    type: type  # int or float
-    default: int | float
-    minimum: int | float  # the smallest valid value
+    type: type  # int, float or str (a path)
+    default: int | float | str
+    minimum: int | float | None  # the smallest valid value (None for str)
     minimum_inclusive: bool
     help: str
+    maximum: int | float | None = None  # the largest valid value (inclusive)
 
-    def check(self, value: Any, typed: str | None = None) -> int | float:
+    def check(self, value: Any, typed: str | None = None) -> int | float | str:
         """``value`` converted and validated; UserError naming it otherwise."""
         shown = repr(typed) if typed is not None else repr(value)
+        if self.type is str:
+            return self._check_path(value, shown)
         try:
             if isinstance(value, bool):
                 raise ValueError
@@ -72,16 +75,39 @@ class Setting:
             if self.minimum_inclusive
             else converted <= self.minimum
         )
-        if not math.isfinite(converted) or too_small:
+        too_large = self.maximum is not None and converted > self.maximum
+        if not math.isfinite(converted) or too_small or too_large:
             bound = "at least" if self.minimum_inclusive else "greater than"
+            if self.maximum is not None:
+                bound = f"in {'[' if self.minimum_inclusive else '('}{self.minimum!r}, "
+                raise UserError(
+                    f"invalid {self.flag} {shown}: must be {bound}{self.maximum!r}] "
+                    f"(default {self.default!r})"
+                )
             raise UserError(
                 f"invalid {self.flag} {shown}: must be {bound} {self.minimum!r} "
                 f"(default {self.default!r})"
             )
         return converted
 
+    def _check_path(self, value: Any, shown: str) -> str:
+        """A ``.keras`` file path, or "" for none."""
+        if not isinstance(value, str):
+            raise UserError(f"invalid {self.flag} {shown}: give a path")
+        if value and not value.endswith(".keras"):
+            raise UserError(
+                f"invalid {self.flag} {shown}: give the path of a .keras file saved "
+                "with model.save(), e.g. teacher.keras"
+            )
+        return value
+
     @property
     def constraint(self) -> str:
+        if self.type is str:
+            return "path to a .keras file"
+        if self.maximum is not None:
+            opening = "[" if self.minimum_inclusive else "("
+            return f"in {opening}{self.minimum!r}, {self.maximum!r}]"
         return f"{'>=' if self.minimum_inclusive else '>'} {self.minimum!r}"
 
 
@@ -97,6 +123,22 @@ class Recipe:
     model_types: tuple[str, ...] = MODEL_TYPES
     # Metrics the recipe cannot own (their variables are created on first use).
     refused_metrics: tuple[str, ...] = ()
+    # Why a model type is refused (the recipes with several networks).
+    model_types_reason: str = ""
+    # Multi-network recipes (gan, distillation, vae): the model class holds several
+    # networks; ``partials/recipes/NAME_model.py.jinja`` (macro ``model_class``) and
+    # ``NAME_build.py.jinja`` (macro ``build_model``: the networks and build_model),
+    # with the arguments of the model types' macros, and the shared
+    # ``networks_MODEL_TYPE.py.jinja`` replace the single-network partials; their
+    # ``project_test`` is the whole ``tests/test_parity.py``, not a body.
+    networks: tuple[str, ...] = ()
+    losses: tuple[str, ...] = ()  # the losses it accepts (snake names); () = any
+    takes_metrics: bool = True  # --metric makes sense (compiled metrics)
+    logits: bool = False  # the loss takes logits (`from_logits=True`)
+    own_compile: bool = False  # its build partial defines compile_model
+    learns_distribution: bool = False  # make_dataset gives samples x and no y
+    logs_loss: bool = True  # logs "loss" (the gan logs d_loss and g_loss instead)
+    predicts_from_noise: bool = False  # predict() takes latent vectors (the gan)
 
 
 MICROBATCHES = Setting(
@@ -126,6 +168,66 @@ RHO = Setting(
     True,
     "radius of the SAM weight perturbation (sam); 0 is the default step",
 )
+
+NOISE_DIM = Setting(
+    "noise_dim",
+    "--noise-dim",
+    int,
+    8,
+    1,
+    True,
+    "size of the generator's latent noise vectors (gan)",
+)
+TEMPERATURE = Setting(
+    "temperature",
+    "--temperature",
+    float,
+    3.0,
+    0.0,
+    False,
+    "softmax temperature T of the teacher's and the student's logits (distillation)",
+)
+ALPHA = Setting(
+    "alpha",
+    "--alpha",
+    float,
+    0.1,
+    0.0,
+    True,
+    "weight of the task loss; 1 - alpha weighs the distillation loss (distillation)",
+    maximum=1.0,
+)
+TEACHER = Setting(
+    "teacher",
+    "--teacher",
+    str,
+    "",
+    None,
+    True,
+    "a trained teacher saved with model.save() (distillation); without it the "
+    "module trains a built-in one",
+)
+LATENT_DIM = Setting(
+    "latent_dim",
+    "--latent-dim",
+    int,
+    2,
+    1,
+    True,
+    "size of the latent space (vae)",
+)
+MULTI_NETWORK_TYPES = ("functional", "subclassed")
+VAE_LOSSES = (
+    "mean_squared_error",
+    "mean_absolute_error",
+    "huber",
+    "log_cosh",
+    "binary_crossentropy",
+    "binary_focal_crossentropy",
+)
+# Losses whose targets are probabilities: a vae's decoder ends in a sigmoid and its
+# samples lie in (0, 1).
+UNIT_INTERVAL_LOSSES = ("binary_crossentropy", "binary_focal_crossentropy")
 
 RECIPES: tuple[Recipe, ...] = (
     Recipe(
@@ -171,6 +273,56 @@ RECIPES: tuple[Recipe, ...] = (
         compiles_loss=False,
         refused_metrics=("f1_score", "fbeta_score"),
     ),
+    Recipe(
+        "gan",
+        "a generator and a discriminator, one optimizer each: the discriminator on "
+        "real and generated samples, then the generator through it",
+        (NOISE_DIM,),
+        "partials/recipes/gan.py.jinja",
+        ("d_loss", "g_loss"),
+        "partials/proofs/gan.py.jinja",
+        model_types=MULTI_NETWORK_TYPES,
+        model_types_reason="its model holds two networks (a generator and a "
+        "discriminator) and a keras.Sequential is one stack of layers",
+        networks=("generator", "discriminator"),
+        losses=("binary_crossentropy",),
+        takes_metrics=False,
+        logits=True,
+        own_compile=True,
+        learns_distribution=True,
+        logs_loss=False,
+        predicts_from_noise=True,
+    ),
+    Recipe(
+        "distillation",
+        "a student learns from the labels and a frozen teacher's softened logits "
+        "(alpha * task + (1 - alpha) * T^2 * KL)",
+        (TEMPERATURE, ALPHA, TEACHER),
+        "partials/recipes/distillation.py.jinja",
+        ("task_loss", "distillation_loss"),
+        "partials/proofs/distillation.py.jinja",
+        model_types=MULTI_NETWORK_TYPES,
+        model_types_reason="its model holds two networks (a teacher and a student) "
+        "and a keras.Sequential is one stack of layers",
+        networks=("teacher", "student"),
+        losses=("sparse_categorical_crossentropy", "categorical_crossentropy"),
+        logits=True,
+    ),
+    Recipe(
+        "vae",
+        "variational autoencoder: encoder, reparameterized draw, decoder; "
+        "reconstruction (--loss) + KL loss",
+        (LATENT_DIM,),
+        "partials/recipes/vae.py.jinja",
+        ("reconstruction_loss", "kl_loss"),
+        "partials/proofs/vae.py.jinja",
+        model_types=MULTI_NETWORK_TYPES,
+        model_types_reason="its model holds two networks (an encoder and a decoder) "
+        "and a keras.Sequential is one stack of layers",
+        networks=("encoder", "decoder"),
+        losses=VAE_LOSSES,
+        learns_distribution=True,
+    ),
 )
 
 RECIPE_INDEX = {recipe.name: recipe for recipe in RECIPES}
@@ -183,18 +335,36 @@ SETTING_OWNERS = tuple(
 SETTINGS = {setting.name: setting for _, setting in SETTING_OWNERS}
 
 
-def resolve_recipe(value: str, model_type: str | None, metric_names) -> Recipe:
-    """The recipe named ``value`` (``_`` and case are forgiven) for this model type and
-    these metrics (``None``/empty: not known yet); UserError saying why otherwise."""
+def resolve_recipe(
+    value: str, model_type: str | None, metric_names, loss_name: str | None = None
+) -> Recipe:
+    """The recipe named ``value`` (``_`` and case are forgiven) for this model type,
+    these metrics and this loss (``None``/empty: not known yet); UserError saying why
+    otherwise."""
     recipe = RECIPE_INDEX.get(value.strip().lower().replace("_", "-"))
     if recipe is None:
         raise unknown(
             "recipe", value, list(RECIPE_INDEX), hint="see `keras-jax-scaffold recipes`"
         )
     if model_type is not None and model_type not in recipe.model_types:
+        reason = f" ({recipe.model_types_reason})" if recipe.model_types_reason else ""
         raise UserError(
-            f"recipe {recipe.name!r} does not support model type {model_type!r}; "
-            f"it supports {', '.join(recipe.model_types)}"
+            f"recipe {recipe.name!r} does not support model type {model_type!r}"
+            f"{reason}; use --model-type {' or '.join(recipe.model_types)}"
+        )
+    if loss_name is not None:
+        check_loss(recipe, loss_name)
+    check_metrics(recipe, metric_names or ())
+    return recipe
+
+
+def check_metrics(recipe: Recipe, metric_names) -> None:
+    """Refuse metrics the recipe cannot work with, saying why."""
+    if metric_names and not recipe.takes_metrics:
+        raise UserError(
+            f"recipe {recipe.name!r} takes no metrics (got: "
+            f"{', '.join(metric_names)}): it logs {', '.join(recipe.logs)}; "
+            "give -m none"
         )
     for name in metric_names:
         if name in recipe.refused_metrics:
@@ -203,7 +373,6 @@ def resolve_recipe(value: str, model_type: str | None, metric_names) -> Recipe:
                 "variables on first use, which only compile() arranges; use "
                 "--recipe default, or another metric"
             )
-    return recipe
 
 
 def check_setting(setting: Setting, owner: str, value, recipe: Recipe):
@@ -224,8 +393,17 @@ def description(recipe: Recipe) -> str:
     return recipe.summary + logs
 
 
-def format_value(value: float) -> str:
-    """A setting as Python source (``1.0``, ``4``)."""
+def check_loss(recipe: Recipe, loss_name: str) -> None:
+    """Refuse a loss the recipe cannot train with, naming the ones it can."""
+    if recipe.losses and loss_name not in recipe.losses:
+        raise UserError(
+            f"recipe {recipe.name!r} does not work with loss {loss_name!r}; "
+            f"use --loss {' or '.join(recipe.losses)}"
+        )
+
+
+def format_value(value: int | float | str) -> str:
+    """A setting as Python source (``1.0``, ``4``, ``'teacher.keras'``)."""
     return repr(value)
 
 
@@ -238,10 +416,56 @@ def settings_line(recipe: Recipe) -> str:
     return ", ".join(parts) or "-"
 
 
-def recipe_context(recipe: Recipe, values) -> dict:
+def recipe_context(
+    recipe: Recipe, values, model_type: str = "functional", loss_name: str = ""
+) -> dict:
     """The template context's ``recipe``: plain, precomputed data (``values``: the
-    settings by name)."""
+    settings by name). ``model_type`` and ``loss_name`` choose the partials and the
+    data of the multi-network recipes.
+    """
+    stem = recipe.name.replace("-", "_")
+    unit_samples = loss_name in UNIT_INTERVAL_LOSSES
+    if recipe.networks:
+        templates = {
+            "model_template": f"partials/recipes/{stem}_model.py.jinja",
+            "build_template": f"partials/recipes/{stem}_build.py.jinja",
+            "networks_template": f"partials/recipes/networks_{model_type}.py.jinja",
+        }
+    else:
+        templates = {
+            "model_template": f"partials/model_{model_type}.py.jinja",
+            "build_template": f"partials/build_{model_type}.py.jinja",
+            "networks_template": "",
+        }
     return {
+        **templates,
+        "data_template": (
+            "partials/recipes/samples_data.py.jinja"
+            if recipe.learns_distribution
+            else "partials/data.py.jinja"
+        ),
+        "own_compile": recipe.own_compile,
+        "learns_distribution": recipe.learns_distribution,
+        "predicts_from_noise": recipe.predicts_from_noise,
+        # Every key `fit` logs besides compiled metrics.
+        "log_keys": (["loss"] if recipe.logs_loss else []) + list(recipe.logs),
+        "networks": list(recipe.networks),
+        # Standard-library modules the recipe's partials need.
+        "imports": ["math"] if recipe.networks else [],
+        "unit_samples": unit_samples,
+        "decoder_activation": repr("sigmoid") if unit_samples else "None",
+        "teacher_path": repr(values["teacher"]) if values.get("teacher") else "",
+        # The numeric settings, rendered as class attributes of the steps.
+        "class_attributes": [
+            {
+                "name": s.name,
+                "flag": s.flag,
+                "value": format_value(values[s.name]),
+                "help": s.help,
+            }
+            for s in recipe.settings
+            if s.type is not str
+        ],
         "name": recipe.name,
         "is_default": recipe.name == DEFAULT_RECIPE,
         "summary": recipe.summary,

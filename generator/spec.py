@@ -1039,13 +1039,14 @@ ANSWERS: tuple[Question, ...] = (
         + ". Default: default. See `recipes`.",
         update_help="Switch to another recipe (see `recipes`); the old recipe's "
         "settings are dropped, the new one's take their defaults unless given.",
-        # Checked against the model type and metrics (resolved before it), but not
-        # derived from them.
+        # Checked against the model type, loss and metrics (resolved before it), but
+        # not derived from them.
         resolve=lambda value, a: recipes.resolve_recipe(
             value,
             a.get("model_type"),
             # A named output's metric (OutputMetric) is checked by its catalog entry.
             [getattr(m, "metric", m).snake_name for m in a.get("metrics") or ()],
+            a["loss"].snake_name if a.get("loss") else None,
         ),
         unparse=lambda recipe: recipe.name,
         default=lambda a: recipes.DEFAULT_RECIPE,
@@ -1058,7 +1059,7 @@ ANSWERS: tuple[Question, ...] = (
     *(
         Question(
             name=setting.name,
-            kind=INT if setting.type is int else FLOAT,
+            kind={int: INT, float: FLOAT, str: TEXT}[setting.type],
             label=setting.flag,
             flag=setting.flag,
             help=f"{setting.help[:1].upper()}{setting.help[1:]}. "

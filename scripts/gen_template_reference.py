@@ -354,6 +354,70 @@ CONTEXT_DOCS = {
     "recipe.settings[].flag": ("str", "Its command-line option, e.g. `--clip-norm`."),
     "recipe.settings[].value": ("str", "Its value as a Python literal, e.g. `1.0`."),
     "recipe.settings[].help": ("str", "One line on what it means."),
+    "recipe.class_attributes": (
+        "list[dict]",
+        "The numeric settings (same keys as `recipe.settings`), rendered as class "
+        "attributes of the steps (`self.clip_norm`); a path setting is not one.",
+    ),
+    "recipe.class_attributes[].name": ("str", "As in `recipe.settings`."),
+    "recipe.class_attributes[].flag": ("str", "As in `recipe.settings`."),
+    "recipe.class_attributes[].value": ("str", "As in `recipe.settings`."),
+    "recipe.class_attributes[].help": ("str", "As in `recipe.settings`."),
+    "recipe.model_template": (
+        "str",
+        "The partial whose `model_class` macro writes the model class: "
+        "`partials/model_MODEL_TYPE.py.jinja`, or a multi-network recipe's "
+        "`partials/recipes/NAME_model.py.jinja` (same macro arguments; imported with "
+        "context, it reads `recipe`).",
+    ),
+    "recipe.build_template": (
+        "str",
+        "The partial whose `build_model` macro writes `build_model`: "
+        "`partials/build_MODEL_TYPE.py.jinja`, or a multi-network recipe's "
+        "`partials/recipes/NAME_build.py.jinja` (its networks too; same macro arguments; "
+        "imported with context, it reads `recipe`, `optimizer`, `loss`).",
+    ),
+    "recipe.networks_template": (
+        "str",
+        "`partials/recipes/networks_MODEL_TYPE.py.jinja` (`build_network`) for the "
+        "multi-network recipes, else empty.",
+    ),
+    "recipe.data_template": (
+        "str",
+        "The partial with `make_dataset`: `partials/data.py.jinja`, or "
+        "`partials/recipes/samples_data.py.jinja` (samples, no targets) for gan and vae.",
+    ),
+    "recipe.own_compile": (
+        "bool",
+        "Whether its build partial defines `compile_model` (the gan: two optimizers).",
+    ),
+    "recipe.networks": (
+        "list[str]",
+        "The networks its model holds, e.g. `generator`, `discriminator` (empty for "
+        "one-network recipes).",
+    ),
+    "recipe.imports": ("list[str]", "Standard-library modules its partials import."),
+    "recipe.learns_distribution": (
+        "bool",
+        "Whether it learns the distribution of `x` (gan, vae): no targets.",
+    ),
+    "recipe.predicts_from_noise": (
+        "bool",
+        "Whether `predict` takes latent vectors (the gan generates samples).",
+    ),
+    "recipe.log_keys": ("list[str]", "Every key `fit` logs besides compiled metrics."),
+    "recipe.unit_samples": (
+        "bool",
+        "vae: whether the samples lie in (0, 1) (a binary cross-entropy `--loss`).",
+    ),
+    "recipe.decoder_activation": (
+        "str",
+        "vae: the decoder's output activation as Python source (`'sigmoid'` or `None`).",
+    ),
+    "recipe.teacher_path": (
+        "str",
+        "distillation: `--teacher` as a Python string literal, or empty.",
+    ),
     "vars": (
         "dict[str, str]",
         (

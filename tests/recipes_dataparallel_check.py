@@ -37,7 +37,7 @@ def distributed(module, cls):
 def main(directory: str, model_type: str) -> None:
     assert len(jax.devices()) == 4, jax.devices()
     oracle_module = support.generate(Path(directory) / "default", model_type=model_type)
-    for recipe in recipes.RECIPE_INDEX:
+    for recipe in (r.name for r in recipes.RECIPES if not r.networks):
         module = support.generate(
             Path(directory) / recipe,
             model_type=model_type,

@@ -170,7 +170,19 @@ def test_every_asked_answer_is_asked_somewhere(monkeypatch):
     recipes = (
         {"recipe": r} for r in ("gradient-accumulation", "clip-gradients", "sam")
     )
-    for given in ({}, {"loss": "mse"}, {"loss": "bce"}, {"loss": "circle"}, *recipes):
+    multi_network = (
+        {"recipe": "gan", "loss": "bce", "metrics": ()},
+        {"recipe": "distillation"},
+        {"recipe": "vae", "loss": "mse"},
+    )
+    for given in (
+        {},
+        {"loss": "mse"},
+        {"loss": "bce"},
+        {"loss": "circle"},
+        *recipes,
+        *multi_network,
+    ):
         asked |= set(_asked_in(monkeypatch, **given))
     assert asked == {q.name for q in ANSWERS if q.prompt is not None}
     assert not asked & set(FLAG_ONLY)

@@ -789,7 +789,13 @@ def test_list_marks_overrides_user_and_unused_templates(
     ]
     for name in (STEPS, "module.py.jinja", "partials/data.py.jinja"):
         assert lines[name].split()[1] == "overridden"
-        assert lines[name].endswith(str(templates / name)[-40:]), lines[name]
+        # The path column is shortened from the left to fit the width ("...").
+        shown = lines[name].split()[-1].removeprefix("...")
+        assert str(templates / name).endswith(shown), lines[name]
+        assert shown.endswith(name), lines[name]
+    # Where the column leaves room, the user's directory shows (not the built-ins').
+    for name in ("module.py.jinja", "partials/data.py.jinja"):
+        assert f"-templates/{name}" in lines[name], lines[name]  # my-templates/
     assert lines["partials/mine.py.jinja"].split()[1] == "user"
     assert lines["partials/unused.py.jinja"].split()[1] == "unused"
     assert lines["partials/constants.py.jinja"].split()[1] == "built-in"
