@@ -73,7 +73,7 @@ def test_only_transform_gradients_changes():
     plain = render_spec(build_spec(dataclasses.replace(ANSWERS, variables=())))
     builtin = (
         plain[COMMITTED.name]
-        .replace("--hidden-units 32\n", "--hidden-units 32 --var clip_norm=1.0\n", 1)
+        .replace("--recipe default\n", "--recipe default --var clip_norm=1.0\n", 1)
         .splitlines()
     )
     text = COMMITTED.read_text(encoding="utf-8")
