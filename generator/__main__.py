@@ -1,3 +1,3 @@
-from keras_jax_scaffold.cli import main
+from .cli import main
 
 main()

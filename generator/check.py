@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import ast
 
-from keras_jax_scaffold.errors import UserError
-from keras_jax_scaffold.layout import OutputFile
-from keras_jax_scaffold.render import Rendered
+from .errors import UserError
+from .layout import OutputFile
+from .render import Rendered
 
 
 def top_level_names(source: str) -> set[str]:

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from keras_jax_scaffold import __version__, catalog
-from keras_jax_scaffold.cli_templates import templates_app
-from keras_jax_scaffold.console import fail, fail_with, print_changes, table
-from keras_jax_scaffold.errors import UserError
-from keras_jax_scaffold.spec import ANSWERS, Answers, Question
+
+from . import __version__, catalog
+from .cli_templates import templates_app
+from .console import fail, fail_with, print_changes, table
+from .errors import UserError
+from .spec import ANSWERS, Answers, Question
 
 app = typer.Typer(
     name="keras-jax-scaffold",
@@ -154,8 +155,8 @@ def new(
 
     With --project, generate an installable project in NAME/ instead.
     """
-    from keras_jax_scaffold import pipeline, prompts
-    from keras_jax_scaffold.template_set import TemplateSet
+    from . import pipeline, prompts
+    from .template_set import TemplateSet
 
     try:
         if not no_input:
@@ -169,7 +170,7 @@ def new(
             if missing:
                 given = prompts.ask_missing(given)
         if project:
-            from keras_jax_scaffold.project import create_project as write
+            from .project import create_project as write
         else:
             write = pipeline.generate
         plan = write(given, output_dir, force=force, dry_run=dry_run)
@@ -218,8 +219,8 @@ def update(
     last `update` that gave some) are recorded there and used again; give
     --template-dir to replace them.
     """
-    from keras_jax_scaffold.layout import BASE_FILE
-    from keras_jax_scaffold.update import update_project
+    from .layout import BASE_FILE
+    from .update import update_project
 
     try:
         result = update_project(project_dir, given, dry_run=dry_run)
@@ -245,7 +246,7 @@ def update(
 @app.command(name="recipes")
 def list_recipes() -> None:
     """List the training recipes (`new --recipe R`): name, settings, what each does."""
-    from keras_jax_scaffold import recipes
+    from . import recipes
 
     table(
         [
@@ -278,7 +279,7 @@ def metrics(
     """List the Keras metrics the generator knows: name, class, tasks, notes."""
     entries = catalog.METRICS
     if loss is not None:
-        from keras_jax_scaffold.spec import resolve_loss
+        from .spec import resolve_loss
 
         try:
             entries = catalog.compatible_metrics(resolve_loss(loss).tasks[0])

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from keras_jax_scaffold.console import fail_with, print_changes, table
+
+from .console import fail_with, print_changes, table
 
 templates_app = typer.Typer(
     help="List, show and export the built-in templates, to customise them "
@@ -32,7 +33,7 @@ TemplateDirOption = Annotated[
 
 
 def _template_set(template_dir: list[Path] | None):
-    from keras_jax_scaffold.template_set import TemplateSet
+    from .template_set import TemplateSet
 
     return TemplateSet.search(tuple(template_dir or ()), Path.cwd())
 
@@ -64,7 +65,7 @@ def list_templates(template_dir: TemplateDirOption = None) -> None:
     yours that matches no template and that none of your templates includes; the
     last column: the description, or for your files the file used).
     """
-    from keras_jax_scaffold.errors import UserError
+    from .errors import UserError
 
     try:
         template_set = _template_set(template_dir)
@@ -102,7 +103,7 @@ def show_template(
     template_dir: TemplateDirOption = None,
 ) -> None:
     """Print a template's source: the built-in, or the one rendering would use."""
-    from keras_jax_scaffold.errors import UserError
+    from .errors import UserError
 
     try:
         source = _template_set(template_dir).find(name).source
@@ -139,9 +140,9 @@ def export_templates(
     --force). Edit the copies, delete the ones you do not change, and render with
     `new ... --template-dir DIR`.
     """
-    from keras_jax_scaffold.errors import UserError
-    from keras_jax_scaffold.template_set import export_plan
-    from keras_jax_scaffold.write import apply
+    from .errors import UserError
+    from .template_set import export_plan
+    from .write import apply
 
     try:
         planned = export_plan(directory, tuple(names or ()), force=force)

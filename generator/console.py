@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from keras_jax_scaffold.errors import UserError
+
+from .errors import UserError
 
 
 def fail(message: str, code: int = 1, detail: str = "") -> None:

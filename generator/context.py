@@ -11,9 +11,9 @@ import functools
 import importlib.metadata
 import re
 
-from keras_jax_scaffold import __version__, catalog, recipes
-from keras_jax_scaffold.layout import ANSWERS_FILE
-from keras_jax_scaffold.spec import Spec, answer_context, command_line
+from . import __version__, catalog, recipes
+from .layout import ANSWERS_FILE
+from .spec import Spec, answer_context, command_line
 
 CONTEXT_VERSION = 1
 

@@ -18,10 +18,10 @@ import importlib.metadata
 import re
 from pathlib import Path
 
-from keras_jax_scaffold.cache import cache_dir
-from keras_jax_scaffold.errors import UserError
-from keras_jax_scaffold.render import Rendered
-from keras_jax_scaffold.write import write_atomic
+from .cache import cache_dir
+from .errors import UserError
+from .render import Rendered
+from .write import write_atomic
 
 TARGET_VERSION = (
     "PY310"  # black.TargetVersion member the generated code is formatted for

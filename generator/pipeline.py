@@ -12,16 +12,16 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from keras_jax_scaffold.check import check_files
-from keras_jax_scaffold.context import build_context
-from keras_jax_scaffold.errors import UserError
-from keras_jax_scaffold.format import format_files
-from keras_jax_scaffold.layout import LAYOUTS
-from keras_jax_scaffold.plan import Plan, conflicts, plan_writes
-from keras_jax_scaffold.render import render_files
-from keras_jax_scaffold.spec import Answers, Spec, build_spec
-from keras_jax_scaffold.template_set import TemplateSet
-from keras_jax_scaffold.write import apply, preflight
+from .check import check_files
+from .context import build_context
+from .errors import UserError
+from .format import format_files
+from .layout import LAYOUTS
+from .plan import Plan, conflicts, plan_writes
+from .render import render_files
+from .spec import Answers, Spec, build_spec
+from .template_set import TemplateSet
+from .write import apply, preflight
 
 
 def template_search_path(

@@ -15,7 +15,7 @@ import enum
 from dataclasses import dataclass
 from pathlib import Path
 
-from keras_jax_scaffold.errors import UserError, os_reason
+from .errors import UserError, os_reason
 
 
 class Status(str, enum.Enum):

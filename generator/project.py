@@ -13,17 +13,17 @@ import os
 from pathlib import Path
 from typing import NamedTuple
 
-from keras_jax_scaffold import __version__
-from keras_jax_scaffold.errors import UserError, os_reason, unknown
-from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_FILE
-from keras_jax_scaffold.pipeline import (
+from . import __version__
+from .errors import UserError, os_reason, unknown
+from .layout import ANSWERS_FILE, BASE_FILE
+from .pipeline import (
     render_spec,
     spec_for_output,
     template_search_path,
     write_files,
 )
-from keras_jax_scaffold.plan import Plan
-from keras_jax_scaffold.spec import (
+from .plan import Plan
+from .spec import (
     ANSWER_INDEX,
     ANSWERS,
     Answers,

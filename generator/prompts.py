@@ -16,8 +16,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import typer
-from keras_jax_scaffold.errors import UserError
-from keras_jax_scaffold.spec import ANSWERS, Answers, Question, split_items
+
+from .errors import UserError
+from .spec import ANSWERS, Answers, Question, split_items
 
 
 def stdin_is_terminal() -> bool:

@@ -35,7 +35,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from keras_jax_scaffold.errors import UserError, unknown
+from .errors import UserError, unknown
 
 MODEL_TYPES = ("sequential", "functional", "subclassed")
 
@@ -402,7 +402,7 @@ def check_loss(recipe: Recipe, loss_name: str) -> None:
         )
 
 
-def format_value(value: int | float | str) -> str:
+def format_value(value: float | str) -> str:
     """A setting as Python source (``1.0``, ``4``, ``'teacher.keras'``)."""
     return repr(value)
 

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
-from keras_jax_scaffold.errors import UserError, did_you_mean
-from keras_jax_scaffold.layout import LAYOUTS, OutputFile
-from keras_jax_scaffold.template_set import (
+
+from .errors import UserError, did_you_mean
+from .layout import LAYOUTS, OutputFile
+from .template_set import (
     BUILTIN_PREFIX,
     TemplateSet,
     builtin_template_names,

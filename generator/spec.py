@@ -63,8 +63,8 @@ from dataclasses import dataclass, field, fields, make_dataclass
 from pathlib import Path
 from typing import Any
 
-from keras_jax_scaffold import catalog, recipes
-from keras_jax_scaffold.errors import UserError, did_you_mean, unknown
+from . import catalog, recipes
+from .errors import UserError, did_you_mean, unknown
 
 # Names a generated module may not take: it imports these, so `NAME.py` would shadow them.
 RESERVED_MODULE_NAMES = frozenset(

@@ -22,9 +22,10 @@ from pathlib import Path
 
 import jinja2
 import jinja2.sandbox
-from keras_jax_scaffold.cache import template_bytecode_cache
-from keras_jax_scaffold.errors import UserError, did_you_mean
-from keras_jax_scaffold.layout import LOCAL_TEMPLATE_DIR
+
+from .cache import template_bytecode_cache
+from .errors import UserError, did_you_mean
+from .layout import LOCAL_TEMPLATE_DIR
 
 BUILTIN_PREFIX = "builtin"
 TEMPLATE_SUFFIX = ".jinja"
@@ -412,7 +413,7 @@ def export_plan(
     Raises UserError (nothing written) for an unknown name or an existing different
     file without ``force``; `write.apply` checks that the files can be written.
     """
-    from keras_jax_scaffold.plan import conflicts, plan_writes
+    from .plan import conflicts, plan_writes
 
     builtin_names = builtin_template_names()
     prefix = f"{BUILTIN_PREFIX}/"

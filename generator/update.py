@@ -23,19 +23,20 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 import merge3
-from keras_jax_scaffold.errors import UserError, os_reason
-from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_FILE
-from keras_jax_scaffold.pipeline import relative_template_dirs
-from keras_jax_scaffold.plan import FileChange, Plan, Status, read_existing
-from keras_jax_scaffold.project import (
+
+from .errors import UserError, os_reason
+from .layout import ANSWERS_FILE, BASE_FILE
+from .pipeline import relative_template_dirs
+from .plan import FileChange, Plan, Status, read_existing
+from .project import (
     read_answers,
     read_base,
     recorded_template_dirs,
     render_project,
 )
-from keras_jax_scaffold.spec import ANSWERS, Answers, build_spec, rederive
-from keras_jax_scaffold.template_set import TemplateSet
-from keras_jax_scaffold.write import apply, preflight
+from .spec import ANSWERS, Answers, build_spec, rederive
+from .template_set import TemplateSet
+from .write import apply, preflight
 
 YOURS_LABEL = "yours"
 TEMPLATE_LABEL = "template"

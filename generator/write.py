@@ -16,8 +16,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from keras_jax_scaffold.errors import UserError, os_reason
-from keras_jax_scaffold.plan import FileChange, Status
+from .errors import UserError, os_reason
+from .plan import FileChange, Status
 
 
 def _existing_ancestor(path: Path) -> tuple[Path, list[str]]:
