@@ -152,3 +152,21 @@ def vars_template_dir(directory: Path, *keys: str) -> Path:
         encoding="utf-8",
     )
     return directory
+
+
+def run_check_script(name: str, *args, timeout: int = 900) -> str:
+    """Run ``tests/NAME`` in a fresh Python process (its own XLA device flags, e.g. 4
+    simulated CPU devices) with ``args``; its stdout, after asserting it exited 0."""
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    completed = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name(name)), *map(str, args)],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return completed.stdout

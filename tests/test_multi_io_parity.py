@@ -290,19 +290,7 @@ def test_a_step_that_drops_sample_weights_is_detected(tmp_path):
 @pytest.mark.parametrize("model_type", MULTI_IO_MODEL_TYPES)
 def test_data_parallel_four_cpu_devices(tmp_path, model_type):
     """keras.distribution.DataParallel over 4 simulated CPU devices (fresh process)."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    script = Path(__file__).with_name("dataparallel_check.py")
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    completed = subprocess.run(
-        [sys.executable, str(script), str(tmp_path), model_type, "multi_io"],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
+    stdout = support.run_check_script(
+        "dataparallel_check.py", tmp_path, model_type, "multi_io", timeout=600
     )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    assert "dataparallel-ok" in completed.stdout
+    assert "dataparallel-ok" in stdout

@@ -17,9 +17,9 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 import keras
 import numpy as np
 import pytest
+from keras_jax_scaffold.cli import app
 from typer.testing import CliRunner
 
-from keras_jax_scaffold.cli import app
 from tests import multi_network_oracles as oracles
 from tests import support
 
@@ -317,22 +317,10 @@ def test_sequential_is_refused_with_the_reason(tmp_path, recipe):
 @pytest.mark.slow
 def test_data_parallel_on_four_cpu_devices(tmp_path):
     """All three recipes against their oracles under DataParallel (fresh process)."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    script = Path(__file__).with_name("multi_network_dataparallel_check.py")
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    completed = subprocess.run(
-        [sys.executable, str(script), str(tmp_path)],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
+    stdout = support.run_check_script(
+        "multi_network_dataparallel_check.py", tmp_path, timeout=900
     )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    assert "dataparallel-ok" in completed.stdout
+    assert "dataparallel-ok" in stdout
 
 
 # --- projects ---------------------------------------------------------------------------

@@ -297,22 +297,10 @@ def test_keras_private_loss_tracker_contract():
 @pytest.mark.parametrize("model_type", MODEL_TYPES)
 def test_data_parallel_four_cpu_devices(tmp_path, model_type):
     """keras.distribution.DataParallel over 4 simulated CPU devices (fresh process)."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    script = Path(__file__).with_name("dataparallel_check.py")
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    completed = subprocess.run(
-        [sys.executable, str(script), str(tmp_path), model_type],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
+    stdout = support.run_check_script(
+        "dataparallel_check.py", tmp_path, model_type, timeout=600
     )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    assert "dataparallel-ok" in completed.stdout
+    assert "dataparallel-ok" in stdout
 
 
 def _sparse_rows(module, nonzeros_per_row):

@@ -520,23 +520,11 @@ def test_recipe_fit_evaluate_predict_callbacks_and_save_load(
 @pytest.mark.parametrize("model_type", ["functional"])
 def test_recipes_under_data_parallel_match_their_oracles(tmp_path, model_type):
     """Every recipe against its oracle, both under DataParallel on 4 CPU devices."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    script = Path(__file__).with_name("recipes_dataparallel_check.py")
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    completed = subprocess.run(
-        [sys.executable, str(script), str(tmp_path), model_type],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
+    stdout = support.run_check_script(
+        "recipes_dataparallel_check.py", tmp_path, model_type, timeout=900
     )
-    assert completed.returncode == 0, completed.stderr[-3000:]
     for recipe in ONE_NETWORK:
-        assert f"dataparallel-ok {recipe}" in completed.stdout
+        assert f"dataparallel-ok {recipe}" in stdout
 
 
 # ------------------------------------------- README, `recipes` and --help agree (fast)
