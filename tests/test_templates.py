@@ -190,9 +190,13 @@ def test_block_indentation_does_not_matter(tmp_path, templates, indent):
     text = render(tmp_path, "-t", templates)
     assert (
         "        with keras.StatelessScope(state_mapping, collect_losses=True) as scope:\n"
-        "            y_pred = self.call(x, **_call_kwargs(self, training))\n"
+        "            y_pred = self.call(x, **_training_kwargs(self.call, training))\n"
         "            loss = self.compute_loss(\n"
-        "                x, y, y_pred, sample_weight, **_compute_loss_kwargs(self, training)\n"
+        "                x,\n"
+        "                y,\n"
+        "                y_pred,\n"
+        "                sample_weight,\n"
+        "                **_training_kwargs(self.compute_loss, training),\n"
         "            )\n"
         "            if training:\n"
         "                loss = loss + 0.0 * keras.ops.sum(y_pred)\n"
