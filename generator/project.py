@@ -17,6 +17,7 @@ from . import __version__
 from .errors import UserError, os_reason, unknown
 from .layout import ANSWERS_FILE, BASE_FILE
 from .pipeline import (
+    answer_notes,
     render_spec,
     spec_for_output,
     template_search_path,
@@ -206,4 +207,6 @@ def create_project(
             "`keras-jax-scaffold update` to update a generated project"
         )
     files = render_project(spec, template_dirs, project_dir)
-    return write_files(files, project_dir, force=force, dry_run=dry_run)
+    return write_files(
+        files, project_dir, force=force, dry_run=dry_run, notes=answer_notes(spec)
+    )

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .errors import UserError, unknown
@@ -100,6 +101,16 @@ class Setting:
                 "with model.save(), e.g. teacher.keras"
             )
         return value
+
+    def note(self, value: Any) -> str:
+        """A note on a path setting naming no file yet (the generated code reads the
+        file when it builds the model, so it may come later), else ""."""
+        if self.type is not str or not value or Path(value).exists():
+            return ""
+        return (
+            f"{self.flag} {value!r} does not exist yet; the generated code loads it "
+            "(relative to the working directory) when it builds the model"
+        )
 
     @property
     def constraint(self) -> str:
@@ -385,6 +396,11 @@ def check_setting(setting: Setting, owner: str, value, recipe: Recipe):
             f"{recipe.name!r}: add --recipe {owner}, or drop {setting.flag}"
         )
     return checked
+
+
+def setting_notes(recipe: Recipe, values) -> tuple[str, ...]:
+    """Notes on the settings of ``recipe`` (``values``: by name) for `new` to print."""
+    return tuple(filter(None, (s.note(values[s.name]) for s in recipe.settings)))
 
 
 def description(recipe: Recipe) -> str:
