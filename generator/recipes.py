@@ -148,7 +148,9 @@ class Recipe:
     logits: bool = False  # the loss takes logits (`from_logits=True`)
     own_compile: bool = False  # its build partial defines compile_model
     learns_distribution: bool = False  # make_dataset gives samples x and no y
-    logs_loss: bool = True  # logs "loss" (the gan logs d_loss and g_loss instead)
+    # The losses `fit` logs, which the project's NaN stop watches: "loss", or the
+    # gan's own (it logs no "loss"); the others among ``logs`` follow them.
+    loss_logs: tuple[str, ...] = ("loss",)
     predicts_from_noise: bool = False  # predict() takes latent vectors (the gan)
 
 
@@ -301,7 +303,7 @@ RECIPES: tuple[Recipe, ...] = (
         logits=True,
         own_compile=True,
         learns_distribution=True,
-        logs_loss=False,
+        loss_logs=("d_loss", "g_loss"),
         predicts_from_noise=True,
     ),
     Recipe(
@@ -464,7 +466,9 @@ def recipe_context(
         "learns_distribution": recipe.learns_distribution,
         "predicts_from_noise": recipe.predicts_from_noise,
         # Every key `fit` logs besides compiled metrics.
-        "log_keys": (["loss"] if recipe.logs_loss else []) + list(recipe.logs),
+        "log_keys": list(dict.fromkeys([*recipe.loss_logs, *recipe.logs])),
+        # The logged losses: a non-finite one stops the project's training.
+        "loss_logs": list(recipe.loss_logs),
         "networks": list(recipe.networks),
         # Standard-library modules the recipe's partials need.
         "imports": ["math"] if recipe.networks else [],
