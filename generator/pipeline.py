@@ -37,16 +37,18 @@ def render_spec(
     template_dirs: tuple[Path, ...] = (),
     layout: str = "module",
     recorded_vars: tuple[str, ...] = (),
+    unread_vars: list[str] | None = None,
 ) -> dict[str, str]:
     """``{relative path: formatted source}`` for ``spec``; touches no file.
 
     A ``--var`` no template reads is an error, except ``recorded_vars``: those an
-    existing project recorded (`update` keeps them whatever its templates read now).
+    existing project recorded (`update` keeps them whatever its templates read now;
+    those unread are appended to ``unread_vars``).
     """
     templates = TemplateSet(template_dirs)
     context = build_context(spec, tuple(templates.source_labels()))
     files = LAYOUTS[layout]
-    rendered = render_files(context, files, templates, recorded_vars)
+    rendered = render_files(context, files, templates, recorded_vars, unread_vars)
     formatted = format_files(rendered)
     check_files(formatted, rendered, files, context)
     return formatted

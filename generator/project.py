@@ -162,9 +162,11 @@ def render_project(
     template_dirs: tuple[Path, ...],
     project_dir: Path,
     recorded_vars: tuple[str, ...] = (),
+    unread_vars: list[str] | None = None,
 ) -> dict[str, str]:
     """The project's files, the answers file and the base file; touches no file.
-    ``recorded_vars`` (kept from the answers file) may go unread by the templates."""
+    ``recorded_vars`` (kept from the answers file) may go unread by the templates
+    (appended to ``unread_vars``)."""
     if spec.outputs or spec.inputs:
         raise UserError(
             "--output/--input are not supported for projects yet (the project's .npz "
@@ -176,6 +178,7 @@ def render_project(
         template_search_path(template_dirs, project_dir),
         layout="project",
         recorded_vars=recorded_vars,
+        unread_vars=unread_vars,
     )
     return {
         **files,
