@@ -21,7 +21,8 @@ import sys
 from pathlib import Path
 
 # A small run with a short last batch: 36 samples, 28 to train (batches 8, 8, 8, 4),
-# 8 to validate; two steps per execution (scanned where the run allows it).
+# 8 to validate; two steps per execution (the first two batches of an epoch in one
+# scan, ScannedExecution, the last two one at a time).
 ARGS = [
     "--epochs", "2", "--batch-size", "8", "--num-samples", "36", "--verbose", "0",
     "--validation-split", "0.2", "--steps-per-execution", "2",
@@ -61,12 +62,19 @@ def differences(mine: dict, reference: dict) -> list[str]:
     ]
 
 
+def assert_scanned(model) -> None:
+    """`fit` ran the project's `ScannedExecution` (not Keras's own train function)."""
+    qualname = model.train_function.__qualname__
+    assert qualname.startswith("ScannedExecution."), qualname
+
+
 def run_train(package: str, out: str, argv: list[str]) -> None:
     import jax
     import numpy as np
 
     train = importlib.import_module(f"{package}.train")
     history = train.main(argv)
+    assert_scanned(history.model)
     index = jax.process_index()
     path = Path(out) if index == 0 else Path(out).with_suffix(f".{index}.npz")
     np.savez(path, **final_state(history))
@@ -94,6 +102,7 @@ def model_parallel_runs(package, devices, sizes, reference, expect):
         keras.backend.clear_session()
         value = [] if size == "all" else [size]  # all: --model-parallel alone
         history = train.main([*ARGS, "--model-parallel", *value])
+        assert_scanned(history.model)
         kernel = history.model.weights[0].value
         model_devices = devices if size == "all" else int(size)
         assert tuple(kernel.sharding.spec) == (None, "model"), kernel.sharding
