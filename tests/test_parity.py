@@ -244,22 +244,35 @@ def test_dtype_policy_answer_trains_like_keras_global_policy(tmp_path):
     assert np.all(np.isfinite(result["history"]["loss"]))
 
 
-@pytest.mark.parametrize("model_type", MODEL_TYPES)
-def test_dtype_policy_answer_mixed_float16_scales_the_loss(tmp_path, model_type):
-    """`--dtype-policy mixed_float16`: every model type is built under it (float16
-    compute, a LossScaleOptimizer from compile), Keras's global policy untouched; a
-    float32 answer writes no policy code (the model follows the global policy)."""
+@pytest.mark.parametrize(
+    "answers",
+    [
+        *({"model_type": m} for m in MODEL_TYPES),
+        # A multi-network build: build_model calls the networks' builders.
+        {"recipe": "gan", "loss": "bce", "metrics": ()},
+    ],
+    ids=[*MODEL_TYPES, "gan"],
+)
+def test_dtype_policy_answer_mixed_float16_scales_the_loss(tmp_path, answers):
+    """`--dtype-policy mixed_float16`: the model is built under it (float16 compute,
+    float32 variables, a LossScaleOptimizer from compile), Keras's global policy
+    untouched; a float32 answer writes no policy code (the model follows the global
+    policy)."""
     keras.backend.clear_session()
-    module = support.generate(
-        tmp_path, model_type=model_type, dtype_policy="mixed_float16"
-    )
+    module = support.generate(tmp_path, dtype_policy="mixed_float16", **answers)
     model = module.build_model()
+    weighted = [layer for layer in model._flatten_layers() if layer.weights]
     assert model.dtype_policy.name == "mixed_float16"
-    assert model.compute_dtype == "float16" and model.weights[0].dtype == "float32"
-    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    policies = [layer.dtype_policy.name for layer in weighted]
+    if "recipe" in answers:  # the networks' output layers are float32 on purpose
+        assert policies.count("mixed_float16") == len(policies) - 2, policies
+    else:
+        assert policies == ["mixed_float16"] * len(policies), policies
+        assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert model.weights[0].dtype == "float32"
     assert keras.config.dtype_policy().name == "float32"
     assert "--dtype-policy mixed_float16" in module.__doc__
-    plain = support.generate(tmp_path / "plain", model_type=model_type)
+    plain = support.generate(tmp_path / "plain", **answers)
     assert not hasattr(plain, "DTYPE_POLICY") and "--dtype-policy" not in plain.__doc__
 
 
