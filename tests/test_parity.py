@@ -244,12 +244,20 @@ def test_dtype_policy_answer_trains_like_keras_global_policy(tmp_path):
     assert np.all(np.isfinite(result["history"]["loss"]))
 
 
+# The functional model stays in the fast tier; a multi-network build (build_model
+# calls the networks' builders) is covered by the gan.
 @pytest.mark.parametrize(
     "answers",
     [
-        *({"model_type": m} for m in MODEL_TYPES),
-        # A multi-network build: build_model calls the networks' builders.
-        {"recipe": "gan", "loss": "bce", "metrics": ()},
+        pytest.param(
+            {"model_type": m}, marks=[] if m == "functional" else [pytest.mark.slow]
+        )
+        for m in MODEL_TYPES
+    ]
+    + [
+        pytest.param(
+            {"recipe": "gan", "loss": "bce", "metrics": ()}, marks=pytest.mark.slow
+        )
     ],
     ids=[*MODEL_TYPES, "gan"],
 )
