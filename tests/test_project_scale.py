@@ -53,6 +53,7 @@ def two_processes(project: Path, work: Path) -> dict:
             project, 2, work / "state.npz",
             "--coordinator-address", address, "--num-processes", "2",
             "--process-id", str(index), "--csv-log", str(work / f"log_{index}.csv"),
+            "--workers", "1",
         )  # fmt: skip
         for index in range(2)
     ]
@@ -69,9 +70,9 @@ def two_processes(project: Path, work: Path) -> dict:
 @pytest.mark.slow
 def test_two_processes_train_like_one(tmp_path):
     """2 processes on localhost (gloo), 2 CPU devices each, each feeding its half of
-    every batch: the same weights, optimizer state and logs as one process on one
-    device with the default (scanned) steps; a project whose processes both feed the
-    first half of every batch is caught."""
+    every batch (read ahead by a worker thread): the same weights, optimizer state
+    and logs as one process on one device; a project whose processes both feed the
+    first half of every batch is caught. Both runs scan (ScannedExecution)."""
     import numpy as np
 
     project = write_project(tmp_path / "good")
