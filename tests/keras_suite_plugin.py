@@ -10,8 +10,9 @@ to swap in:
 - `KERAS_SUITE_STEPS_CLASS`: the class in that file whose steps are swapped in (the
   module's model class, or `StatelessSteps`).
 - `KERAS_SUITE_COUNTS`: a JSON file written at the end of the session: how often
-  each step (generated or Keras's own) was called, which proves the swap took effect,
-  and the CPU seconds the session used.
+  each step (generated or Keras's own) was called, how many tests of each file called
+  one (together they prove the swap took effect everywhere), and the CPU seconds the
+  session used.
 
 It also stands in for the `conftest.py` at the root of Keras's repository (not in the
 wheel): the `requires_trainable_backend` and `multi_device` markers and
@@ -36,6 +37,8 @@ STEPS = ("train_step", "test_step", "predict_step")
 HELPERS = ("forward_and_loss", "update_metrics")
 
 CALLS = collections.Counter()
+# {test file name: number of its tests that called a step}
+TESTS_CALLING_STEPS = collections.Counter()
 
 
 def _counted(name, function):
@@ -106,9 +109,21 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(single_device)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    before = sum(CALLS[name] for name in STEPS)
+    yield
+    if sum(CALLS[name] for name in STEPS) > before:
+        TESTS_CALLING_STEPS[item.path.name] += 1
+
+
 def pytest_sessionfinish(session, exitstatus):
     path = os.environ.get("KERAS_SUITE_COUNTS")
     if path:
-        report = {"calls": dict(sorted(CALLS.items())), "cpu_s": time.process_time()}
+        report = {
+            "calls": dict(sorted(CALLS.items())),
+            "tests_calling_steps": dict(sorted(TESTS_CALLING_STEPS.items())),
+            "cpu_s": time.process_time(),
+        }
         with open(path, "w", encoding="utf-8") as file:
             json.dump(report, file)
