@@ -819,6 +819,23 @@ def _resolve_task(value, a) -> catalog.Task:
     return resolve_task(a["loss"], value)
 
 
+def _resolve_recipe(value, a) -> recipes.Recipe:
+    recipe = recipes.resolve_recipe(
+        value,
+        a.get("model_type"),
+        # A named output's metric (OutputMetric) is checked by its catalog entry.
+        [getattr(m, "metric", m).snake_name for m in a.get("metrics") or ()],
+        a["loss"].snake_name if a.get("loss") else None,
+    )
+    if recipe.networks and (_outputs(a) or _inputs(a)):
+        raise UserError(
+            f"recipe {recipe.name!r} with named inputs or outputs: its networks "
+            f"({', '.join(recipe.networks)}) take one unnamed input and output; drop "
+            "--output/--input or choose another recipe"
+        )
+    return recipe
+
+
 def _learning_rate(value, a) -> float:
     return float(check_learning_rate(value))
 
@@ -1067,13 +1084,7 @@ ANSWERS: tuple[Question, ...] = (
         "settings are dropped, the new one's take their defaults unless given.",
         # Checked against the model type, loss and metrics (resolved before it), but
         # not derived from them.
-        resolve=lambda value, a: recipes.resolve_recipe(
-            value,
-            a.get("model_type"),
-            # A named output's metric (OutputMetric) is checked by its catalog entry.
-            [getattr(m, "metric", m).snake_name for m in a.get("metrics") or ()],
-            a["loss"].snake_name if a.get("loss") else None,
-        ),
+        resolve=_resolve_recipe,
         unparse=lambda recipe: recipe.name,
         default=lambda a: recipes.DEFAULT_RECIPE,
         prompt="Recipe (see `keras-jax-scaffold recipes`)",
