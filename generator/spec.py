@@ -833,6 +833,12 @@ def _resolve_recipe(value, a) -> recipes.Recipe:
             f"({', '.join(recipe.networks)}) take one unnamed input and output; drop "
             "--output/--input or choose another recipe"
         )
+    if not recipe.compiles_loss and _outputs(a):
+        raise UserError(
+            f"recipe {recipe.name!r} with named outputs: the model owns one loss "
+            "object for one output (compile gets no loss={...}); drop --output or "
+            "choose another recipe"
+        )
     return recipe
 
 

@@ -382,6 +382,10 @@ BAD_INPUT = {
         ["--recipe", "vae", "--loss", "mse", "--input", "a:3", "--input", "b:4"],
         ["recipe 'vae' with named inputs or outputs", "drop --output/--input"],
     ),
+    "custom-trackers-with-outputs": (
+        [*TWO_OUTPUTS, "--recipe", "custom-trackers"],
+        ["recipe 'custom-trackers' with named outputs", "owns one loss object"],
+    ),
     "gan-with-outputs": (
         ["--recipe", "gan", "--output", "real:bce", "-m", "none"],
         ["recipe 'gan' with named inputs or outputs", "one unnamed input and output"],
