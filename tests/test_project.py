@@ -52,6 +52,21 @@ TASK_ANSWERS = (
     {"loss": "ctc", "metrics": ()},
     {"loss": "circle", "metrics": ()},
 )
+# Named inputs and outputs (data.py reads x_NAME/y_NAME): both, inputs only, outputs
+# only (with integer labels, per-output weights and targets of several kinds).
+NAMED_IO_ANSWERS = (
+    {
+        "model_type": "subclassed",
+        "outputs": ("label:sparse_categorical_crossentropy", "box:mse:0.5"),
+        "inputs": ("features:6", "image:4,3"),
+    },
+    {"model_type": "functional", "loss": "bce", "inputs": ("a:3", "b:2,2")},
+    {
+        "model_type": "functional",
+        "outputs": ("tags:bce@multilabel", "pos:msle", "dist:kld"),
+        "metrics": (),
+    },
+)
 
 
 def expected_paths(name: str) -> set[str]:
@@ -168,6 +183,9 @@ def test_rendered_projects_pass_ruff(tmp_path):
         name = f"net_{index}"
         model_type = MODEL_TYPES[index % len(MODEL_TYPES)]
         write(tmp_path / name, render(tmp_path, name, model_type=model_type, **answers))
+    for index, answers in enumerate(NAMED_IO_ANSWERS):
+        name = f"named_{index}"
+        write(tmp_path / name, render(tmp_path, name, **answers))
     completed = subprocess.run(
         [sys.executable, "-m", "ruff", "check", "--no-cache", str(tmp_path)],
         capture_output=True,
@@ -178,7 +196,7 @@ def test_rendered_projects_pass_ruff(tmp_path):
     assert completed.returncode == 0, completed.stdout + completed.stderr
     checked = list(tmp_path.rglob("*.py"))
     per_project = sum(item.path.endswith(".py") for item in PROJECT)
-    assert len(checked) == len(TASK_ANSWERS) * per_project
+    assert len(checked) == (len(TASK_ANSWERS) + len(NAMED_IO_ANSWERS)) * per_project
 
 
 @pytest.mark.parametrize("model_type", MODEL_TYPES)
