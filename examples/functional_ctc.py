@@ -33,17 +33,11 @@ OUTPUT_UNITS = NUM_CLASSES + 1  # class 0 is the CTC blank
 HIDDEN_UNITS = 32
 
 
-def _call_kwargs(model, training):
-    """`training=` for `model.call`, only when `call` accepts it (as Keras does)."""
-    if "training" in inspect.signature(model.call).parameters:
-        return {"training": training}
-    return {}
-
-
-def _compute_loss_kwargs(model, training):
-    """`training=` for `model.compute_loss`, only when it accepts it (as Keras does:
-    overrides written before Keras 3.3 have no `training` argument)."""
-    if "training" in inspect.signature(model.compute_loss).parameters:
+def _training_kwargs(function, training):
+    """`training=` for `function` (a model's `call` or `compute_loss`), only when it
+    accepts it, as Keras does (`compute_loss` overrides written before Keras 3.3 have
+    no `training` argument)."""
+    if "training" in inspect.signature(function).parameters:
         return {"training": training}
     return {}
 
@@ -107,9 +101,13 @@ class FunctionalCtc(keras.Model):
         # regularizer losses collected in `call` reach `compute_loss` through
         # `self.losses`, and weight regularizers see the traced weights.
         with keras.StatelessScope(state_mapping, collect_losses=True) as scope:
-            y_pred = self.call(x, **_call_kwargs(self, training))
+            y_pred = self.call(x, **_training_kwargs(self.call, training))
             loss = self.compute_loss(
-                x, y, y_pred, sample_weight, **_compute_loss_kwargs(self, training)
+                x,
+                y,
+                y_pred,
+                sample_weight,
+                **_training_kwargs(self.compute_loss, training),
             )
             # Custom algorithm: add extra loss terms here, e.g.
             # loss = loss + 1e-3 * keras.ops.mean(keras.ops.square(y_pred))
@@ -216,7 +214,7 @@ class FunctionalCtc(keras.Model):
             trainable_variables,
             non_trainable_variables,
             x,
-            **_call_kwargs(self, False),
+            **_training_kwargs(self.call, False),
         )
         return y_pred, non_trainable_variables
 

@@ -184,6 +184,8 @@ def new(
 
     for line in sources:
         typer.echo(line)
+    for note in plan.notes:
+        typer.echo(f"note: {note}")
     print_changes(plan.root, plan.changes, dry_run=dry_run)
     if plan.conflicts:  # only a dry run gets here with conflicts
         shown = str(plan.root / plan.conflicts[0])

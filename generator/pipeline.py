@@ -12,6 +12,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+from . import recipes
 from .check import check_files
 from .context import build_context
 from .errors import UserError
@@ -36,16 +37,18 @@ def render_spec(
     template_dirs: tuple[Path, ...] = (),
     layout: str = "module",
     recorded_vars: tuple[str, ...] = (),
+    unread_vars: list[str] | None = None,
 ) -> dict[str, str]:
     """``{relative path: formatted source}`` for ``spec``; touches no file.
 
     A ``--var`` no template reads is an error, except ``recorded_vars``: those an
-    existing project recorded (`update` keeps them whatever its templates read now).
+    existing project recorded (`update` keeps them whatever its templates read now;
+    those unread are appended to ``unread_vars``).
     """
     templates = TemplateSet(template_dirs)
     context = build_context(spec, tuple(templates.source_labels()))
     files = LAYOUTS[layout]
-    rendered = render_files(context, files, templates, recorded_vars)
+    rendered = render_files(context, files, templates, recorded_vars, unread_vars)
     formatted = format_files(rendered)
     check_files(formatted, rendered, files, context)
     return formatted
@@ -88,18 +91,30 @@ def generate(
     """
     spec, template_dirs = spec_for_output(answers, output_dir)
     files = render_spec(spec, template_search_path(template_dirs, output_dir))
-    return write_files(files, output_dir, force=force, dry_run=dry_run)
+    return write_files(
+        files, output_dir, force=force, dry_run=dry_run, notes=answer_notes(spec)
+    )
+
+
+def answer_notes(spec: Spec) -> tuple[str, ...]:
+    """What `new` notes about the answers (a --teacher file that does not exist yet)."""
+    return recipes.setting_notes(spec.recipe, vars(spec))
 
 
 def write_files(
-    files: dict[str, str], output_dir: Path, *, force: bool, dry_run: bool
+    files: dict[str, str],
+    output_dir: Path,
+    *,
+    force: bool,
+    dry_run: bool,
+    notes: tuple[str, ...] = (),
 ) -> Plan:
     """Plan ``files`` against the disk and, unless ``dry_run``, write them (all or none).
 
     A dry run checks as much as a real run (the preflight) but leaves conflicts in the
     plan for the caller to report; a real run refuses them before any write.
     """
-    plan = Plan(output_dir, plan_writes(files, output_dir, force))
+    plan = Plan(output_dir, plan_writes(files, output_dir, force), notes)
     if not dry_run:
         refused = conflicts(plan.changes)
         if refused:

@@ -17,6 +17,7 @@ from . import __version__
 from .errors import UserError, os_reason, unknown
 from .layout import ANSWERS_FILE, BASE_FILE
 from .pipeline import (
+    answer_notes,
     render_spec,
     spec_for_output,
     template_search_path,
@@ -161,14 +162,17 @@ def render_project(
     template_dirs: tuple[Path, ...],
     project_dir: Path,
     recorded_vars: tuple[str, ...] = (),
+    unread_vars: list[str] | None = None,
 ) -> dict[str, str]:
     """The project's files, the answers file and the base file; touches no file.
-    ``recorded_vars`` (kept from the answers file) may go unread by the templates."""
+    ``recorded_vars`` (kept from the answers file) may go unread by the templates
+    (appended to ``unread_vars``)."""
     files = render_spec(
         spec,
         template_search_path(template_dirs, project_dir),
         layout="project",
         recorded_vars=recorded_vars,
+        unread_vars=unread_vars,
     )
     return {
         **files,
@@ -200,4 +204,6 @@ def create_project(
             "`keras-jax-scaffold update` to update a generated project"
         )
     files = render_project(spec, template_dirs, project_dir)
-    return write_files(files, project_dir, force=force, dry_run=dry_run)
+    return write_files(
+        files, project_dir, force=force, dry_run=dry_run, notes=answer_notes(spec)
+    )

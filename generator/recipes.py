@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .errors import UserError, unknown
@@ -101,6 +102,16 @@ class Setting:
             )
         return value
 
+    def note(self, value: Any) -> str:
+        """A note on a path setting naming no file yet (the generated code reads the
+        file when it builds the model, so it may come later), else ""."""
+        if self.type is not str or not value or Path(value).exists():
+            return ""
+        return (
+            f"{self.flag} {value!r} does not exist yet; the generated code loads it "
+            "(relative to the working directory) when it builds the model"
+        )
+
     @property
     def constraint(self) -> str:
         if self.type is str:
@@ -137,7 +148,9 @@ class Recipe:
     logits: bool = False  # the loss takes logits (`from_logits=True`)
     own_compile: bool = False  # its build partial defines compile_model
     learns_distribution: bool = False  # make_dataset gives samples x and no y
-    logs_loss: bool = True  # logs "loss" (the gan logs d_loss and g_loss instead)
+    # The losses `fit` logs, which the project's NaN stop watches: "loss", or the
+    # gan's own (it logs no "loss"); the others among ``logs`` follow them.
+    loss_logs: tuple[str, ...] = ("loss",)
     predicts_from_noise: bool = False  # predict() takes latent vectors (the gan)
 
 
@@ -290,7 +303,7 @@ RECIPES: tuple[Recipe, ...] = (
         logits=True,
         own_compile=True,
         learns_distribution=True,
-        logs_loss=False,
+        loss_logs=("d_loss", "g_loss"),
         predicts_from_noise=True,
     ),
     Recipe(
@@ -387,6 +400,11 @@ def check_setting(setting: Setting, owner: str, value, recipe: Recipe):
     return checked
 
 
+def setting_notes(recipe: Recipe, values) -> tuple[str, ...]:
+    """Notes on the settings of ``recipe`` (``values``: by name) for `new` to print."""
+    return tuple(filter(None, (s.note(values[s.name]) for s in recipe.settings)))
+
+
 def description(recipe: Recipe) -> str:
     """What it does, and what it logs besides the loss and metrics."""
     logs = f"; logs {', '.join(recipe.logs)}" if recipe.logs else ""
@@ -448,7 +466,9 @@ def recipe_context(
         "learns_distribution": recipe.learns_distribution,
         "predicts_from_noise": recipe.predicts_from_noise,
         # Every key `fit` logs besides compiled metrics.
-        "log_keys": (["loss"] if recipe.logs_loss else []) + list(recipe.logs),
+        "log_keys": list(dict.fromkeys([*recipe.loss_logs, *recipe.logs])),
+        # The logged losses: a non-finite one stops the project's training.
+        "loss_logs": list(recipe.loss_logs),
         "networks": list(recipe.networks),
         # Standard-library modules the recipe's partials need.
         "imports": ["math"] if recipe.networks else [],

@@ -135,12 +135,14 @@ def render_files(
     layout: tuple[OutputFile, ...],
     templates: TemplateSet | None = None,
     recorded_vars: tuple[str, ...] = (),
+    unread_vars: list[str] | None = None,
 ) -> dict[str, Rendered]:
     """``{output path: Rendered}`` for every file of ``layout``; nothing touches disk.
 
     Raises UserError when a user template cannot take effect: a block its parent does
     not define, a file the layout never loads, a ``--var`` no template reads (but for
-    ``recorded_vars``, kept from a project's answers file).
+    ``recorded_vars``, kept from a project's answers file: those that went unread are
+    appended to ``unread_vars``, for `update` to note).
     """
     templates = templates or TemplateSet()
     templates.check_blocks()
@@ -164,7 +166,9 @@ def render_files(
             user_templates=user,
         )
     _check_all_used(templates, loaded, layout)
-    _check_vars_read(templates, variables, recorded_vars)
+    unread = _check_vars_read(templates, variables, recorded_vars)
+    if unread_vars is not None:
+        unread_vars.extend(unread)
     return rendered
 
 
@@ -214,10 +218,11 @@ def _instead(templates: TemplateSet, path: Path, used: list[str]) -> str:
 
 def _check_vars_read(
     templates: TemplateSet, variables: Vars, recorded: tuple[str, ...]
-) -> None:
+) -> list[str]:
+    """The ``recorded`` variables no template read; UserError for any other."""
     unread = sorted(set(dict.keys(variables)) - variables.read - set(recorded))
     if not unread:
-        return
+        return sorted(set(recorded) - variables.read)
     wanted = set()
     for path in templates.user_files().values():
         tree = parse(read_template(path), str(path))

@@ -277,7 +277,16 @@ def update_project(
     # accepted them, and the project must keep updating.
     given_vars = {key for key, _ in given.variables or ()}
     kept = tuple(k for k, _ in recorded.variables or () if k not in given_vars)
-    rendered = render_project(spec, template_dirs, project_dir, recorded_vars=kept)
+    unread: list[str] = []
+    rendered = render_project(
+        spec, template_dirs, project_dir, recorded_vars=kept, unread_vars=unread
+    )
+    values = dict(recorded.variables or ())
+    notes += [
+        f"--var {key}={values[key]} is recorded in {ANSWERS_FILE} but no template "
+        "reads it; delete it there if it is no longer needed"
+        for key in unread
+    ]
     meta = {path: rendered.pop(path) for path in (ANSWERS_FILE, BASE_FILE)}
     theirs = read_theirs(project_dir, set(base) | set(rendered) | set(meta))
     changes = plan_update(base, theirs, rendered)

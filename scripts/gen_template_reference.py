@@ -406,6 +406,11 @@ CONTEXT_DOCS = {
         "Whether `predict` takes latent vectors (the gan generates samples).",
     ),
     "recipe.log_keys": ("list[str]", "Every key `fit` logs besides compiled metrics."),
+    "recipe.loss_logs": (
+        "list[str]",
+        "The losses `fit` logs (`loss`; the gan's `d_loss`, `g_loss`): the project's "
+        "`train` stops when one is not finite.",
+    ),
     "recipe.unit_samples": (
         "bool",
         "vae: whether the samples lie in (0, 1) (a binary cross-entropy `--loss`).",

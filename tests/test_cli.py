@@ -85,6 +85,27 @@ def test_new_writes_into_current_directory_by_default(tmp_path, monkeypatch):
     assert status_line(result.stdout, "create", "here.py"), result.stdout
 
 
+@pytest.mark.parametrize("project", [False, True])
+def test_teacher_path_that_does_not_exist_yet_is_noted(tmp_path, monkeypatch, project):
+    """`--teacher PATH` is loaded when the model is built, so the teacher may come
+    later: `new` writes the code and notes the missing file (not when it exists)."""
+    monkeypatch.chdir(tmp_path)
+    flags = ["--recipe", "distillation", "-m", "none", "--model-type", "functional"]
+    flags += ["--project"] if project else []
+    missing = invoke("new", "late", "--no-input", "--teacher", "late.keras", *flags)
+    assert missing.exit_code == 0, missing.output
+    assert missing.stdout.splitlines()[0] == (
+        "note: --teacher 'late.keras' does not exist yet; the generated code loads it "
+        "(relative to the working directory) when it builds the model"
+    )
+    written = tmp_path / ("late/src/late/model.py" if project else "late.py")
+    assert 'TEACHER_PATH = "late.keras"' in written.read_text(encoding="utf-8")
+    (tmp_path / "ready.keras").write_bytes(b"")
+    ready = invoke("new", "ready", "--no-input", "--teacher", "ready.keras", *flags)
+    assert ready.exit_code == 0, ready.output
+    assert "note:" not in ready.stdout
+
+
 def test_rerun_reports_identical_and_does_not_rewrite(tmp_path):
     out = tmp_path / "out"
     assert invoke("new", "demo", "--no-input", "-o", out).exit_code == 0

@@ -294,7 +294,7 @@ def test_a_broken_step_is_detected(tmp_path):
     without it, and `regressions` reports it."""
     steps = render_steps(tmp_path)["module"]
     source = steps[0].read_text(encoding="utf-8")
-    fixed = "**_compute_loss_kwargs(self, training)"
+    fixed = "**_training_kwargs(self.compute_loss, training)"
     assert source.count(fixed) == 1
     steps[0].write_text(source.replace(fixed, "training=training"), encoding="utf-8")
     selection = ("-k", "compute_loss")

@@ -354,8 +354,8 @@ def test_sparse_inputs_weighted_by_stored_values_differs(tmp_path):
 
 
 def _compute_loss_override(base, with_training):
-    """`base` with a `compute_loss` override, with or without the `training`
-    argument (overrides written before Keras 3.3 have none)."""
+    """`base` with `compute_loss` and `call` overrides, with or without the `training`
+    argument (overrides written before Keras 3.3 have none in `compute_loss`)."""
     if with_training:
 
         class Override(base):
@@ -370,6 +370,9 @@ def _compute_loss_override(base, with_training):
     else:
 
         class Override(base):
+            def call(self, inputs):
+                return super().call(inputs)
+
             def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
                 return 3.0 * super().compute_loss(x, y, y_pred, sample_weight)
 
@@ -379,8 +382,8 @@ def _compute_loss_override(base, with_training):
 @pytest.mark.slow
 @pytest.mark.parametrize("with_training", [False, True])
 def test_compute_loss_override(tmp_path, with_training):
-    """A `compute_loss` override gets `training=` only when it accepts it (without
-    the argument the step used to raise TypeError), and then gets the right value."""
+    """`compute_loss` and `call` overrides get `training=` only when they accept it
+    (without the argument the step used to raise TypeError), and then the right value."""
     module = support.generate(tmp_path, model_type="subclassed", **CONFIGS["sparse"])
     generated_cls, builtin_cls = support.builtin_twin(module)
     generated_cls = _compute_loss_override(generated_cls, with_training)

@@ -34,7 +34,7 @@ STEP_METHODS = (
     "test_step",
     "predict_step",
 )
-STEP_HELPERS = ("_call_kwargs", "_loss_tracker")
+STEP_HELPERS = ("_training_kwargs", "_loss_tracker")
 # The tests a generated project has (tests/test_*.py), all expected to pass.
 PROJECT_TESTS = 14
 

@@ -8,6 +8,7 @@ must fail.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import subprocess
@@ -269,3 +270,34 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_backup(tmp_path):
     arrays = backup_arrays(work)
     assert (int(arrays["epoch"]), int(arrays["step"])) == (0, 2)
     assert all(np.all(np.isfinite(arrays[n])) for n in arrays if n.startswith("train"))
+
+
+def test_non_finite_stop_watches_the_losses_the_recipe_logs(tmp_path):
+    """The gan logs `d_loss` and `g_loss` and no `loss`: a non-finite one of them
+    stops training (the stop used to watch only `loss`, which it never saw)."""
+    import importlib
+    import types
+
+    project = write_project(
+        tmp_path,
+        "nan_gan",
+        recipe="gan",
+        model_type="functional",
+        loss="bce",
+        metrics=(),
+    )
+    sys.path.insert(0, str(project / "src"))
+    try:
+        train = importlib.import_module("nan_gan.train")
+    finally:
+        sys.path.remove(str(project / "src"))
+    assert train.LOSS_LOGS == ["d_loss", "g_loss"]
+    guard = train.StopOnNonFinite()
+    guard.set_model(types.SimpleNamespace(stop_training=False))
+    guard.on_epoch_begin(1)
+    guard.on_train_batch_end(0, {"d_loss": 0.7, "g_loss": 0.6})
+    assert guard.stopped is None and not guard.model.stop_training
+    guard.on_train_batch_end(1, {"d_loss": 0.7, "g_loss": float("nan")})
+    assert guard.model.stop_training
+    epoch, batch, key, loss = guard.stopped
+    assert (epoch, batch, key) == (1, 1, "g_loss") and math.isnan(loss)

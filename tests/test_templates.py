@@ -171,6 +171,46 @@ def test_exported_copies_are_the_builtins(tmp_path, templates, builtin_module):
     assert render(tmp_path, "-t", templates, record=True) == builtin_module
 
 
+@pytest.mark.parametrize("project", [False, True])
+def test_gan_build_macro_takes_the_project_layout_explicitly(
+    tmp_path, templates, project
+):
+    """The gan's `build_model` macro writes the project's `compile_model` (the
+    optimizer from `learning_rate`, `steps_per_execution`) when told `project=true`,
+    whatever `parameters` says (it used to guess the layout from `parameters`)."""
+    write(
+        templates / "module.py.jinja",
+        '{% extends "builtin/module.py.jinja" %}\n'
+        "{% block build_model %}\n"
+        "{% import recipe.build_template as build with context %}\n"
+        "{{ build.build_model(class_name, module_name, layers,\n"
+        '    parameters="learning_rate=0.5, steps_per_execution=2",\n'
+        '    compile_arguments=", learning_rate=learning_rate, '
+        'steps_per_execution=steps_per_execution",\n'
+        f"    project={str(project).lower()}) }}}}\n"
+        "{% endblock %}\n",
+    )
+    flags = [
+        "--recipe",
+        "gan",
+        "--model-type",
+        "functional",
+        "--loss",
+        "bce",
+        "-m",
+        "none",
+    ]
+    text = render(tmp_path, "-t", templates, *flags)
+    assert "def compile_model(model, learning_rate=0.5, steps_per_execution=2):" in text
+    fixed = "discriminator_optimizer=keras.optimizers.Adam(learning_rate=0.001),"
+    assert (fixed in text) is not project
+    parameter = (
+        "discriminator_optimizer=keras.optimizers.Adam(learning_rate=learning_rate),"
+    )
+    assert (parameter in text) is project
+    assert ("steps_per_execution=steps_per_execution,\n    )" in text) is project
+
+
 @pytest.mark.parametrize("indent", [0, 8, 12, 3])
 def test_block_indentation_does_not_matter(tmp_path, templates, indent):
     """A block's lines land at the indentation of the code around it, whatever common
@@ -190,9 +230,13 @@ def test_block_indentation_does_not_matter(tmp_path, templates, indent):
     text = render(tmp_path, "-t", templates)
     assert (
         "        with keras.StatelessScope(state_mapping, collect_losses=True) as scope:\n"
-        "            y_pred = self.call(x, **_call_kwargs(self, training))\n"
+        "            y_pred = self.call(x, **_training_kwargs(self.call, training))\n"
         "            loss = self.compute_loss(\n"
-        "                x, y, y_pred, sample_weight, **_compute_loss_kwargs(self, training)\n"
+        "                x,\n"
+        "                y,\n"
+        "                y_pred,\n"
+        "                sample_weight,\n"
+        "                **_training_kwargs(self.compute_loss, training),\n"
         "            )\n"
         "            if training:\n"
         "                loss = loss + 0.0 * keras.ops.sum(y_pred)\n"

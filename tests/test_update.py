@@ -730,6 +730,35 @@ def test_metric_none_and_var_flags_change_the_recorded_answers(tmp_path):
     assert answers["name"] == NAME
 
 
+def test_update_notes_its_templates_and_recorded_variables_no_template_reads(
+    tmp_path,
+):
+    """A project that records --template-dir: `update` says which templates it took
+    from there; a recorded --var the templates no longer read stays recorded, with a
+    note naming it (a --var given now that nothing reads is still an error)."""
+    templates = support.vars_template_dir(tmp_path / "vars", "keep", "gone")
+    variables = (("gone", "a"), ("keep", "1"))
+    create_project(
+        Answers(name=NAME, variables=variables, template_dirs=(str(templates),)),
+        tmp_path,
+    )
+    project = tmp_path / NAME
+    support.vars_template_dir(templates, "keep")  # the templates drop `gone`
+    result = invoke("update", project)
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.stdout.splitlines() if line.startswith("note:")]
+    assert notes == [
+        f"note: templates from {project / '../vars'}: partials/steps.py.jinja",
+        (
+            f"note: --var gone=a is recorded in {ANSWERS_FILE} but no template reads "
+            "it; delete it there if it is no longer needed"
+        ),
+    ]
+    assert _answers(project)["answers"]["variables"] == dict(variables)
+    result = invoke("update", project, "--var", "new=1")
+    assert_one_error(result, "--var new=1 is not read by any template")
+
+
 def test_an_unwritable_subdirectory_is_found_before_any_write(project, monkeypatch):
     # os.access stands in for a read-only directory (root may write anywhere).
     readonly = (project / MODEL_PATH).parent
@@ -772,7 +801,13 @@ def test_a_project_made_by_0_1_0_updates_and_keeps_the_user_edit(tmp_path):
         if line.split() and not line.startswith("note:")
     }
     assert "conflict" not in statuses.values(), result.stdout
-    assert result.stdout.count("note:") == 0  # no answer changed
+    # No answer changed; the template variable 0.1.0 recorded is read by no template.
+    notes = [line for line in result.stdout.splitlines() if "note:" in line]
+    unread = (
+        f"note: --var note=hi is recorded in {ANSWERS_FILE} but no template reads it; "
+        "delete it there if it is no longer needed"
+    )
+    assert notes == [unread]
 
     kept = tuple(key for key, _ in recorded.variables or ())  # read by no template
     fresh = render_project(build_spec(recorded), (), project, recorded_vars=kept)
