@@ -850,6 +850,14 @@ def _shape_text(shape) -> str:
     return ",".join(str(d) for d in shape)
 
 
+# The Keras dtype policies `--dtype-policy` chooses from.
+DTYPE_POLICIES = (
+    ("float32", "float32 compute and variables"),
+    ("mixed_float16", "float16 compute, float32 variables, loss scaling"),
+    ("mixed_bfloat16", "bfloat16 compute, float32 variables"),
+)
+
+
 ANSWERS: tuple[Question, ...] = (
     Question(
         name="name",
@@ -1118,6 +1126,27 @@ ANSWERS: tuple[Question, ...] = (
             readme_default=f"`{setting.default!r}`",
         )
         for owner, setting in recipes.SETTING_OWNERS
+    ),
+    Question(
+        name="dtype_policy",
+        kind=TEXT,
+        label="dtype policy",
+        help="The Keras dtype policy: float32; mixed_float16 (float16 compute, "
+        "float32 variables, loss scaling) or mixed_bfloat16 (bfloat16 compute, "
+        "float32 variables): the module's build_model builds the model under it, a "
+        "project's train uses it as the --dtype-policy default. Default: float32 "
+        "(the model follows Keras's global policy).",
+        update_help="Change the dtype policy (float32, mixed_float16, "
+        "mixed_bfloat16).",
+        resolve=lambda value, a: choose("dtype policy", value, DTYPE_POLICIES),
+        default=lambda a: "float32",
+        # Written on the command line only when not float32: the generated files
+        # of older answers (float32) stay the same. A flag only (not asked).
+        when=lambda a: a.get("dtype_policy", "float32") != "float32",
+        choices=lambda a: DTYPE_POLICIES,
+        completion=tuple(policy for policy, _ in DTYPE_POLICIES),
+        readme_default="`float32`",
+        context=str,
     ),
     Question(
         name="variables",

@@ -36,6 +36,8 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 FLAG_ONLY = {
     "variables": "values for custom templates: only the user knows them",
     "template_dirs": "where the user's templates are: only the user knows them",
+    "dtype_policy": "a speed setting most never change: asking it in every session "
+    "would lengthen every interactive flow; float32 reproduces older projects",
 }
 
 # Every answer away from its default (template_dirs: set per test).
@@ -51,6 +53,7 @@ EVERY_ANSWER = {
     "num_classes": 4,
     "output_units": 2,
     "hidden_units": 9,
+    "dtype_policy": "mixed_bfloat16",
     "variables": (("clip", "1.5"), ("note", "a b")),
 }
 
@@ -356,13 +359,25 @@ def test_an_entry_with_context_is_a_documented_template_variable(monkeypatch):
     )
     monkeypatch.setattr(spec, "ANSWERS", with_context)
     assert spec.answer_context(build_spec(Answers(name="demo", hidden_units=5))) == {
-        "hidden_units": 5
+        "hidden_units": 5,
+        "dtype_policy": "float32",
     }
     docs = reference._answer_context_docs()
-    assert docs == {"hidden_units": ("int", ANSWER_INDEX["hidden_units"].help)}
+    assert docs["hidden_units"] == ("int", ANSWER_INDEX["hidden_units"].help)
 
 
-def test_no_answer_is_a_template_variable_yet():
-    # Today's answers reach templates through context.py; entries added with
+def test_dtype_policy_is_the_answer_that_is_a_template_variable():
+    # The other answers reach templates through context.py; entries added with
     # ``context`` appear in build_context and docs/templates.md by themselves.
-    assert answer_context(build_spec(Answers(name="demo"))) == {}
+    from keras_jax_scaffold.context import build_context
+
+    from scripts import gen_template_reference as reference
+
+    spec = build_spec(Answers(name="demo", dtype_policy="Mixed_BFloat16"))
+    assert answer_context(spec) == {"dtype_policy": "mixed_bfloat16"}
+    assert build_context(spec)["dtype_policy"] == "mixed_bfloat16"
+    assert reference._answer_context_docs() == {
+        "dtype_policy": ("str", ANSWER_INDEX["dtype_policy"].help)
+    }
+    with pytest.raises(UserError, match="dtype policy 'float64'"):
+        build_spec(Answers(name="demo", dtype_policy="float64"))

@@ -390,7 +390,9 @@ def test_installed_recipe_project_passes_its_tests(tmp_path, recipe, model_type)
     output = tests.stdout + tests.stderr
     assert tests.returncode == 0, output[-6000:]
     summary = output.strip().splitlines()[-1]
-    assert re.search(r"\b6 passed\b", summary), summary
+    # gan and vae test x-only .npy shards too (they take no targets).
+    passed = 7 if recipe in ("gan", "vae") else 6
+    assert re.search(rf"\b{passed} passed\b", summary), summary
     assert not re.search(r"failed|error|skipped", summary), summary
 
     trained = run(

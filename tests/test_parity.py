@@ -207,6 +207,84 @@ def test_mixed_bfloat16(tmp_path, model_type):
 
 
 @pytest.mark.slow
+def test_dtype_policy_answer_trains_like_keras_global_policy(tmp_path):
+    """`--dtype-policy mixed_bfloat16`: the module's build_model builds under it and
+    sets Keras's global policy back; it trains exactly like Keras's built-in steps on
+    the same model built under Keras's own global policy (the negative control below
+    shows float32 and mixed_bfloat16 are told apart)."""
+    policy = "mixed_bfloat16"
+    module = support.generate(
+        tmp_path, model_type="functional", dtype_policy=policy, **CONFIGS["sparse"]
+    )
+    assert module.DTYPE_POLICY == policy
+    generated_cls, builtin_cls = support.builtin_twin(module)
+    x, y = module.make_dataset(num_samples=37, seed=1)
+
+    def generated():
+        model = support.build_with(module, generated_cls)
+        assert model.dtype_policy.name == policy
+        assert model.compute_dtype == policy.removeprefix("mixed_")
+        assert keras.config.dtype_policy().name == "float32"  # set back
+        return model
+
+    def builtin():
+        # The undecorated build_model under Keras's own global policy.
+        keras.mixed_precision.set_global_policy(policy)
+        original = module.build_model
+        module.build_model = original.__wrapped__
+        try:
+            return support.build_with(module, builtin_cls)
+        finally:
+            module.build_model = original
+            keras.mixed_precision.set_global_policy("float32")
+
+    fit = {"batch_size": 8, "epochs": 2}
+    result = fit_and_evaluate(generated, x, y, fit)
+    assert_same(result, fit_and_evaluate(builtin, x, y, fit))
+    assert np.all(np.isfinite(result["history"]["loss"]))
+
+
+# The functional model stays in the fast tier; a multi-network build (build_model
+# calls the networks' builders) is covered by the gan.
+@pytest.mark.parametrize(
+    "answers",
+    [
+        pytest.param(
+            {"model_type": m}, marks=[] if m == "functional" else [pytest.mark.slow]
+        )
+        for m in MODEL_TYPES
+    ]
+    + [
+        pytest.param(
+            {"recipe": "gan", "loss": "bce", "metrics": ()}, marks=pytest.mark.slow
+        )
+    ],
+    ids=[*MODEL_TYPES, "gan"],
+)
+def test_dtype_policy_answer_mixed_float16_scales_the_loss(tmp_path, answers):
+    """`--dtype-policy mixed_float16`: the model is built under it (float16 compute,
+    float32 variables, a LossScaleOptimizer from compile), Keras's global policy
+    untouched; a float32 answer writes no policy code (the model follows the global
+    policy)."""
+    keras.backend.clear_session()
+    module = support.generate(tmp_path, dtype_policy="mixed_float16", **answers)
+    model = module.build_model()
+    weighted = [layer for layer in model._flatten_layers() if layer.weights]
+    assert model.dtype_policy.name == "mixed_float16"
+    policies = [layer.dtype_policy.name for layer in weighted]
+    if "recipe" in answers:  # the networks' output layers are float32 on purpose
+        assert policies.count("mixed_float16") == len(policies) - 2, policies
+    else:
+        assert policies == ["mixed_float16"] * len(policies), policies
+        assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert model.weights[0].dtype == "float32"
+    assert keras.config.dtype_policy().name == "float32"
+    assert "--dtype-policy mixed_float16" in module.__doc__
+    plain = support.generate(tmp_path / "plain", **answers)
+    assert not hasattr(plain, "DTYPE_POLICY") and "--dtype-policy" not in plain.__doc__
+
+
+@pytest.mark.slow
 def test_mixed_bfloat16_parity_sees_the_policy(tmp_path):
     """Guard for the test above: the same training in float32 is told apart from
     mixed_bfloat16, so the parity test can see a step that ignores the policy."""

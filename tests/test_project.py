@@ -127,7 +127,13 @@ def test_project_files(tmp_path, model_type):
 
 def test_pyproject_and_readme(tmp_path):
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
-    files = render(tmp_path, "my_net", learning_rate=0.02, optimizer="sgd")
+    files = render(
+        tmp_path,
+        "my_net",
+        learning_rate=0.02,
+        optimizer="sgd",
+        dtype_policy="mixed_bfloat16",
+    )
     pyproject = tomllib.loads(files["pyproject.toml"])
     project = pyproject["project"]
     assert project["name"] == "my-net"
@@ -145,6 +151,9 @@ def test_pyproject_and_readme(tmp_path):
 
     # The learning rate of the answers is the default of compile_model and train.
     assert "LEARNING_RATE = 0.02\n" in files["src/my_net/model.py"]
+    # So is the dtype policy of train (which sets it before building the model).
+    assert 'DTYPE_POLICY = "mixed_bfloat16"\n' in files["src/my_net/model.py"]
+    assert "default=DTYPE_POLICY" in files["src/my_net/train.py"]
     assert "keras.optimizers.SGD(learning_rate=learning_rate)" in (
         files["src/my_net/model.py"]
     )

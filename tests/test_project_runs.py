@@ -178,7 +178,30 @@ def backup_arrays(work: Path) -> dict:
 
 
 @pytest.mark.slow
+def test_shard_workers_parity_detects_keras_enqueuer_order(tmp_path):
+    """Reading with Keras's own `PyDataset(workers=2)` enqueuer instead of the
+    project's read-ahead threads is caught by the project's shard test: the enqueuer
+    serves batches read before a stop first after the next start."""
+    project = write_project(tmp_path)
+    break_file(
+        project / "src" / "runs_probe" / "data.py",
+        "super().__init__()",
+        "super().__init__(workers=max(workers, 1))",
+    )
+    completed = run_project_tests(
+        project,
+        "tests/test_smoke.py::test_npy_shards_train_like_the_same_data_in_memory",
+    )
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 1, output[-3000:]
+    assert "1 failed" in output and "workers" in output, output[-3000:]
+    assert "Mismatched elements" in output, output[-3000:]
+
+
+@pytest.mark.slow
 def test_killed_runs_resume_exactly(tmp_path):
+    """Killed at several points and resumed, with `--workers 2` reading ahead: the
+    final state equals an uninterrupted run's without workers."""
     import numpy as np
 
     project = write_project(tmp_path)
@@ -198,7 +221,9 @@ def test_killed_runs_resume_exactly(tmp_path):
         ("KILL_AT_STEP", "4", (1, 2)),
     ):
         result = run_train(
-            project, train_command(killed), **{hook: value, "FINAL_STATE": "unused"}
+            project,
+            train_command(killed, "--workers", "2"),
+            **{hook: value, "FINAL_STATE": "unused"},
         )
         assert result.returncode == -9, (hook, result.stderr[-3000:])
         arrays = backup_arrays(killed)
@@ -206,7 +231,9 @@ def test_killed_runs_resume_exactly(tmp_path):
         if hook == "KILL_IN_WRITE":  # the torn write is there, but not the newest
             assert (killed / "backup" / ".backup.npz.partial").exists()
     final = killed / "final.npz"
-    result = run_train(project, train_command(killed), FINAL_STATE=str(final))
+    result = run_train(
+        project, train_command(killed, "--workers", "2"), FINAL_STATE=str(final)
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "resuming from" in result.stdout and "epoch 2, after step 2" in result.stdout
 
