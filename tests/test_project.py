@@ -36,7 +36,7 @@ STEP_METHODS = (
 )
 STEP_HELPERS = ("_training_kwargs", "_loss_tracker")
 # The tests a generated project has (tests/test_*.py), all expected to pass.
-PROJECT_TESTS = 14
+PROJECT_TESTS = 15
 
 # One loss per task, so every branch of data.py (targets, shape checks) is rendered.
 TASK_ANSWERS = (
