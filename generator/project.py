@@ -167,12 +167,6 @@ def render_project(
     """The project's files, the answers file and the base file; touches no file.
     ``recorded_vars`` (kept from the answers file) may go unread by the templates
     (appended to ``unread_vars``)."""
-    if spec.outputs or spec.inputs:
-        raise UserError(
-            "--output/--input are not supported for projects yet (the project's .npz "
-            "loader, training entry point and tests take one input and one output): "
-            "generate a module (without --project)"
-        )
     files = render_spec(
         spec,
         template_search_path(template_dirs, project_dir),

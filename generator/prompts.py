@@ -103,19 +103,38 @@ def ask_question(question: Question, a: Mapping[str, Any]):
     return ask(text, shown, check)
 
 
+def _given_instead(question: Question, given) -> bool:
+    """Whether an answer that stands for ``question`` is given (see ``given_instead``):
+    then ``question`` takes its default, whatever the answers it depends on."""
+    return any(getattr(given, name) is not None for name in question.given_instead)
+
+
+def _asked(question: Question, a: Mapping[str, Any], given) -> bool:
+    """Whether a session asks ``question`` (not given) after the answers ``a``."""
+    return not _given_instead(question, given) and question.asked(a)
+
+
+def _inputs_known(question: Question, known: Mapping[str, Any], given) -> bool:
+    """Whether what decides ``question`` is known: the answers it depends on, or,
+    not given, an answer that stands for it."""
+    if getattr(given, question.name) is None and _given_instead(question, given):
+        return True
+    return all(d in known for d in question.depends_on)
+
+
 def _settle(given, *, strict: bool) -> dict[str, Any]:
     """The answers known without asking: given (validated) or not asked (defaults),
     each once the answers it depends on are known. ``strict``: a bad given answer
     raises UserError; otherwise it stays unknown."""
     known: dict[str, Any] = {}
     for question in ANSWERS:
-        if any(d not in known for d in question.depends_on):
+        if not _inputs_known(question, known, given):
             continue
         raw = getattr(given, question.name)
         try:
             if raw is not None:
                 known[question.name] = question.resolve(raw, known)
-            elif not question.asked(known) and question.default is not None:
+            elif not _asked(question, known, given) and question.default is not None:
                 known[question.name] = question.resolve(question.default(known), known)
         except UserError:
             if strict:
@@ -135,7 +154,7 @@ def ask_missing(given):
     for question in ANSWERS:
         value = getattr(given, question.name)
         if value is None:
-            if question.asked(resolved):
+            if _asked(question, resolved, given):
                 value = ask_question(question, resolved)
             else:
                 if question.menu_empty and question.when(resolved):
@@ -151,18 +170,25 @@ def ask_missing(given):
 
 
 def missing_flags(given) -> list[str]:
-    """The options whose answers would be asked (to explain a non-terminal failure)."""
-    known = _settle(given, strict=False)
+    """The options whose answers would be asked (to explain a non-terminal failure):
+    the questions of a session in which every asked answer takes its default."""
+    known: dict[str, Any] = {}
     missing = []
     for question in ANSWERS:
-        if getattr(given, question.name) is not None or question.name in known:
-            continue
-        if question.prompt is None:
-            continue
-        if all(d in known for d in question.depends_on):
-            if question.asked(known):
+        raw = getattr(given, question.name)
+        if _inputs_known(question, known, given):
+            if raw is None and _asked(question, known, given):
                 missing.append(question.option)
-        elif _asked_whatever_its_inputs(question):
+            try:
+                value = raw if raw is not None else question.default_for(known)
+                known[question.name] = question.resolve(value, known)
+            except UserError:
+                pass  # unknown (a bad or a required answer): its dependents too
+        elif (
+            raw is None
+            and question.prompt is not None
+            and _asked_whatever_its_inputs(question)
+        ):
             missing.append(question.option)
     return missing
 

@@ -384,7 +384,7 @@ class _List(Kind):
         return ",".join(raw) or "none"
 
     def arguments(self, raw):
-        return list(raw)
+        return list(raw) or ["none"]  # `-m none`: no metric, not the default ones
 
     def to_json(self, raw):
         return list(raw)
@@ -438,25 +438,37 @@ class _Paths(_List):
     def from_cli(self, value):
         return tuple(str(path) for path in value)
 
+    def arguments(self, raw):
+        return list(raw)
+
 
 class _Specs(_List):
     """``NAME:...`` items whose values may hold commas (``image:8,8,3``): one per
-    flag (repeatable); at a prompt, separated by spaces; ``none`` alone: none."""
+    flag (repeatable); at a prompt, separated by spaces (and by commas too where
+    ``commas``: items without commas, ``box:mse:0.5``); ``none`` alone: none."""
 
     name = "specs"
+
+    def __init__(self, commas: bool = False):
+        self.commas = commas
 
     def from_cli(self, value):
         items = tuple(v.strip() for v in value if v.strip())
         return () if [item.lower() for item in items] == ["none"] else items
 
     def from_text(self, text, label):
-        return () if text.lower() in ("none", "-") else tuple(text.split())
+        if text.lower() in ("none", "-"):
+            return ()
+        return tuple(text.replace(",", " ").split() if self.commas else text.split())
 
     def text(self, raw):
-        return " ".join(raw) or "none"
+        return (", " if self.commas else " ").join(raw) or "none"
+
+    def arguments(self, raw):
+        return list(raw)  # none (the default): no flag
 
 
-TEXT, INT, FLOAT, LIST, PAIRS, PATHS, SPECS = (
+TEXT, INT, FLOAT, LIST, PAIRS, PATHS, SPECS, OUTPUT_SPECS = (
     Kind(),
     _Int(),
     _Float(),
@@ -464,6 +476,7 @@ TEXT, INT, FLOAT, LIST, PAIRS, PATHS, SPECS = (
     _Pairs(),
     _Paths(),
     _Specs(),
+    _Specs(commas=True),
 )
 
 
@@ -484,6 +497,9 @@ class Question:
     # Asked, and written on the command line, only when true (else: the default).
     when: Callable[[Mapping[str, Any]], bool] = _always
     prompt: str | None = None  # the question; None: never asked (a flag only)
+    # Answers that, given as flags, stand for this one: then it is not asked (it takes
+    # its default), e.g. --loss for --output (one unnamed output).
+    given_instead: tuple[str, ...] = ()
     # ``(value, note)`` the answer chooses from, a function of ``a``: shown inline
     # (``Task [binary/multilabel]``) or, with ``menu``, as a numbered list. A
     # single-valued question with one choice is not asked; nor is a menu with none.
@@ -803,6 +819,29 @@ def _resolve_task(value, a) -> catalog.Task:
     return resolve_task(a["loss"], value)
 
 
+def _resolve_recipe(value, a) -> recipes.Recipe:
+    recipe = recipes.resolve_recipe(
+        value,
+        a.get("model_type"),
+        # A named output's metric (OutputMetric) is checked by its catalog entry.
+        [getattr(m, "metric", m).snake_name for m in a.get("metrics") or ()],
+        a["loss"].snake_name if a.get("loss") else None,
+    )
+    if recipe.networks and (_outputs(a) or _inputs(a)):
+        raise UserError(
+            f"recipe {recipe.name!r} with named inputs or outputs: its networks "
+            f"({', '.join(recipe.networks)}) take one unnamed input and output; drop "
+            "--output/--input or choose another recipe"
+        )
+    if not recipe.compiles_loss and _outputs(a):
+        raise UserError(
+            f"recipe {recipe.name!r} with named outputs: the model owns one loss "
+            "object for one output (compile gets no loss={...}); drop --output or "
+            "choose another recipe"
+        )
+    return recipe
+
+
 def _learning_rate(value, a) -> float:
     return float(check_learning_rate(value))
 
@@ -847,7 +886,7 @@ ANSWERS: tuple[Question, ...] = (
     ),
     Question(
         name="outputs",
-        kind=SPECS,
+        kind=OUTPUT_SPECS,
         label="outputs",
         flag="--output",
         item="output",
@@ -859,12 +898,16 @@ ANSWERS: tuple[Question, ...] = (
         "Default: one unnamed output.",
         update_help="Replace the named outputs (repeatable; 'none' for one unnamed "
         "output). Recorded metrics that no longer fit are derived again.",
+        depends_on=("model_type",),
         resolve=_resolve_outputs,
         unparse=lambda outputs: tuple(o.text for o in outputs),
         default=lambda a: (),
-        when=lambda a: bool(_outputs(a)),
-        # Not asked interactively yet (a flag only): asking it in every session
-        # changes every interactive flow; prompts already support SPECS answers.
+        # Asked for the model types that take named outputs (the command line writes
+        # the flag only for named outputs: none gives no argument).
+        when=lambda a: a["model_type"] != "sequential",
+        prompt="Outputs (NAME:LOSS[@TASK][:WEIGHT], comma-separated; 'none' for one "
+        "unnamed output)",
+        given_instead=("loss", "task"),
         readme_default="one unnamed output",
     ),
     Question(
@@ -977,7 +1020,13 @@ ANSWERS: tuple[Question, ...] = (
         resolve=_resolve_inputs,
         unparse=lambda inputs: tuple(i.text for i in inputs),
         default=lambda a: (),
-        when=lambda a: bool(_inputs(a)),
+        # Asked where named inputs fit: not sequential, vector inputs (the heads of
+        # named outputs always sit on one vector).
+        when=lambda a: a["model_type"] != "sequential"
+        and (bool(_outputs(a)) or a["task"].input_kind == "vector"),
+        prompt="Inputs (NAME:SHAPE, space-separated, e.g. image:8,8,3; 'none' for one "
+        "unnamed input)",
+        given_instead=("input_shape",),
         readme_default="one unnamed input",
     ),
     Question(
@@ -1049,13 +1098,7 @@ ANSWERS: tuple[Question, ...] = (
         "settings are dropped, the new one's take their defaults unless given.",
         # Checked against the model type, loss and metrics (resolved before it), but
         # not derived from them.
-        resolve=lambda value, a: recipes.resolve_recipe(
-            value,
-            a.get("model_type"),
-            # A named output's metric (OutputMetric) is checked by its catalog entry.
-            [getattr(m, "metric", m).snake_name for m in a.get("metrics") or ()],
-            a["loss"].snake_name if a.get("loss") else None,
-        ),
+        resolve=_resolve_recipe,
         unparse=lambda recipe: recipe.name,
         default=lambda a: recipes.DEFAULT_RECIPE,
         prompt="Recipe (see `keras-jax-scaffold recipes`)",

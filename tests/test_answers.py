@@ -36,10 +36,6 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 FLAG_ONLY = {
     "variables": "values for custom templates: only the user knows them",
     "template_dirs": "where the user's templates are: only the user knows them",
-    # Not asked yet: asking them in every session changes every interactive flow
-    # (issue 11 leaves it to a follow-up); the flags and the answers file have them.
-    "outputs": "named outputs: flags only for now",
-    "inputs": "named inputs: flags only for now",
     "dtype_policy": "a speed setting most never change: asking it in every session "
     "would lengthen every interactive flow; float32 reproduces older projects",
 }
@@ -193,10 +189,17 @@ def test_every_asked_answer_is_asked_somewhere(monkeypatch):
 
 def test_missing_flags_follow_the_table(monkeypatch):
     # What a session would ask is what a non-terminal run names as missing.
-    for given in ({}, {"loss": "poisson"}, {"loss": "bce", "name": "x"}):
+    # (Enter everywhere: each asked answer takes its default.)
+    for given in (
+        {},
+        {"loss": "poisson"},
+        {"loss": "bce", "name": "x"},
+        {"model_type": "sequential"},
+        {"outputs": ("a:mse", "b:bce")},
+        {"input_shape": "8"},
+    ):
         options = [ANSWER_INDEX[n].option for n in _asked_in(monkeypatch, **given)]
-        if "loss" in given:  # known: the questions after it depend on it
-            assert prompts.missing_flags(Answers(**given)) == options
+        assert prompts.missing_flags(Answers(**given)) == options, given
 
 
 def test_every_stored_answer_round_trips_through_the_answers_file(tmp_path):
@@ -228,7 +231,9 @@ def test_the_command_line_names_every_answer_that_applies(tmp_path):
         if question.argument:
             assert words[2] == spec.name
         elif question.when({q.name: getattr(spec, q.name) for q in ANSWERS}):
-            assert question.option in words, question.name
+            raw = question.unparse(getattr(spec, question.name))
+            if question.kind.arguments(raw):  # none named inputs/outputs: no flag
+                assert question.option in words, question.name
     assert "--num-classes" not in words  # regression: the classes do not apply
     assert words[words.index("--var") + 1] == "clip=1.5"
     assert "note=a b" in words  # quoted for the shell

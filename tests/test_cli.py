@@ -399,9 +399,17 @@ BAD_INPUT = {
         ["--model-type", "sequential", "--input", "a:3", "--input", "b:4"],
         ["--input with a sequential model", "functional or subclassed"],
     ),
-    "project-with-outputs": (
-        ["--project", *TWO_OUTPUTS],
-        ["--output/--input are not supported for projects yet"],
+    "vae-with-inputs": (
+        ["--recipe", "vae", "--loss", "mse", "--input", "a:3", "--input", "b:4"],
+        ["recipe 'vae' with named inputs or outputs", "drop --output/--input"],
+    ),
+    "custom-trackers-with-outputs": (
+        [*TWO_OUTPUTS, "--recipe", "custom-trackers"],
+        ["recipe 'custom-trackers' with named outputs", "owns one loss object"],
+    ),
+    "gan-with-outputs": (
+        ["--recipe", "gan", "--output", "real:bce", "-m", "none"],
+        ["recipe 'gan' with named inputs or outputs", "one unnamed input and output"],
     ),
     "inputs-with-image-task": (
         ["--loss", "tversky", "--input", "a:3"],

@@ -52,6 +52,21 @@ TASK_ANSWERS = (
     {"loss": "ctc", "metrics": ()},
     {"loss": "circle", "metrics": ()},
 )
+# Named inputs and outputs (data.py reads x_NAME/y_NAME): both, inputs only, outputs
+# only (with integer labels, per-output weights and targets of several kinds).
+NAMED_IO_ANSWERS = (
+    {
+        "model_type": "subclassed",
+        "outputs": ("label:sparse_categorical_crossentropy", "box:mse:0.5"),
+        "inputs": ("features:6", "image:4,3"),
+    },
+    {"model_type": "functional", "loss": "bce", "inputs": ("a:3", "b:2,2")},
+    {
+        "model_type": "functional",
+        "outputs": ("tags:bce@multilabel", "pos:msle", "dist:kld"),
+        "metrics": (),
+    },
+)
 
 
 def expected_paths(name: str) -> set[str]:
@@ -177,6 +192,9 @@ def test_rendered_projects_pass_ruff(tmp_path):
         name = f"net_{index}"
         model_type = MODEL_TYPES[index % len(MODEL_TYPES)]
         write(tmp_path / name, render(tmp_path, name, model_type=model_type, **answers))
+    for index, answers in enumerate(NAMED_IO_ANSWERS):
+        name = f"named_{index}"
+        write(tmp_path / name, render(tmp_path, name, **answers))
     completed = subprocess.run(
         [sys.executable, "-m", "ruff", "check", "--no-cache", str(tmp_path)],
         capture_output=True,
@@ -187,7 +205,7 @@ def test_rendered_projects_pass_ruff(tmp_path):
     assert completed.returncode == 0, completed.stdout + completed.stderr
     checked = list(tmp_path.rglob("*.py"))
     per_project = sum(item.path.endswith(".py") for item in PROJECT)
-    assert len(checked) == len(TASK_ANSWERS) * per_project
+    assert len(checked) == (len(TASK_ANSWERS) + len(NAMED_IO_ANSWERS)) * per_project
 
 
 @pytest.mark.parametrize("model_type", MODEL_TYPES)
@@ -283,10 +301,39 @@ def final_loss(stdout: str) -> float:
     return float(match.group(1))
 
 
+# The functional project is made with one input and output, edited, and updated to
+# two named inputs and outputs (`update --output ... --input ...`) before it is
+# installed: its own tests (x_NAME/y_NAME data, parity with Keras's steps per output)
+# run on the updated project.
+NAMED_IO_UPDATE = [
+    "--output", "label:sparse_categorical_crossentropy", "--output", "box:mse:0.5",
+    "--input", "features:6", "--input", "image:4,3",
+    "-m", "label:accuracy", "-m", "box:mae",
+]  # fmt: skip
+USER_EDIT = "# the user's own line, kept by update\n"
+
+
+def update_to_named_io(project: Path, name: str, env: dict) -> None:
+    """A user edit, then `update` to two named inputs and outputs: the edit stays."""
+    train = project / "src" / name / "train.py"
+    train.write_text(USER_EDIT + train.read_text(encoding="utf-8"), encoding="utf-8")
+    updated = run(
+        [sys.executable, "-m", "keras_jax_scaffold", "update", project]
+        + NAMED_IO_UPDATE,
+        project,
+        env,
+    )
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert train.read_text(encoding="utf-8").startswith(USER_EDIT)
+    data = (project / "src" / name / "data.py").read_text(encoding="utf-8")
+    assert '"image": "x_image",' in data and '"box": "y_box",' in data
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("model_type", MODEL_TYPES)
 def test_installed_project_tests_and_training(tmp_path, model_type):
     name = f"demo_{model_type}"
+    named_io = model_type == "functional"
     env = clean_env()
     generated = run(
         [
@@ -311,6 +358,8 @@ def test_installed_project_tests_and_training(tmp_path, model_type):
         p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()
     }
     assert on_disk == expected_paths(name)
+    if named_io:
+        update_to_named_io(project, name, env)
 
     python = install(project, tmp_path / "venv", env)
 
@@ -319,7 +368,9 @@ def test_installed_project_tests_and_training(tmp_path, model_type):
     output = tests.stdout + tests.stderr
     assert tests.returncode == 0, output[-6000:]
     summary = output.strip().splitlines()[-1]
-    assert re.search(rf"\b{PROJECT_TESTS} passed\b", summary), summary
+    # Named outputs: one more parity test (a loss per output, per-output weights).
+    count = PROJECT_TESTS + named_io
+    assert re.search(rf"\b{count} passed\b", summary), summary
     assert not re.search(r"failed|error|skipped|deselected", summary), summary
 
     # `python -m PKG.train`: trains, prints a finite loss, writes a checkpoint.
@@ -352,13 +403,24 @@ def test_installed_project_tests_and_training(tmp_path, model_type):
 
     # A bad .npz: one `error:` line naming the file and the array, no traceback.
     bad = tmp_path / "bad.npz"
-    np.savez(bad, x=np.zeros((4, 3), "float32"), y=np.zeros(4, "int32"))
+    if named_io:  # x_image misshapen: the array, its shape and the expected one
+        np.savez(
+            bad,
+            x_features=np.zeros((4, 6), "float32"),
+            x_image=np.zeros((4, 4, 2), "float32"),
+            y_label=np.zeros(4, "int32"),
+            y_box=np.zeros((4, 1), "float32"),
+        )
+        message = f"error: {bad}: array 'x_image' has shape (4, 4, 2), expected (4, 4, 3)"
+    else:
+        np.savez(bad, x=np.zeros((4, 3), "float32"), y=np.zeros(4, "int32"))
+        message = f"error: {bad}: array 'x' has shape (4, 3)"
     failed = run([script, "--data", bad, "--epochs", "1"], tmp_path, env)
     assert failed.returncode == 1
     assert "Traceback" not in failed.stderr
     lines = failed.stderr.strip().splitlines()
     assert len(lines) == 1, failed.stderr
-    assert lines[0].startswith(f"error: {bad}: array 'x' has shape (4, 3)"), lines
+    assert lines[0].startswith(message), lines
 
 
 @pytest.mark.slow

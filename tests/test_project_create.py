@@ -135,6 +135,10 @@ def test_a_failed_write_undoes_the_others(tmp_path, monkeypatch):
         (("--var", "1x=2"), "must be an identifier"),
         (("--var", "a=1", "--var", "a=2"), "given twice"),
         (("-t", "no/such/dir"), "does not exist"),
+        (("--output", "box:msee"), "did you mean 'mse'"),
+        (("--output", "a:mse", "--output", "a:bce"), "already used by an output"),
+        (("--output", "a:mse", "--input", "x:4,0"), "must be positive integers"),
+        (("--output", "a:mse", "--output", "b:mse", "-m", "mae"), "outputs: a, b"),
     ],
 )
 def test_bad_flags_write_nothing(tmp_path, flags, expected):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -66,6 +67,38 @@ def test_steps_per_execution_parity_detects_a_wrong_scan(tmp_path):
     output = completed.stdout + completed.stderr
     assert completed.returncode == 1, output[-3000:]
     assert "1 failed" in output and "Not equal to tolerance" in output, output[-3000:]
+
+
+@pytest.mark.slow
+def test_named_outputs_parity_detects_lost_per_output_loss_trackers(tmp_path):
+    """A subclassed project with two named inputs and outputs: its parity test
+    (per-output weights, `NAME_loss` logs) passes, and fails when the step drops
+    the metric state `compute_loss` returns (the per-output loss trackers live
+    there; the total loss and the weights stay right)."""
+    project = write_project(
+        tmp_path,
+        "named_probe",
+        model_type="subclassed",
+        outputs=("label:sparse_categorical_crossentropy", "box:mse:0.5"),
+        inputs=("features:6", "image:4,3"),
+        metrics=("label:accuracy", "box:mae"),
+    )
+    test = "tests/test_parity.py::test_same_as_builtin_steps_with_weights_per_output"
+    completed = run_project_tests(project, test)
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, output[-3000:]
+    break_file(
+        project / "src" / "named_probe" / "steps.py",
+        "        ]\n        metrics_variables = [scope.get_current_value(v) "
+        "for v in self.metrics_variables]\n\n        unscaled_loss",
+        "        ]\n        metrics_variables = list(metrics_variables)"
+        "\n\n        unscaled_loss",
+    )
+    completed = run_project_tests(project, test)
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 1, output[-3000:]
+    assert "1 failed" in output and "Not equal to tolerance" in output, output[-3000:]
+    assert re.search(r"\b(label|box)_loss\b", output), output[-3000:]
 
 
 # Runs `train.main` with optional hooks that SIGKILL the process: at the N-th train

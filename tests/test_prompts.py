@@ -35,6 +35,8 @@ PROMPTS = {
     "output_units": "Output units [",
     "hidden_units": "Hidden units [32]",
     "recipe": "Recipe (see `keras-jax-scaffold recipes`)",
+    "outputs": "Outputs (NAME:LOSS[@TASK][:WEIGHT], comma-separated;",
+    "inputs": "Inputs (NAME:SHAPE, space-separated",
     "rho": "--rho (",
 }
 
@@ -161,13 +163,17 @@ def test_enter_everywhere_gives_the_no_input_defaults(tmp_path, terminal):
     out = tmp_path / "out"
     result = interact("new", "-o", out, answers=["demo"] + [""] * 12)
     assert result.exit_code == 0, result.output
+    # A functional model: named outputs and inputs are asked too (Enter: one
+    # unnamed output and input, the questions that follow as before).
     assert asked(result.stdout) == [
         "name",
         "model_type",
+        "outputs",
         "loss",
         "metrics",
         "optimizer",
         "learning_rate",
+        "inputs",
         "input_shape",
         "num_classes",
         "hidden_units",
@@ -189,14 +195,16 @@ def test_only_answers_not_given_as_flags_are_asked(tmp_path, terminal):
         "auc",
         "--recipe",
         "default",
-        answers=["subclassed", "multilabel", "adamw", "0.01", "10", "4", "8"],
+        answers=["subclassed", "multilabel", "adamw", "0.01", "none", "10", "4", "8"],
     )
     assert result.exit_code == 0, result.output
+    # --loss given: one unnamed output, so the outputs are not asked; the inputs are.
     assert asked(result.stdout) == [
         "model_type",
         "task",
         "optimizer",
         "learning_rate",
+        "inputs",
         "input_shape",
         "num_classes",
         "hidden_units",
@@ -241,7 +249,7 @@ def test_metric_menu_offers_only_metrics_that_fit_the_loss(tmp_path, terminal):
         "mse",
         "--task",
         "regression",
-        answers=["2, r2_score,2", "", "", "", "", "", ""],
+        answers=["2, r2_score,2", "", "", "", "", "", "", ""],
     )
     assert result.exit_code == 0, result.output
     offered = catalog.compatible_metrics("regression")
@@ -278,7 +286,7 @@ def test_metric_none_at_the_prompt(tmp_path, terminal):
         "mse",
         "--task",
         "regression",
-        answers=["none"] + [""] * 6,
+        answers=["none"] + [""] * 7,
     )
     assert result.exit_code == 0, result.output
     text = (tmp_path / "demo.py").read_text(encoding="utf-8")
@@ -320,14 +328,18 @@ def test_end_of_input_cancels_and_writes_nothing(tmp_path, terminal):
 
 
 def test_missing_flags():
+    # The questions of a session in which Enter takes every default.
     assert prompts.missing_flags(Answers()) == [
         "NAME",
         "--model-type",
+        "--output",
         "--loss",
         "--metric",
         "--optimizer",
         "--learning-rate",
+        "--input",
         "--input-shape",
+        "--num-classes",
         "--hidden-units",
         "--recipe",
     ]
@@ -341,8 +353,12 @@ def test_missing_flags():
         "hidden_units": 8,
         "recipe": "default",
     }
-    # mae fits two tasks: the task is asked first (what follows depends on it).
-    assert prompts.missing_flags(Answers(loss="mae", **full)) == ["--task"]
+    # mae fits two tasks: the task is asked, then (its default: regression) the
+    # output units.
+    assert prompts.missing_flags(Answers(loss="mae", **full)) == [
+        "--task",
+        "--output-units",
+    ]
     regression = {"loss": "mse", "task": "regression", **full}
     assert prompts.missing_flags(Answers(**regression)) == ["--output-units"]
     assert prompts.missing_flags(Answers(output_units=1, **regression)) == []
@@ -395,7 +411,8 @@ def test_parse_loss_choice():
 
 
 def test_loss_question_is_a_numbered_menu_like_the_metrics(tmp_path, terminal):
-    result = interact("new", "demo", "-o", tmp_path, answers=["", "4"] + [""] * 8)
+    # Model type and outputs: Enter (functional, one unnamed output); loss: 4.
+    result = interact("new", "demo", "-o", tmp_path, answers=["", "", "4"] + [""] * 8)
     assert result.exit_code == 0, result.output
     menu = re.findall(r"^\s+(\d+)\. (\w+)", result.stdout, re.MULTILINE)
     losses = [loss.snake_name for loss in catalog.LOSSES]
@@ -543,3 +560,62 @@ def test_prompted_answers_keep_template_variables(tmp_path, terminal):
     assert result.exit_code == 0, result.output
     assert "model_type" in asked(result.stdout)
     assert "\nCLIP = 2.5\n" in (out / "demo.py").read_text(encoding="utf-8")
+
+
+def test_named_outputs_and_inputs_are_asked_as_lists(tmp_path, terminal):
+    """Outputs (comma-separated) and inputs (space-separated) are asked like any
+    answer: a bad item is re-asked with the reason; named outputs replace the loss
+    and task questions, named inputs the input shape."""
+    out = tmp_path / "out"
+    result = interact(
+        "new",
+        "two",
+        "-o",
+        out,
+        "--optimizer",
+        "adam",
+        "--learning-rate",
+        "0.001",
+        "--recipe",
+        "default",
+        answers=[
+            "subclassed",
+            "label:sparse_categorical_crossentropy, box:mse:-1",  # bad weight
+            "label:sparse_categorical_crossentropy, box:msee",  # typo
+            "label:sparse_categorical_crossentropy, box:mse:0.5",
+            "accuracy",  # names no output
+            "label:accuracy, box:mae",
+            "features:6 image:4,3,0",  # bad shape
+            "features:6 image:4,3",
+            "",  # classes
+            "2",  # output units
+            "",  # hidden units
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert asked(result.stdout) == [
+        "model_type",
+        *["outputs"] * 3,
+        *["metrics"] * 2,
+        *["inputs"] * 2,
+        "num_classes",
+        "output_units",
+        "hidden_units",
+    ]
+    for reason in (
+        "invalid --output 'box:mse:-1': WEIGHT '-1' must be a non-negative number",
+        "unknown loss 'msee' (did you mean 'mse'?)",
+        "metric 'accuracy' names no output: with several outputs write OUTPUT:METRIC",
+        "invalid --input 'image:4,3,0': SHAPE '4,3,0' must be positive integers",
+    ):
+        assert reason in result.stderr, reason
+    text = (out / "two.py").read_text(encoding="utf-8")
+    header = re.search(r"^    (keras-jax-scaffold new .*)$", text, re.MULTILINE)[1]
+    assert "--output label:sparse_categorical_crossentropy@multiclass_sparse:1.0" in (
+        header
+    )
+    assert "--output box:mean_squared_error@regression:0.5" in header
+    assert "--input features:6 --input image:4,3" in header
+    assert "--metric label:accuracy --metric box:mae" in header
+    assert '"box": 0.5,' in text and "OUTPUT_UNITS = 2" in text
+    assert metric_classes(text) == ["SparseCategoricalAccuracy", "MeanAbsoluteError"]

@@ -836,3 +836,85 @@ def test_a_project_made_by_0_1_0_updates_and_keeps_the_user_edit(tmp_path):
     again = invoke("update", project)
     assert again.exit_code == 0, again.output
     assert files_on_disk(project) == {**fresh, model_path: edited}
+
+
+# ------------------------------------------------------- named outputs: add, remove
+
+TWO_OUTPUTS = ("label:sparse_categorical_crossentropy", "box:mse:0.5")
+TAGS = "tags:bce@multilabel:0.2"
+USER_LINE = "# my own note on the data\n"
+
+
+def output_flags(*outputs: str) -> list[str]:
+    return [word for output in outputs for word in ("--output", output)]
+
+
+def with_user_edit(project: Path) -> Path:
+    """data.py with a line of the user's at the top; returns its path."""
+    data = project / "src" / NAME / "data.py"
+    data.write_text(USER_LINE + data.read_text(encoding="utf-8"), encoding="utf-8")
+    return data
+
+
+def test_update_adds_an_output_keeps_the_user_edit_and_notes_the_metrics(tmp_path):
+    project = make_project(tmp_path, outputs=TWO_OUTPUTS, inputs=("features:6",))
+    data = with_user_edit(project)
+    result = invoke("update", project, *output_flags(*TWO_OUTPUTS, TAGS))
+    assert result.exit_code == 0, result.output
+    # The recorded metrics were the defaults: derived again for the new outputs.
+    assert (
+        "note: metrics: label:sparse_categorical_accuracy,box:mean_absolute_error,"
+        "tags:binary_accuracy (the default for the new outputs; give --metric to "
+        "choose)" in result.stdout
+    )
+    expected = fresh_render(
+        project, outputs=(*TWO_OUTPUTS, TAGS), inputs=("features:6",)
+    )
+    on_disk = files_on_disk(project)
+    data_path = f"src/{NAME}/data.py"
+    assert on_disk[data_path] == USER_LINE + expected[data_path]
+    assert {k: v for k, v in on_disk.items() if k != data_path} == {
+        k: v for k, v in expected.items() if k != data_path
+    }
+    assert '"tags": 0.2,' in on_disk[f"src/{NAME}/model.py"]
+    assert '"tags": "y_tags",' in data.read_text(encoding="utf-8")
+    recorded = read_answers(project).answers
+    assert recorded.outputs[-1] == "tags:binary_crossentropy@multilabel:0.2"
+
+
+def test_update_removes_an_output_whose_metric_no_longer_fits(tmp_path):
+    project = make_project(
+        tmp_path, outputs=TWO_OUTPUTS, metrics=("label:accuracy", "box:mae")
+    )
+    with_user_edit(project)
+    result = invoke("update", project, *output_flags(TWO_OUTPUTS[0]))
+    assert result.exit_code == 0, result.output
+    assert "note: metrics: label:sparse_categorical_accuracy (the recorded one no " in (
+        result.stdout
+    )
+    assert "unknown output 'box' in --metric 'box:mae'" in result.stdout
+    model = (project / MODEL_PATH).read_text(encoding="utf-8")
+    assert '"box"' not in model and '"label": 1.0,' in model
+    data = (project / "src" / NAME / "data.py").read_text(encoding="utf-8")
+    assert data.startswith(USER_LINE) and "y_box" not in data
+
+    # Back to one unnamed output: the loss is the remaining output's.
+    result = invoke("update", project, "--output", "none")
+    assert result.exit_code == 0, result.output
+    answers = read_answers(project).answers
+    assert answers.outputs == ()
+    spec = build_spec(answers)
+    assert spec.loss.snake_name == "sparse_categorical_crossentropy"
+    model = (project / MODEL_PATH).read_text(encoding="utf-8")
+    assert "loss=keras.losses.SparseCategoricalCrossentropy()," in model
+    assert (project / "src" / NAME / "data.py").read_text().startswith(USER_LINE)
+
+
+def test_update_to_named_outputs_rederives_the_loss_with_a_note(project):
+    with_user_edit(project)
+    result = invoke("update", project, *output_flags("a:mse", "b:bce"))
+    assert result.exit_code == 0, result.output
+    assert "note: loss: mean_squared_error (the recorded one no longer fits" in (
+        result.stdout
+    )
+    assert build_spec(read_answers(project).answers).outputs[1].name == "b"
