@@ -305,8 +305,10 @@ def check_variant(files, baseline: Run, run: Run, other: Run):
     # ...through the generated steps: the swap took effect in every file that fits
     # or evaluates (jit traces a step once per compiled function, eager runs call it
     # per batch), and the same way for the module's steps and the project's.
-    for relative in CANDIDATES[:4]:
-        assert run.tests_calling_steps.get(Path(relative).name, 0) >= 10, relative
+    # (keras 3.15.1: 122 tests of trainer_test.py, 43 of model_test.py, 203 in all)
+    assert run.tests_calling_steps.get("trainer_test.py", 0) >= 100
+    assert run.tests_calling_steps.get("model_test.py", 0) >= 30
+    assert sum(run.tests_calling_steps.values()) >= 180
     assert run.tests_calling_steps == other.tests_calling_steps, run.variant
     for name in STEPS:
         assert run.calls.get(name, 0) == other.calls.get(name, 0) >= 50, name
