@@ -144,3 +144,21 @@ def assert_golden(path: Path, text: str, regenerate: str) -> None:
     assert path.read_bytes() == text.encode(
         "utf-8"
     ), f"{path} drifted from what the code makes now; run: {regenerate}"
+
+
+# --------------------------------------------------------------------------- order
+
+# The longest tests (each minutes of CPU: subprocesses that run Keras's test files or
+# install a project and run its tests) start first, so that pytest-xdist's workers
+# finish together instead of one running a long test alone at the end.
+LONGEST_FIRST = (
+    "tests/test_keras_suite.py::test_keras_test_files_pass_with_generated_steps",
+    "tests/test_multi_network_recipes.py::test_installed_recipe_project_passes_its_tests",
+    "tests/test_project.py::test_installed_project_tests_and_training",
+    "tests/test_project.py::test_project_parity_test_catches_a_changed_step",
+    "tests/test_recipes.py::test_a_project_ships_the_recipe_proof_as_its_own_test",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))

@@ -37,6 +37,17 @@ STEP_METHODS = (
 STEP_HELPERS = ("_training_kwargs", "_loss_tracker")
 # The tests a generated project has (tests/test_*.py), all expected to pass.
 PROJECT_TESTS = 15
+# The project tests that depend on the model type (its steps, parity, save/load): the
+# installed sequential and subclassed projects run these; the entry point's features
+# (checkpoints, shards, dtype policies, distribution options) do not depend on it and
+# run once, in the functional project (which has them all).
+MODEL_TYPE_TESTS = (
+    "tests/test_smoke.py::test_model_uses_the_stateless_steps",
+    "tests/test_smoke.py::test_fit_loss_is_finite_and_decreases",
+    "tests/test_parity.py",
+    "tests/test_save_load.py",
+)
+MODEL_TYPE_TEST_COUNT = 6
 
 # One loss per task, so every branch of data.py (targets, shape checks) is rendered.
 TASK_ANSWERS = (
@@ -332,6 +343,10 @@ def update_to_named_io(project: Path, name: str, env: dict) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("model_type", MODEL_TYPES)
 def test_installed_project_tests_and_training(tmp_path, model_type):
+    """A project installed into a fresh venv passes its own tests. The functional one
+    is first updated to two named inputs and outputs, runs every project test and its
+    entry point (train, checkpoint, resume, CSV log, a bad .npz); the others run the
+    tests that depend on the model type (MODEL_TYPE_TESTS)."""
     name = f"demo_{model_type}"
     named_io = model_type == "functional"
     env = clean_env()
@@ -364,14 +379,21 @@ def test_installed_project_tests_and_training(tmp_path, model_type):
     python = install(project, tmp_path / "venv", env)
 
     # The project's own tests, with its own pytest settings.
-    tests = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, env)
+    selection = [] if named_io else list(MODEL_TYPE_TESTS)
+    tests = run(
+        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *selection],
+        project,
+        env,
+    )
     output = tests.stdout + tests.stderr
     assert tests.returncode == 0, output[-6000:]
     summary = output.strip().splitlines()[-1]
     # Named outputs: one more parity test (a loss per output, per-output weights).
-    count = PROJECT_TESTS + named_io
+    count = PROJECT_TESTS + 1 if named_io else MODEL_TYPE_TEST_COUNT
     assert re.search(rf"\b{count} passed\b", summary), summary
     assert not re.search(r"failed|error|skipped|deselected", summary), summary
+    if not named_io:
+        return
 
     # `python -m PKG.train`: trains, prints a finite loss, writes a checkpoint.
     checkpoints = tmp_path / "checkpoints"
@@ -411,7 +433,9 @@ def test_installed_project_tests_and_training(tmp_path, model_type):
             y_label=np.zeros(4, "int32"),
             y_box=np.zeros((4, 1), "float32"),
         )
-        message = f"error: {bad}: array 'x_image' has shape (4, 4, 2), expected (4, 4, 3)"
+        message = (
+            f"error: {bad}: array 'x_image' has shape (4, 4, 2), expected (4, 4, 3)"
+        )
     else:
         np.savez(bad, x=np.zeros((4, 3), "float32"), y=np.zeros(4, "int32"))
         message = f"error: {bad}: array 'x' has shape (4, 3)"
