@@ -23,7 +23,9 @@ from __future__ import annotations
 import os
 import sys
 
-DEVICES = int(sys.argv[sys.argv.index("--devices") + 1]) if "--devices" in sys.argv else 4
+DEVICES = (
+    int(sys.argv[sys.argv.index("--devices") + 1]) if "--devices" in sys.argv else 4
+)
 os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={DEVICES}"
 os.environ["KERAS_BACKEND"] = "jax"
 os.environ["JAX_PLATFORMS"] = "cpu"
@@ -39,7 +41,7 @@ import keras
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_train import build, generate_project, keras_class, timed
+from bench_train import build, generate_project, keras_class, model_class, timed
 
 
 def main() -> None:
@@ -57,13 +59,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="kjs-bench-dist-") as tmp:
         model_module, data_module, train_module = generate_project(Path(tmp))
         default = model_module.STEPS_PER_EXECUTION
-        generated = next(
-            value
-            for value in vars(model_module).values()
-            if isinstance(value, type)
-            and issubclass(value, keras.Model)
-            and value.__module__ == model_module.__name__
-        )
+        generated = model_class(model_module)
         keras_cls = keras_class(generated)
         x, y = data_module.make_dataset(num_samples=args.samples, seed=args.seed)
         print(
@@ -99,7 +95,9 @@ def main() -> None:
                 models["project default"].weights, models["keras default"].weights
             )
         )
-        print(f"max |weight difference| after one epoch, project vs keras: {max_diff:.2e}")
+        print(
+            f"max |weight difference| after one epoch, project vs keras: {max_diff:.2e}"
+        )
 
         names = list(models)
         times = {name: [] for name in names}

@@ -139,7 +139,7 @@ class PureJax:
         totals = jnp.zeros(3)
         for start in range(0, len(x), batch_size):
             idx = order[start : start + batch_size]
-            (self.params, self.opt_state, self.stats, self.key, totals) = self.step(
+            self.params, self.opt_state, self.stats, self.key, totals = self.step(
                 self.params,
                 self.opt_state,
                 self.stats,

@@ -65,6 +65,17 @@ def generate_project(directory: Path):
     return model_module, data_module, train_module
 
 
+def model_class(model_module):
+    """The model class the generated ``model.py`` defines."""
+    return next(
+        value
+        for value in vars(model_module).values()
+        if isinstance(value, type)
+        and issubclass(value, keras.Model)
+        and value.__module__ == model_module.__name__
+    )
+
+
 def keras_class(generated):
     """The generated class with Keras's own train step and train loop."""
 
@@ -156,13 +167,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="kjs-bench-train-") as tmp:
         model_module, data_module, train_module = generate_project(Path(tmp))
         default = model_module.STEPS_PER_EXECUTION
-        generated = next(
-            value
-            for value in vars(model_module).values()
-            if isinstance(value, type)
-            and issubclass(value, keras.Model)
-            and value.__module__ == model_module.__name__
-        )
+        generated = model_class(model_module)
         keras_cls = keras_class(generated)
         x, y = data_module.make_dataset(num_samples=samples, seed=args.seed)
         print(
@@ -185,7 +190,11 @@ def main() -> None:
             for name, (cls, spe) in variants.items()
         }
         floor = Floor(
-            build(model_module, generated, generated, args.seed, 1), x, y, batch_size, args.seed
+            build(model_module, generated, generated, args.seed, 1),
+            x,
+            y,
+            batch_size,
+            args.seed,
         )
 
         batches = data_module.EpochBatches((x, y, None), batch_size, args.seed)
