@@ -455,6 +455,15 @@ def recipe_context(
             "build_template": f"partials/build_{model_type}.py.jinja",
             "networks_template": "",
         }
+    settings = [
+        {
+            "name": s.name,
+            "flag": s.flag,
+            "value": format_value(values[s.name]),
+            "help": s.help,
+        }
+        for s in recipe.settings
+    ]
     return {
         **templates,
         "data_template": (
@@ -477,13 +486,8 @@ def recipe_context(
         "teacher_path": repr(values["teacher"]) if values.get("teacher") else "",
         # The numeric settings, rendered as class attributes of the steps.
         "class_attributes": [
-            {
-                "name": s.name,
-                "flag": s.flag,
-                "value": format_value(values[s.name]),
-                "help": s.help,
-            }
-            for s in recipe.settings
+            setting
+            for setting, s in zip(settings, recipe.settings)
             if s.type is not str
         ],
         "name": recipe.name,
@@ -493,13 +497,5 @@ def recipe_context(
         "project_test": recipe.project_test,
         "compiles_loss": recipe.compiles_loss,
         "logs": list(recipe.logs),
-        "settings": [
-            {
-                "name": s.name,
-                "flag": s.flag,
-                "value": format_value(values[s.name]),
-                "help": s.help,
-            }
-            for s in recipe.settings
-        ],
+        "settings": settings,
     }
