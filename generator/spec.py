@@ -187,13 +187,17 @@ def resolve_optimizer(value: str) -> str:
     return cls
 
 
+def _dims(text: str) -> tuple[int, ...]:
+    """``'8,8,3'``, ``'8x8x3'``, ``'8 8 3'`` or ``'(8, 8, 3)'`` as a tuple; ``()`` for
+    anything else (a stray letter or comma is not dropped: ``'8,x'`` is no shape)."""
+    body = text.strip().strip("()[]").strip()
+    if not re.fullmatch(r"\d+(?:\s*[,x]\s*\d+|\s+\d+)*\s*,?", body):
+        return ()
+    return tuple(int(d) for d in re.findall(r"\d+", body))
+
+
 def parse_input_shape(value: str, task: catalog.Task) -> tuple[int, ...]:
-    text = value.strip().strip("()[]")
-    parts = [p for p in re.split(r"[,x\s]+", text) if p]
-    try:
-        shape = tuple(int(p) for p in parts)
-    except ValueError:
-        shape = ()
+    shape = _dims(value)
     if not shape or any(d <= 0 for d in shape):
         raise UserError(
             f"invalid input shape {value!r}: give positive integers such as '16' or '8,8,3'"
@@ -663,11 +667,7 @@ def parse_input(text: str, taken: dict[str, str]) -> Input:
     if not sep or not name.strip() or not shape_text.strip():
         raise UserError(f"invalid --input {text!r}: expected {INPUT_SYNTAX}")
     name = _io_name("input", text, name.strip(), taken)
-    parts = [p for p in re.split(r"[,x\s]+", shape_text.strip().strip("()[]")) if p]
-    try:
-        shape = tuple(int(p) for p in parts)
-    except ValueError:
-        shape = ()
+    shape = _dims(shape_text)
     if not shape or any(d <= 0 for d in shape):
         raise UserError(
             f"invalid --input {text!r}: SHAPE {shape_text!r} must be positive "

@@ -371,6 +371,10 @@ BAD_INPUT = {
         ["--input", "image:8,0,3"],
         ["invalid --input 'image:8,0,3'", "SHAPE '8,0,3' must be positive integers"],
     ),
+    "input-shape-stray-letter": (
+        ["--input", "image:8,x"],
+        ["invalid --input 'image:8,x'", "SHAPE '8,x' must be positive integers"],
+    ),
     "input-syntax": (
         ["--input", "image"],
         ["invalid --input 'image'", "NAME:SHAPE, e.g. image:8,8,3"],
@@ -487,6 +491,7 @@ BAD_INPUT = {
         ["invalid input shape 'abc'", "positive integers"],
     ),
     "input-shape-zero": (["--input-shape", "0"], ["invalid input shape '0'"]),
+    "input-shape-stray-comma": (["--input-shape", "8,,3"], ["invalid input shape"]),
     "learning-rate-zero": (["--learning-rate", "0"], ["invalid learning rate"]),
     "learning-rate-negative": (["--learning-rate=-0.1"], ["invalid learning rate"]),
     "learning-rate-inf": (["--learning-rate", "inf"], ["invalid learning rate"]),
