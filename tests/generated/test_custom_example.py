@@ -14,8 +14,8 @@ from keras_jax_scaffold.pipeline import render_spec
 from keras_jax_scaffold.spec import build_spec
 
 from scripts.regen_examples import CUSTOM_EXAMPLES, EXAMPLES_DIR, render_custom_examples
-from tests import support
-from tests.conftest import assert_golden, invoke
+from tests.helpers import support
+from tests.helpers.cli import assert_golden, invoke
 
 ANSWERS, TEMPLATE_DIR, OUTPUT = CUSTOM_EXAMPLES[0]
 CLIP_NORM = float(dict(ANSWERS.variables)["clip_norm"])

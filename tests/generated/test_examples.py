@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from scripts.regen_examples import EXAMPLES, EXAMPLES_DIR, render_examples
-from tests.conftest import assert_golden
+from tests.helpers.cli import assert_golden
 
 EXAMPLE_FILES = sorted(f"{answers.name}.py" for answers in EXAMPLES)
 

@@ -8,15 +8,18 @@ import sys
 
 import pytest
 
-from tests import support
+from tests.helpers import SCRIPTS, support
+
+IMPORT_GENERATED = SCRIPTS / "import_generated.py"
 
 
-def _run(code: str, cwd, backend: str | None):
+def _run(name: str, cwd, backend: str | None):
+    """Import the generated module NAME in a fresh process in ``cwd``, then keras."""
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
     if backend:
         env["KERAS_BACKEND"] = backend
     return subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, str(IMPORT_GENERATED), name],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -28,9 +31,7 @@ def _run(code: str, cwd, backend: str | None):
 @pytest.mark.slow
 def test_sets_jax_backend_when_unset(tmp_path):
     support.generate(tmp_path, name="auto_backend")
-    completed = _run(
-        "import auto_backend, keras; print(keras.backend.backend())", tmp_path, None
-    )
+    completed = _run("auto_backend", tmp_path, None)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip().endswith("jax")
 
@@ -38,7 +39,7 @@ def test_sets_jax_backend_when_unset(tmp_path):
 @pytest.mark.slow
 def test_refuses_another_backend_with_a_clear_message(tmp_path):
     support.generate(tmp_path, name="other_backend")
-    completed = _run("import other_backend", tmp_path, "numpy")
+    completed = _run("other_backend", tmp_path, "numpy")
     assert completed.returncode != 0
     last = completed.stderr.strip().splitlines()[-1]
     assert last.startswith("ImportError: other_backend needs the JAX backend")

@@ -19,7 +19,7 @@ from keras_jax_scaffold.pipeline import render_spec
 from keras_jax_scaffold.spec import Answers, build_spec
 
 from scripts.regen_examples import EXAMPLES_DIR
-from tests import support
+from tests.helpers import support
 
 TEMPLATES = EXAMPLES_DIR / "custom_templates" / "grad_norm"
 LEARNING_RATE = 0.05

@@ -1,19 +1,19 @@
 """Keras's own test files pass with the generated steps.
 
-The keras wheel ships its test files. They run in subprocesses
-(`python -m pytest <files> -p tests.keras_suite_plugin`): in parallel, with a generated
-module's steps swapped into `JAXTrainer` and with a generated project's
-`StatelessSteps` swapped in (tests/keras_suite_plugin.py); then, with Keras's own steps
-(the baseline), every test that did not pass with the generated ones. Every Keras test
-that passes with Keras's steps must pass with the generated ones: a test that fails or
-skips with the generated steps must fail or skip with Keras's own too (they need
-tensorflow, torch, grain or orbax, or several devices); those are listed, and so are the
-files left out because they import tensorflow at module level. Running the baseline
-only where it decides something saves a third of the cost; the call counts, per file,
-show the swap took effect.
+The keras wheel ships its test files. They run in subprocesses (`python -m pytest
+<files> -p tests.scripts.keras_suite_plugin`): in parallel, with a generated module's
+steps swapped into `JAXTrainer` and with a generated project's `StatelessSteps` swapped
+in (tests/scripts/keras_suite_plugin.py); then, with Keras's own steps (the baseline),
+every test that did not pass with the generated ones. Every Keras test that passes with
+Keras's steps must pass with the generated ones: a test that fails or skips with the
+generated steps must fail or skip with Keras's own too (they need tensorflow, torch,
+grain or orbax, or several devices); those are listed, and so are the files left out
+because they import tensorflow at module level. Running the baseline only where it
+decides something saves a third of the cost; the call counts, per file, show the swap
+took effect.
 
 Run it alone with the report shown:
-`pytest tests/test_keras_suite.py -n 0 -rP`.
+`pytest tests/generated/test_keras_suite.py -n 0 -rP`.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from keras_jax_scaffold.spec import Answers, build_spec
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 KERAS_SRC = (
     Path(importlib.util.find_spec("keras").submodule_search_locations[0]) / "src"
 )
@@ -177,7 +177,7 @@ def start(variant, directory, files, steps=None, extra_args=(), tests=None):
         "--rootdir",
         str(KERAS_SRC.parents[1]),
         "-p",
-        "tests.keras_suite_plugin",
+        "tests.scripts.keras_suite_plugin",
         "-p",
         "no:cacheprovider",
         "-n",

@@ -18,7 +18,7 @@ from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.spec import Answers, build_spec
 from keras_jax_scaffold.update import update_answers
 
-from tests import support
+from tests.helpers import support
 
 FAMILY_CLASSES = {
     "accuracy": {

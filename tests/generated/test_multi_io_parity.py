@@ -19,21 +19,11 @@ import keras
 import numpy as np
 import pytest
 
-from tests import support
-from tests.test_parity import assert_same, compare, fit_and_evaluate
+from tests.helpers import support
+from tests.helpers.parity import TWO_IO
+from tests.helpers.support import assert_same, compare, fit_and_evaluate
 
 MULTI_IO_MODEL_TYPES = ("functional", "subclassed")
-# The answers of the generated two-input, two-output model.
-TWO_IO = {
-    "outputs": ("label:sparse_categorical_crossentropy", "box:mse:0.5"),
-    "inputs": ("features:6", "image:4,3"),
-    "metrics": (
-        "label:accuracy",
-        "label:sparse_top_k_categorical_accuracy",
-        "box:mae",
-    ),
-    "output_units": 2,
-}
 INPUT_SHAPES = {"features": (6,), "image": (4, 3)}
 NUM_CLASSES = 3
 LOSSES = {

@@ -1,8 +1,8 @@
 """The recipes with several networks in one step: gan, distillation, vae.
 
 Each is generated, trained for its model types and compared with its Keras oracle
-(``tests/multi_network_oracles.py``): weights within rtol 1e-6. A deliberately broken
-variant of each recipe must fail the same comparison (negative controls). Also:
+(``tests/helpers/multi_network_oracles.py``): weights within rtol 1e-6. A deliberately
+broken variant of each recipe must fail the same comparison (negative controls). Also:
 ``mixed_float16`` (each loss scaled by the optimizer that applies its gradients),
 ``DataParallel`` on 4 simulated CPU devices (in a fresh process), save/load with both
 optimizers' state, and the refusal of ``--model-type sequential``.
@@ -20,8 +20,8 @@ import pytest
 from keras_jax_scaffold.cli import app
 from typer.testing import CliRunner
 
-from tests import multi_network_oracles as oracles
-from tests import support
+from tests.helpers import multi_network_oracles as oracles
+from tests.helpers import support
 
 MODEL_TYPES = ("functional", "subclassed")
 MIXED = "mixed_float16"
@@ -331,7 +331,7 @@ def test_recipe_projects_pass_ruff(tmp_path):
     import subprocess
     import sys
 
-    from tests.test_project import render, write
+    from tests.helpers.projects import render, write
 
     for recipe in ("gan", "distillation", "vae"):
         for model_type in MODEL_TYPES:
@@ -363,7 +363,7 @@ def test_installed_recipe_project_passes_its_tests(tmp_path, recipe, model_type)
     import re
     import sys
 
-    from tests.test_project import clean_env, expected_paths, install, run
+    from tests.helpers.projects import clean_env, expected_paths, install, run
 
     name = f"{recipe}_project"
     env = clean_env()

@@ -16,36 +16,11 @@ import keras
 import numpy as np
 import pytest
 
-from tests import support
-from tests.support import ATOL, RTOL, assert_same, compare, fit_and_evaluate  # noqa: F401
+from tests.helpers import support
+from tests.helpers.parity import CONFIGS
+from tests.helpers.support import assert_same, compare, fit_and_evaluate
 
 MODEL_TYPES = ("sequential", "functional", "subclassed")
-
-CONFIGS = {
-    "sparse": {
-        "loss": "sparse_categorical_crossentropy",
-        "metrics": (
-            "sparse_categorical_accuracy",
-            "mean_io_u",
-            "io_u",
-            "sparse_top_k_categorical_accuracy",
-        ),
-    },
-    "binary": {
-        "loss": "binary_crossentropy",
-        "metrics": ("auc", "precision_at_recall", "f1_score", "binary_io_u"),
-    },
-    "regression": {
-        "loss": "mse",
-        "metrics": ("r2_score", "root_mean_squared_error"),
-        "output_units": 2,
-    },
-    "onehot": {
-        "loss": "categorical_crossentropy",
-        "metrics": ("one_hot_mean_io_u", "top_k_categorical_accuracy"),
-        "num_classes": 4,
-    },
-}
 
 
 @pytest.mark.slow

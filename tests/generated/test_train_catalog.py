@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from keras_jax_scaffold import catalog
 
-from tests import support
+from tests.helpers import support
 
 NUM_SAMPLES = 64
 BATCH_SIZE = 16

@@ -28,9 +28,9 @@ from keras_jax_scaffold.spec import (
     rederive,
 )
 
-from tests.conftest import invoke
+from tests.helpers.cli import invoke
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 # Answers given only as flags, never asked (and why).
 FLAG_ONLY = {

@@ -1,5 +1,5 @@
 """The user cache directory and the compiled-template cache in it (the formatted-source
-cache is tested with the format stage, tests/test_format.py)."""
+cache is tested with the format stage, tests/generator/test_format.py)."""
 
 from __future__ import annotations
 

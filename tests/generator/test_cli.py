@@ -17,14 +17,14 @@ import pytest
 from keras_jax_scaffold import __version__, catalog
 from keras_jax_scaffold.errors import UserError
 
-from tests.conftest import (
+from tests.helpers.cli import (
     assert_one_error_line,
     assert_rejected,
     deny_writes,
     invoke,
     snapshot,
 )
-from tests.conftest import new_module as generated
+from tests.helpers.cli import new_module as generated
 
 SUBPROCESS_TIMEOUT = 60
 

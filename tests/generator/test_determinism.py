@@ -9,7 +9,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -17,10 +16,12 @@ from keras_jax_scaffold import catalog
 from keras_jax_scaffold.pipeline import render_spec
 from keras_jax_scaffold.spec import Answers, build_spec
 
-from tests import support
-from tests.conftest import invoke
+from tests.helpers import SCRIPTS, support
+from tests.helpers.cli import invoke
 
 TIMEOUT = 120
+# Runs command lines in a fresh process; prints the keras/jax modules they imported.
+NO_HEAVY_IMPORTS = SCRIPTS / "no_heavy_imports.py"
 
 CONFIGS = {
     "defaults": [],
@@ -108,24 +109,9 @@ COMMANDS = {
     ],
 )
 def test_commands_never_import_keras_jax_or_tensorflow(tmp_path, command):
-    script = textwrap.dedent(f"""
-        import json, sys
-        from keras_jax_scaffold.cli import main
-        for argv in {COMMANDS[command]!r}:
-            sys.argv = ["keras-jax-scaffold", *argv]
-            try:
-                main()
-            except SystemExit as exit:
-                assert exit.code in (0, None), (argv, exit.code)
-        heavy = sorted(
-            name for name in sys.modules
-            if name.split(".")[0] in ("keras", "jax", "jaxlib", "tensorflow")
-        )
-        print(json.dumps(heavy))
-        """)
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     result = subprocess.run(
-        [sys.executable, "-c", script],
+        [sys.executable, str(NO_HEAVY_IMPORTS), json.dumps(COMMANDS[command])],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,

@@ -12,7 +12,7 @@ from keras_jax_scaffold.cli import app
 from keras_jax_scaffold.spec import Answers, build_spec
 from typer.testing import CliRunner
 
-from tests import support
+from tests.helpers import support
 
 
 def _spec(**answers):

@@ -19,8 +19,8 @@ from keras_jax_scaffold import catalog, prompts
 from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.spec import ANSWER_INDEX, Answers
 
-from tests.conftest import invoke
-from tests.conftest import new_module as no_input
+from tests.helpers.cli import invoke
+from tests.helpers.cli import new_module as no_input
 
 PROMPTS = {
     "name": "Module name (a Python identifier)",

@@ -1,6 +1,6 @@
 """Each pipeline stage on its own, in memory and fast: answers -> spec -> context ->
-rendered -> (formatted: tests/test_format.py) -> checked -> plan -> disk, and the
-layout table that says which template renders which file.
+rendered -> (formatted: tests/generator/test_format.py) -> checked -> plan -> disk, and
+the layout table that says which template renders which file.
 
 The end-to-end behaviour is tested through the command line elsewhere; these tests pin
 each stage's contract so that a regression names the stage that broke.
@@ -188,7 +188,7 @@ def test_check_names_what_a_rendered_file_lost(context, module_rendered):
 
 
 # ------------------------------------------------------------------ plan and write
-# (statuses, preflight, OS errors and undo: tests/test_write.py)
+# (statuses, preflight, OS errors and undo: tests/generator/test_write.py)
 
 
 def test_write_creates_parents_and_keeps_modes(tmp_path):

@@ -33,9 +33,10 @@ from scripts.gen_template_reference import (
     flatten_context,
     template_blocks,
 )
-from tests.conftest import assert_rejected, error_line, invoke, new_module, snapshot
+from tests.helpers import SCRIPTS
+from tests.helpers.cli import assert_rejected, error_line, invoke, new_module, snapshot
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BUILTIN_NAMES = list(builtin_template_names())
 STEPS = "partials/steps.py.jinja"
 
@@ -70,8 +71,8 @@ def render(tmp_path: Path, *flags, name: str = "demo", record: bool = False) -> 
 
 def without_template_dirs(text: str) -> str:
     """``text`` without the ``--template-dir DIR`` that the "render it again with"
-    command gains when templates are given (tests/test_answers.py checks that part),
-    so a render with templates compares with the built-in one."""
+    command gains when templates are given (tests/generator/test_answers.py checks that
+    part), so a render with templates compares with the built-in one."""
     return re.sub(r" --template-dir \S+", "", text)
 
 
@@ -594,7 +595,8 @@ def test_the_did_you_mean_of_an_unread_var_is_the_key_templates_read(
 
 def test_update_refuses_a_new_var_no_template_reads(tmp_path):
     """Recorded variables keep updating (a 0.1.0 project may have unread ones: see
-    tests/test_update.py); a --var given to `update` that nothing reads is refused."""
+    tests/generator/test_update.py); a --var given to `update` that nothing reads is
+    refused."""
     result = invoke("new", "demo", "--project", "--no-input", "-o", tmp_path)
     assert result.exit_code == 0, result.output
     project = tmp_path / "demo"
@@ -863,18 +865,8 @@ def test_list_with_missing_template_dir(tmp_path):
 
 @pytest.mark.parametrize("command", [["list"], ["show", STEPS]])
 def test_list_and_show_import_neither_black_nor_the_pipeline(command):
-    probe = (
-        "import sys\n"
-        "from keras_jax_scaffold.cli import app\n"
-        "from typer.testing import CliRunner\n"
-        f"result = CliRunner().invoke(app, ['templates', *{command!r}])\n"
-        "assert result.exit_code == 0, result.output\n"
-        "loaded = {'black', 'keras_jax_scaffold.pipeline', 'keras_jax_scaffold.format',"
-        " 'keras', 'jax'} & set(sys.modules)\n"
-        "print(sorted(loaded))\n"
-    )
     completed = subprocess.run(
-        [sys.executable, "-c", probe],
+        [sys.executable, str(SCRIPTS / "templates_imports.py"), *command],
         capture_output=True,
         text=True,
         check=True,
@@ -1027,12 +1019,8 @@ def test_reference_page_is_up_to_date():
         + completed.stderr
         + "\nrun: python scripts/gen_template_reference.py"
     )
-    probe = (
-        "import sys; from scripts.gen_template_reference import render_reference; "
-        "render_reference(); print(sorted({'keras', 'jax'} & set(sys.modules)))"
-    )
     completed = subprocess.run(
-        [sys.executable, "-c", probe],
+        [sys.executable, str(SCRIPTS / "reference_imports.py")],
         capture_output=True,
         text=True,
         check=True,

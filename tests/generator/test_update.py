@@ -37,9 +37,9 @@ from keras_jax_scaffold.update import (
     update_project,
 )
 
-from tests import support
-from tests.conftest import deny_writes, error_line, invoke
-from tests.conftest import snapshot as shared_snapshot
+from tests.helpers import support
+from tests.helpers.cli import deny_writes, error_line, invoke
+from tests.helpers.cli import snapshot as shared_snapshot
 
 NAME = "proj"
 CONTEXT = {"module_name": NAME, "package_name": NAME}
@@ -776,7 +776,7 @@ def test_an_unwritable_subdirectory_is_found_before_any_write(project, monkeypat
 
 # ----------------------------------------------------- projects made by older releases
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 USER_EDIT = "    # My change: more dropout for my data.\n    x = keras.layers.Dropout(0.25)(x)\n"
 
 

@@ -16,7 +16,7 @@ from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.plan import FileChange, Status, plan_writes, read_existing
 from keras_jax_scaffold.write import apply, check_writable, preflight
 
-from tests.conftest import assert_rejected, deny_writes, invoke, snapshot
+from tests.helpers.cli import assert_rejected, deny_writes, invoke, snapshot
 
 LONG = "a" * 300  # longer than any common file system's name limit (255 bytes)
 

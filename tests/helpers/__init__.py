@@ -6,4 +6,10 @@
 * ``parity``: the answers the parity tests and their DataParallel check share.
 * ``projects``: render, write, install and run a generated project.
 * ``recipe_oracles``, ``multi_network_oracles``: each recipe next to its Keras oracle.
+
+``SCRIPTS``: the folder of the programs the tests run in a fresh process.
 """
+
+from pathlib import Path
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"

@@ -12,8 +12,8 @@ initial weights on the same data and returns both, for ``assert_same_weights``:
 * ``vae``: the same model with Keras's built-in steps, its ``call`` drawing ``z`` and
   its ``compute_loss`` adding the KL term (the only override).
 
-Used by ``tests/test_multi_network_recipes.py`` and by the DataParallel check
-(``multi_network_dataparallel_check.py``), which runs in its own process.
+Used by ``tests/generated/test_multi_network_recipes.py`` and by the DataParallel check
+(``tests/scripts/multi_network_dataparallel_check.py``), which runs in its own process.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Each recipe next to its Keras oracle: what `tests/test_recipes.py` and the DataParallel
-check (`recipes_dataparallel_check.py`) compare.
+"""Each recipe next to its Keras oracle: what `tests/generated/test_recipes.py` and the
+DataParallel check (`tests/scripts/recipes_dataparallel_check.py`) compare.
 
 The oracle of a recipe is Keras computing the same algorithm itself:
 
@@ -22,8 +22,8 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 import keras
 import numpy as np
 
-from tests import support
-from tests.test_parity import assert_same, fit_and_evaluate
+from tests.helpers import support
+from tests.helpers.support import assert_same, fit_and_evaluate
 
 # History keys the oracle cannot log (checked by their own tests).
 RECIPE_ONLY_LOGS = {"clip-gradients": ("grad_norm",)}

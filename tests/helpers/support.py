@@ -1,9 +1,9 @@
 """Parity helpers: generate a module, import it, and train its model next to a twin
 that uses Keras's built-in JAX steps (the JAXTrainer reference).
 
-Shared by the tests (tests/test_parity.py and every test that trains generated code)
-and by benchmarks/bench_steps.py, so the benchmark times exactly the pair the tests
-prove equal. Importing this module imports no keras; the functions that need it do.
+Shared by the tests (tests/generated/test_parity.py and every test that trains
+generated code) and by benchmarks/bench_steps.py, so the benchmark times exactly the
+pair the tests prove equal. Importing this module imports no keras; the functions that need it do.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 from keras_jax_scaffold.pipeline import render_spec
 from keras_jax_scaffold.spec import Answers, build_spec
+
+from tests.helpers import SCRIPTS
 
 # "Exactly like Keras": weights, logs and predictions agree to this tolerance.
 RTOL, ATOL = 1e-6, 1e-7
@@ -155,13 +157,14 @@ def vars_template_dir(directory: Path, *keys: str) -> Path:
 
 
 def run_check_script(name: str, *args, timeout: int = 900) -> str:
-    """Run ``tests/NAME`` in a fresh Python process (its own XLA device flags, e.g. 4
-    simulated CPU devices) with ``args``; its stdout, after asserting it exited 0."""
+    """Run ``tests/scripts/NAME`` in a fresh Python process (its own XLA device flags,
+    e.g. 4 simulated CPU devices) with ``args``; its stdout, after asserting it
+    exited 0."""
     import subprocess
 
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     completed = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name(name)), *map(str, args)],
+        [sys.executable, str(SCRIPTS / name), *map(str, args)],
         check=False,
         capture_output=True,
         text=True,

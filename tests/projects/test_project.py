@@ -9,12 +9,9 @@ project's own tests and its training entry point.
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import math
-import os
 import re
-import site
 import subprocess
 import sys
 from pathlib import Path
@@ -23,8 +20,16 @@ import numpy as np
 import pytest
 from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_FILE, PROJECT
 from keras_jax_scaffold.pipeline import render_spec
-from keras_jax_scaffold.project import render_project
 from keras_jax_scaffold.spec import Answers, build_spec
+
+from tests.helpers.projects import (
+    clean_env,
+    expected_paths,
+    install,
+    render,
+    run,
+    write,
+)
 
 MODEL_TYPES = ("sequential", "functional", "subclassed")
 STEP_METHODS = (
@@ -78,23 +83,6 @@ NAMED_IO_ANSWERS = (
         "metrics": (),
     },
 )
-
-
-def expected_paths(name: str) -> set[str]:
-    context = {"module_name": name, "package_name": name}
-    return {item.output_path(context) for item in PROJECT} | {ANSWERS_FILE, BASE_FILE}
-
-
-def render(directory: Path, name: str, **answers) -> dict[str, str]:
-    spec = build_spec(Answers(name=name, **answers))
-    return render_project(spec, (), directory / name)
-
-
-def write(directory: Path, files: dict[str, str]) -> None:
-    for relative, source in files.items():
-        path = directory / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(source, encoding="utf-8")
 
 
 def top_level(source: str) -> dict[str, ast.AST]:
@@ -243,67 +231,6 @@ def test_project_and_module_have_the_same_steps(tmp_path, model_type):
 
 
 # --- slow: generate with the CLI, install, run the project's tests and entry point --
-
-
-def parent_paths() -> list[str]:
-    """Where this environment's packages live, for the fresh environment's .pth file."""
-    paths = list(site.getsitepackages())
-    for package in ("keras", "jax", "numpy", "pytest", "pip", "setuptools"):
-        found = importlib.util.find_spec(package)
-        assert found is not None and found.origin, f"{package} is not installed"
-        paths.append(str(Path(found.origin).parents[1]))
-    return list(dict.fromkeys(paths))
-
-
-def make_venv(directory: Path) -> Path:
-    """A venv without pip whose .pth file points at this environment's packages."""
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--without-pip", str(directory)], check=True
-    )
-    python = directory / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    purelib = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    Path(purelib, "_parent_environment.pth").write_text("\n".join(parent_paths()))
-    return python
-
-
-def install(project: Path, venv: Path, env: dict) -> Path:
-    """``pip install -e project`` into a fresh venv; its python."""
-    python = make_venv(venv)
-    installed = run(
-        [python, "-m", "pip", "install", "--no-deps", "--no-build-isolation"]
-        + ["--no-index", "--disable-pip-version-check", "-q", "-e", project],
-        venv.parent,
-        env,
-    )
-    assert installed.returncode == 0, installed.stdout + installed.stderr
-    return python
-
-
-def run(command, cwd: Path, env: dict, timeout: int = 300):
-    return subprocess.run(
-        [str(part) for part in command],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def clean_env() -> dict:
-    """This environment without what would change the project's behaviour."""
-    drop = ("KERAS_BACKEND", "XLA_FLAGS", "PYTEST_ADDOPTS", "PYTHONPATH")
-    return {
-        key: value
-        for key, value in os.environ.items()
-        if key not in drop and not key.startswith("PYTEST_")
-    }
 
 
 def final_loss(stdout: str) -> float:

@@ -11,8 +11,8 @@ from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_FILE, PROJECT
 from keras_jax_scaffold.project import read_answers, read_base
 from keras_jax_scaffold.spec import Answers, build_spec
 
-from tests import support
-from tests.conftest import assert_rejected, deny_writes, invoke, snapshot
+from tests.helpers import support
+from tests.helpers.cli import assert_rejected, deny_writes, invoke, snapshot
 
 FLAGS = ("--model-type", "subclassed", "--loss", "bce", "-m", "auc,precision")
 

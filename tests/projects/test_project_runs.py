@@ -1,5 +1,5 @@
 """A generated project's training runs (issue 13): negative controls for the project's
-own tests, which `tests/test_project.py` runs in an installed project.
+own tests, which `tests/projects/test_project.py` runs in an installed project.
 
 A project is rendered into a temp dir and its tests run from the sources
 (`PYTHONPATH=src`) in a subprocess, after a deliberate break of the algorithm: they
@@ -16,18 +16,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from keras_jax_scaffold.project import render_project
-from keras_jax_scaffold.spec import Answers, build_spec
 
-
-def write_project(directory: Path, name: str = "runs_probe", **answers) -> Path:
-    spec = build_spec(Answers(name=name, **answers))
-    project = directory / name
-    for relative, source in render_project(spec, (), project).items():
-        path = project / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(source)
-    return project
+from tests.helpers import SCRIPTS
+from tests.helpers.projects import break_file, write_project
 
 
 def run_project_tests(project: Path, *selection: str) -> subprocess.CompletedProcess:
@@ -43,12 +34,6 @@ def run_project_tests(project: Path, *selection: str) -> subprocess.CompletedPro
         timeout=900,
         check=False,
     )
-
-
-def break_file(path: Path, old: str, new: str) -> None:
-    source = path.read_text()
-    assert source.count(old) == 1, f"{old!r} not found once in {path}"
-    path.write_text(source.replace(old, new))
 
 
 @pytest.mark.slow
@@ -101,61 +86,14 @@ def test_named_outputs_parity_detects_lost_per_output_loss_trackers(tmp_path):
     assert re.search(r"\b(label|box)_loss\b", output), output[-3000:]
 
 
-# Runs `train.main` with optional hooks that SIGKILL the process: at the N-th train
-# step of this process (KILL_AT_STEP), or halfway through writing the N-th backup
-# (KILL_IN_WRITE: the partial file is truncated, then the process dies before the
-# rename). When training completes, the whole training state goes to FINAL_STATE.
-KILLABLE_RUN = """
-import os, signal, sys
-
-import keras
-import numpy as np
-
-from runs_probe import train
-
-kill_at = int(os.environ.get("KILL_AT_STEP", "0"))
-kill_in_write = int(os.environ.get("KILL_IN_WRITE", "0"))
-
-
-class KillAt(keras.callbacks.Callback):
-    steps = 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        KillAt.steps += 1
-        if KillAt.steps == kill_at:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-
-make_callbacks = train.make_callbacks
-train.make_callbacks = lambda *args, **kwargs: [*make_callbacks(*args, **kwargs), KillAt()]
-savez, writes = np.savez, []
-
-
-def savez_or_die(file, **arrays):
-    savez(file, **arrays)
-    writes.append(1)
-    if len(writes) == kill_in_write:
-        file.flush()
-        file.truncate(file.tell() // 2)
-        file.flush()
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-np.savez = savez_or_die
-history = train.main(sys.argv[1:])
-state = train.state_variables(history.model)
-savez(
-    os.environ["FINAL_STATE"],
-    **{f"{group}_{i}": np.asarray(v.numpy()) for group, vs in state.items()
-       for i, v in enumerate(vs)},
-)
-"""
+# `train.main` of the project `runs_probe`, with hooks that SIGKILL it (see the script).
+KILLABLE_RUN = SCRIPTS / "killable_run.py"
 
 
 def train_command(work: Path, *extra: str) -> list[str]:
     # 36 samples in batches of 8: 5 steps per epoch, the last batch has 4 samples.
     return [
-        sys.executable, "-c", KILLABLE_RUN, "--epochs", "2", "--batch-size", "8",
+        sys.executable, str(KILLABLE_RUN), "--epochs", "2", "--batch-size", "8",
         "--num-samples", "36", "--steps-per-execution", "1", "--verbose", "0",
         "--backup-every", "2", "--backup-dir", str(work / "backup"), *extra,
     ]  # fmt: skip

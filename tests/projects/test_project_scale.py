@@ -1,7 +1,7 @@
-"""A generated project's `train` at scale (issue 13): several processes on localhost
-and `--model-parallel` on simulated CPU devices, each exact against one process on one
-device, with negative controls (a deliberately broken project must fail the
-comparison). Every run is a fresh process (`scale_check.py`): JAX reads its device
+"""A generated project's `train` at scale (issue 13): several processes on localhost and
+`--model-parallel` on simulated CPU devices, each exact against one process on one
+device, with negative controls (a deliberately broken project must fail the comparison).
+Every run is a fresh process (`tests/scripts/scale_check.py`): JAX reads its device
 flags and joins other processes only when it starts.
 """
 
@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.scale_check import ARGS, differences
-from tests.support import run_check_script
-from tests.test_project_runs import break_file, write_project
+from tests.helpers import SCRIPTS
+from tests.helpers.projects import break_file, write_project
+from tests.helpers.support import run_check_script
+from tests.scripts.scale_check import ARGS, differences
 
-CHECK = Path(__file__).with_name("scale_check.py")
+CHECK = SCRIPTS / "scale_check.py"
 
 
 def free_port() -> int:
@@ -54,7 +55,7 @@ def two_processes(project: Path, work: Path) -> dict:
             "--coordinator-address", address, "--num-processes", "2",
             "--process-id", str(index), "--csv-log", str(work / f"log_{index}.csv"),
             "--workers", "1",
-        )  # fmt: skip
+        )
         for index in range(2)
     ]
     outputs = [finish(process) for process in processes]

@@ -1,6 +1,9 @@
-"""Run by test_parity.py in a fresh process: 4 simulated CPU devices need XLA_FLAGS set
-before JAX starts. Usage: python dataparallel_check.py DIR MODEL_TYPE [multi_io]
-(multi_io: the generated two-input, two-output model of test_multi_io_parity.py)"""
+"""Run by generated/test_parity.py and generated/test_multi_io_parity.py in a fresh
+process: 4 simulated CPU devices need XLA_FLAGS set before JAX starts.
+
+Usage: python tests/scripts/dataparallel_check.py DIR MODEL_TYPE [multi_io]
+(multi_io: the generated two-input, two-output model, helpers/parity.TWO_IO)
+"""
 
 import os
 import sys
@@ -13,16 +16,18 @@ from pathlib import Path
 import jax
 import keras
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# The repository root, for `tests`.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests import support
-from tests.test_parity import CONFIGS, compare
+from tests.helpers import support
+from tests.helpers.parity import CONFIGS, TWO_IO
+from tests.helpers.support import compare
 
 
 def main(directory: str, model_type: str, variant: str = "") -> None:
     assert len(jax.devices()) == 4, jax.devices()
     if variant == "multi_io":  # the generated two-input, two-output model
-        from tests.test_multi_io_parity import TWO_IO as answers
+        answers = TWO_IO
     else:
         answers = CONFIGS["sparse"]
     module = support.generate(Path(directory), model_type=model_type, **answers)

@@ -1,9 +1,9 @@
-"""pytest plugin for tests/test_keras_suite.py: Keras's own test files, run with the
-generated steps swapped into Keras's `JAXTrainer`.
+"""pytest plugin for tests/generated/test_keras_suite.py: Keras's own test files, run
+with the generated steps swapped into Keras's `JAXTrainer`.
 
-tests/test_keras_suite.py runs `python -m pytest <keras test files> -p
-tests.keras_suite_plugin` in a subprocess, one per variant. The environment says what
-to swap in:
+tests/generated/test_keras_suite.py runs `python -m pytest <keras test files> -p
+tests.scripts.keras_suite_plugin` in a subprocess, one per variant. The environment says
+what to swap in:
 
 - `KERAS_SUITE_STEPS_FILE`: a generated module (`NAME.py`) or a generated project's
   `steps.py`; unset: Keras's own steps stay (the baseline).

@@ -1,7 +1,10 @@
-"""Run by test_multi_network_recipes.py in a fresh process: the gan, distillation and
-vae recipes match their oracles under `keras.distribution.DataParallel` on 4 simulated
-CPU devices (XLA_FLAGS must be set before JAX starts).
-Usage: python multi_network_dataparallel_check.py DIR"""
+"""Run by generated/test_multi_network_recipes.py in a fresh process: the gan,
+distillation and vae recipes match their oracles under
+`keras.distribution.DataParallel` on 4 simulated CPU devices (XLA_FLAGS must be set
+before JAX starts).
+
+Usage: python tests/scripts/multi_network_dataparallel_check.py DIR
+"""
 
 import os
 import sys
@@ -13,10 +16,11 @@ from pathlib import Path
 
 import jax
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# The repository root, for `tests`.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests import multi_network_oracles as oracles
-from tests import support
+from tests.helpers import multi_network_oracles as oracles
+from tests.helpers import support
 
 
 def main(directory: str) -> None:

@@ -1,6 +1,9 @@
-"""Run by test_recipes.py in a fresh process: every recipe and its oracle under
-`keras.distribution.DataParallel` on 4 simulated CPU devices (XLA_FLAGS must be set
-before JAX starts). Usage: python recipes_dataparallel_check.py DIR MODEL_TYPE"""
+"""Run by generated/test_recipes.py in a fresh process: every recipe and its oracle
+under `keras.distribution.DataParallel` on 4 simulated CPU devices (XLA_FLAGS must be
+set before JAX starts).
+
+Usage: python tests/scripts/recipes_dataparallel_check.py DIR MODEL_TYPE
+"""
 
 import os
 import sys
@@ -14,12 +17,13 @@ import jax
 import keras
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# The repository root, for `tests`.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from keras_jax_scaffold import recipes
 
-from tests import support
-from tests.recipe_oracles import compare_with_oracle
+from tests.helpers import support
+from tests.helpers.recipe_oracles import compare_with_oracle
 
 SETTINGS = {"clip-gradients": {"clip_norm": 0.1}, "sam": {"rho": 0.0}}
 

@@ -1,5 +1,5 @@
-"""Run by test_project_scale.py in fresh processes: JAX reads its device flags
-(XLA_FLAGS) and joins other processes only when it starts.
+"""Run by projects/test_project_scale.py in fresh processes: JAX reads its device flags
+(XLA_FLAGS) and joins other processes only when it starts. In tests/scripts/:
 
     python scale_check.py train SRC PACKAGE DEVICES OUT.npz [TRAIN ARGS...]
         `PACKAGE.train.main(TRAIN ARGS)` on DEVICES simulated CPU devices; the whole
@@ -8,9 +8,10 @@
     python scale_check.py model-parallel SRC PACKAGE DEVICES M[,M...] [BROKEN]
         `PACKAGE.train.main(ARGS)` on one device, then `main(ARGS + --model-parallel
         M)` for each M on DEVICES devices: asserts that every run has the one-device
-        run's weights, optimizer state and logs (RTOL/ATOL of support.py) and that the
-        first kernel was split; then, for a negative control, that the same runs of
-        the package BROKEN (SRC may list several folders) differ from the one-device run.
+        run's weights, optimizer state and logs (RTOL/ATOL of helpers/support.py) and
+        that the first kernel was split; then, for a negative control, that the same
+        runs of the package BROKEN (SRC may list several folders) differ from the
+        one-device run.
 """
 
 from __future__ import annotations
@@ -47,11 +48,12 @@ def final_state(history) -> dict:
 
 
 def differences(mine: dict, reference: dict) -> list[str]:
-    """Names of the arrays that differ beyond the parity tolerance (support.py)."""
+    """Names of the arrays that differ beyond the parity tolerance (RTOL, ATOL of
+    tests/helpers/support.py)."""
     import numpy as np
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.support import ATOL, RTOL
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo: `tests`
+    from tests.helpers.support import ATOL, RTOL
 
     assert sorted(mine) == sorted(reference), (sorted(mine), sorted(reference))
     assert any(name.startswith("log_val_loss") for name in reference), sorted(reference)
