@@ -128,7 +128,7 @@ class Metric(Entry):
     arguments: tuple[tuple[str, str], ...] = ()
     # Per-task overrides of ``arguments``.
     task_arguments: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
-    # The log key when it is not ``snake_name`` (set by spec.resolve_metric to the
+    # The log key when it is not ``snake_name`` (set by values.resolve_metric to the
     # name the user gave, as `compile(metrics=["mae"])` logs "mae").
     log_name: str = ""
 

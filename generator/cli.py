@@ -13,10 +13,11 @@ from typing import Annotated
 import typer
 
 from . import __version__, catalog
+from .answer_table import ANSWERS, Question
 from .cli_templates import templates_app
 from .console import fail, fail_with, print_changes, table
 from .errors import UserError
-from .spec import ANSWERS, Answers, Question
+from .spec import Answers
 
 app = typer.Typer(
     name="keras-jax-scaffold",
@@ -281,7 +282,7 @@ def metrics(
     """List the Keras metrics the generator knows: name, class, tasks, notes."""
     entries = catalog.METRICS
     if loss is not None:
-        from .spec import resolve_loss
+        from .values import resolve_loss
 
         try:
             entries = catalog.compatible_metrics(resolve_loss(loss).tasks[0])

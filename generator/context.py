@@ -246,6 +246,6 @@ def build_context(spec: Spec, custom_templates: tuple[str, ...] = ()) -> dict:
                 [("learning_rate", repr(spec.learning_rate))],
             ),
         },
-        # Answers that are template variables of their own (spec.Question.context).
+        # Answers that are template variables of their own (answer_table.Question.context).
         **answer_context(spec),
     }
