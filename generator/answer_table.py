@@ -261,9 +261,14 @@ def _default_metrics(a: Resolved) -> tuple[str, ...]:
     )
 
 
+def _head_tasks(a: Resolved) -> list[catalog.Task]:
+    """The task of every output: the named ones, or the model's one."""
+    return [o.task for o in _outputs(a)] or [a["task"]]
+
+
 def _all_heads(a: Resolved) -> list[tuple[catalog.Task, catalog.Loss]]:
     """(task, loss) of every output: the named ones, or the model's one."""
-    return [(o.task, o.loss) for o in _outputs(a)] or [(a["task"], a.get("loss"))]
+    return [(o.task, o.loss) for o in _outputs(a)] or [(a["task"], a["loss"])]
 
 
 def _min_output_units(a: Resolved) -> tuple[int, catalog.Loss]:
@@ -325,6 +330,29 @@ def _resolve_recipe(value: Any, a: Resolved) -> recipes.Recipe:
 
 def _learning_rate(value: Any, a: Resolved) -> float:
     return float(check_learning_rate(value))
+
+
+def _setting_question(owner: str, setting: recipes.Setting) -> Question:
+    """The entry of one setting of recipe ``owner``: asked only for that recipe."""
+
+    def resolve(value: Any, a: Resolved) -> int | float | str:
+        return recipes.check_setting(setting, owner, value, a["recipe"])
+
+    return Question(
+        name=setting.name,
+        kind={int: INT, float: FLOAT, str: TEXT}[setting.type],
+        label=setting.flag,
+        flag=setting.flag,
+        help=f"{setting.help[:1].upper()}{setting.help[1:]}. "
+        f"Default: {setting.default!r}.",
+        update_help=f"Change {setting.flag} (recipe {owner}).",
+        depends_on=("recipe",),
+        when=lambda a: a["recipe"].name == owner,
+        resolve=resolve,
+        default=lambda a: setting.default,
+        prompt=f"{setting.flag} ({setting.help})",
+        readme_default=f"`{setting.default!r}`",
+    )
 
 
 # The Keras dtype policies `--dtype-policy` chooses from.
@@ -528,11 +556,11 @@ ANSWERS: tuple[Question, ...] = (
         help="Number of classes. Default: 3.",
         update_help="Change the number of classes.",
         depends_on=("task", "outputs"),
-        when=lambda a: any(task.uses_num_classes for task, _ in _all_heads(a)),
+        when=lambda a: any(task.uses_num_classes for task in _head_tasks(a)),
         resolve=lambda value, a: at_least(
             "number of classes",
             value,
-            max(min_num_classes(task) for task, _ in _all_heads(a)),
+            max(min_num_classes(task) for task in _head_tasks(a)),
         ),
         default=lambda a: 3,
         prompt="Number of classes",
@@ -546,7 +574,7 @@ ANSWERS: tuple[Question, ...] = (
         update_help="Change the output units.",
         depends_on=("task", "loss", "outputs"),
         when=lambda a: any(
-            task.head_units == "output_units" for task, _ in _all_heads(a)
+            task.head_units == "output_units" for task in _head_tasks(a)
         ),
         resolve=_resolve_output_units,
         default=_default_output_units,
@@ -584,26 +612,7 @@ ANSWERS: tuple[Question, ...] = (
         readme_default="`default`",
     ),
     # One entry per recipe setting; recipes.py holds their flags, types and checks.
-    *(
-        Question(
-            name=setting.name,
-            kind={int: INT, float: FLOAT, str: TEXT}[setting.type],
-            label=setting.flag,
-            flag=setting.flag,
-            help=f"{setting.help[:1].upper()}{setting.help[1:]}. "
-            f"Default: {setting.default!r}.",
-            update_help=f"Change {setting.flag} (recipe {owner}).",
-            depends_on=("recipe",),
-            when=lambda a, owner=owner: a["recipe"].name == owner,
-            resolve=lambda value, a, setting=setting, owner=owner: (
-                recipes.check_setting(setting, owner, value, a["recipe"])
-            ),
-            default=lambda a, setting=setting: setting.default,
-            prompt=f"{setting.flag} ({setting.help})",
-            readme_default=f"`{setting.default!r}`",
-        )
-        for owner, setting in recipes.SETTING_OWNERS
-    ),
+    *(_setting_question(owner, setting) for owner, setting in recipes.SETTING_OWNERS),
     Question(
         name="dtype_policy",
         kind=TEXT,

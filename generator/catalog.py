@@ -12,7 +12,9 @@ tasks do not include the loss's task.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 
 @dataclass(frozen=True)
@@ -638,9 +640,12 @@ def _names(entry: Entry) -> tuple[str, ...]:
     return (entry.snake_name, entry.class_name, *entry.aliases)
 
 
-def name_index(entries) -> dict[str, object]:
+_Entry = TypeVar("_Entry", bound=Entry)
+
+
+def name_index(entries: Iterable[_Entry]) -> dict[str, _Entry]:
     """Lower-cased accepted name -> entry (class name, snake_case name, aliases)."""
-    index: dict[str, object] = {}
+    index: dict[str, _Entry] = {}
     for entry in entries:
         for name in _names(entry):
             index[name.lower()] = entry

@@ -12,6 +12,7 @@ import importlib.metadata
 import re
 
 from . import __version__, catalog, recipes
+from .io_grammar import OutputMetric
 from .layout import ANSWERS_FILE
 from .spec import Spec, answer_context, command_line
 
@@ -28,7 +29,9 @@ def project_dependencies() -> tuple[str, ...]:
     requirements = importlib.metadata.requires("keras-jax-scaffold") or []
     result = {}
     for requirement in requirements:
-        name, specifiers = re.match(r"([A-Za-z0-9_.-]+)\s*(.*)", requirement).groups()
+        match = re.match(r"([A-Za-z0-9_.-]+)\s*(.*)", requirement)
+        assert match is not None  # any requirement starts with a name
+        name, specifiers = match.groups()
         if name.lower() in PROJECT_RUNTIME_PACKAGES and ";" not in specifiers:
             ordered = sorted(
                 specifiers.split(","), key=lambda s: (not s.startswith(">="), s)
@@ -111,7 +114,11 @@ def outputs(spec: Spec) -> list[dict]:
                 },
                 "weight": repr(output.weight),
                 "metrics": _metric_entries(
-                    [m.metric for m in spec.metrics if m.output == output.name],
+                    [
+                        m.metric
+                        for m in spec.metrics
+                        if isinstance(m, OutputMetric) and m.output == output.name
+                    ],
                     spec,
                     task,
                 ),

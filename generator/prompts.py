@@ -89,8 +89,10 @@ def ask_question(question: Question, a: Mapping[str, Any]):
     default = question.default_for(a) if question.default is not None else None
     shown = None if default is None else question.kind.text(default)
     offered = question.offered(a)
+    assert question.prompt is not None  # asked questions have one
     text = _fill(question.prompt, a)
     if question.menu:
+        assert offered is not None  # a menu lists the question's choices
         typer.echo(_fill(question.menu, a))
         for number, (value, note) in enumerate(offered, start=1):
             typer.echo(f"  {number:>2}. {value:<36} {note}")

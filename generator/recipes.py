@@ -59,6 +59,8 @@ class Setting:
         shown = repr(typed) if typed is not None else repr(value)
         if self.type is str:
             return self._check_path(value, shown)
+        assert self.minimum is not None  # every number setting has one
+        converted: int | float
         try:
             if isinstance(value, bool):
                 raise ValueError

@@ -104,8 +104,8 @@ def resolve_metric(
                 f"output's shape, and its pick for {task.name} outputs does not fit"
                 f"{suggestion if fitting else ''}; compatible metrics: {offer}"
             )
-        entry = catalog.METRIC_INDEX[family[task.shape_family]]
-        return dataclasses.replace(entry, log_name=key)
+        picked = catalog.METRIC_INDEX[family[task.shape_family]]
+        return dataclasses.replace(picked, log_name=key)
     entry = catalog.METRIC_INDEX.get(key)
     if entry is None:
         raise unknown(
