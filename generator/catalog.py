@@ -132,8 +132,10 @@ class FromModel:
     name: str
 
 
-# A constructor argument: a number, a string, a bool, a tuple of numbers, or FromModel.
-Argument = int | float | str | bool | tuple[int, ...] | FromModel
+# A constructor argument's value: a number, a string, a bool or a tuple of numbers.
+Value = int | float | str | bool | tuple[int, ...]
+# A constructor argument as the catalog gives it: a value, or one from the model.
+Argument = Value | FromModel
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,7 @@ class Metric(Entry):
 
     def constructor_arguments(
         self, task: str, num_classes: int, output_units: int
-    ) -> list[tuple[str, int | float | str | bool | tuple[int, ...]]]:
+    ) -> list[tuple[str, Value]]:
         """``[(name, value), ...]`` for ``task``, ``FromModel`` values filled from the
         model's settings."""
         arguments = dict(self.task_arguments).get(task, self.arguments)

@@ -28,6 +28,9 @@ from .spec import Spec, answer_context, command_line
 
 CONTEXT_VERSION = 1
 
+# A metric's constructor argument in the context (catalog.Value, lists for tuples).
+PlainValue = int | float | str | bool | list[int]
+
 # What a generated project depends on: the ranges this tool is tested with, read from
 # this tool's own metadata (pyproject.toml) so the two cannot drift apart.
 PROJECT_RUNTIME_PACKAGES = ("keras", "jax", "jaxlib")
@@ -50,16 +53,14 @@ def project_dependencies() -> tuple[str, ...]:
     return tuple(result[name] for name in PROJECT_RUNTIME_PACKAGES if name in result)
 
 
-def _plain(
-    value: int | float | str | bool | tuple[int, ...],
-) -> int | float | str | bool | list[int]:
+def _plain(value: catalog.Value) -> PlainValue:
     """A constructor argument as plain data (a tuple becomes a list)."""
     return list(value) if isinstance(value, tuple) else value
 
 
 def metric_arguments(
     metric: catalog.Metric, spec: Spec, task: catalog.Task | None = None
-) -> list[tuple[str, int | float | str | bool | list[int]]]:
+) -> list[tuple[str, PlainValue]]:
     """Constructor arguments of a metric, filled from the model's settings (for
     ``task``, a named output's task; the model's task by default)."""
     arguments = metric.constructor_arguments(

@@ -128,13 +128,11 @@ def _inputs_known(question: Question, known: Mapping[str, Any], given) -> bool:
 
 
 class _Settle(Policy):
-    """The answers known without asking: given (validated) or not asked (defaults),
-    each once the answers it depends on are known. ``strict``: a bad given answer
-    raises UserError; otherwise it stays unknown."""
+    """The answers known without asking: given (validated: a bad one raises) or not
+    asked (defaults), each once the answers it depends on are known."""
 
-    def __init__(self, given: Answers, *, strict: bool):
+    def __init__(self, given: Answers):
         self.given = given
-        self.strict = strict
 
     def ready(self, question: Question, known: Resolved) -> bool:
         return _inputs_known(question, known, self.given)
@@ -146,10 +144,6 @@ class _Settle(Policy):
         ):
             return UNSETTLED  # asked, or required: not known without asking
         return raw
-
-    def failed(self, question: Question, error: UserError) -> None:
-        if self.strict:
-            raise error
 
 
 class _Ask(Policy):
@@ -183,7 +177,7 @@ def ask_missing(given: Answers) -> Answers:
     The given answers are checked first (those whose inputs are known), so no question
     is asked in vain. Returns the answers, every one explicit.
     """
-    known = walk(_Settle(given, strict=True)).resolved
+    known = walk(_Settle(given)).resolved
     return Answers(**walk(_Ask(given, known)).raw)
 
 
