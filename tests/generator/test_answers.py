@@ -1,13 +1,16 @@
-"""The answer table (`spec.ANSWERS`): one entry per answer, and every place derived from
+"""The answer table (`answer_table.ANSWERS`): one entry per answer, and every place derived from
 it. A test walks the table and fails when an answer is missing from any of them: the
 options of `new` and `update`, the prompts, the answers file, the command line in
 generated headers and README's option table."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shlex
+import types
+import typing
 from pathlib import Path
 
 import pytest
@@ -79,6 +82,55 @@ def test_answers_and_spec_have_one_field_per_entry():
     assert list(Answers.__dataclass_fields__) == names
     assert list(Spec.__dataclass_fields__) == names
     assert Answers().merged(Answers(loss="mse")).loss == "mse"
+
+
+def test_answers_fields_are_typed_as_their_entries_kinds():
+    # Answers is written out for the type checker; its annotations follow the table.
+    for field, question in zip(dataclasses.fields(Answers), ANSWERS, strict=True):
+        assert field.type == f"{question.kind.raw_type} | None", field.name
+        assert field.default is None
+
+
+def _conforms(value, hint) -> bool:
+    """Whether ``value`` fits the annotation ``hint`` (the forms Spec uses)."""
+    origin, arguments = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_conforms(value, option) for option in arguments)
+    if origin is tuple:
+        if len(arguments) == 2 and arguments[1] is Ellipsis:
+            return isinstance(value, tuple) and all(
+                _conforms(item, arguments[0]) for item in value
+            )
+        return (
+            isinstance(value, tuple)
+            and len(value) == len(arguments)
+            and all(map(_conforms, value, arguments))
+        )
+    if hint is float:
+        return isinstance(value, float)
+    return isinstance(value, hint) and not (hint is int and isinstance(value, bool))
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        Answers(name="plain"),
+        Answers(name="named", outputs=("a:mse", "b:bce:0.5"), inputs=("x:4", "y:2,3")),
+        Answers(name="gan", recipe="gan", loss="bce", metrics=()),
+        Answers(name="vars", variables=(("k", "v"),), template_dirs=("t",)),
+    ],
+    ids=lambda a: a.name,
+)
+def test_spec_values_have_the_types_its_fields_declare(answers):
+    # Spec is written out too: every resolved value fits its field's annotation.
+    spec = build_spec(answers)
+    hints = typing.get_type_hints(Spec)
+    for field in dataclasses.fields(Spec):
+        value = getattr(spec, field.name)
+        assert _conforms(value, hints[field.name]), (field.name, value)
+    assert (
+        _conforms(1, float) is False and _conforms((1, "a"), tuple[int, ...]) is False
+    )
 
 
 @pytest.mark.parametrize("question", ANSWERS, ids=lambda q: q.name)

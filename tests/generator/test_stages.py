@@ -9,6 +9,7 @@ each stage's contract so that a regression names the stage that broke.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -103,6 +104,78 @@ def test_context_expressions_are_python_source():
         *(m["expression"] for m in context["metrics"]),
     ):
         compile(expression, "<context>", "eval")
+
+
+# The keys of context version 1 that hold Python source, each what a macro of
+# partials/expressions.py.jinja writes for the data beside it.
+SOURCE_KEYS = {
+    "expression",
+    "output_units_expression",
+    "scores_width",
+    "label_range",
+    "functional_call",
+    "subclassed_call",
+}
+# Built-ins that still read them (their owners move them to the macros).
+SOURCE_KEY_READERS = ("partials/recipes/", "partials/proofs/", "project/")
+
+
+def _strings(value, key=""):
+    """``(key, text)`` of every string in ``value`` (the key it is found under)."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            yield from _strings(item, name)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item, key)
+    elif isinstance(value, str):
+        yield key, value
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {"metrics": ("io_u", "acc")},
+        {"loss": "ctc"},
+        {"outputs": ("a:circle", "b:bce"), "metrics": ("b:f1_score",)},
+        {"recipe": "distillation"},
+    ],
+)
+def test_context_holds_data_and_its_source_keys_are_what_the_macros_write(answers):
+    from keras_jax_scaffold.context import EXPRESSIONS
+
+    context = build_context(spec_for(**answers))
+    # Python source appears under the source keys only (the command line and the
+    # recipe's own data aside): everything else is names, numbers and text.
+    written = [
+        key
+        for key, text in _strings({k: v for k, v in context.items() if k != "recipe"})
+        if "keras." in text or "NUM_CLASSES" in text or "OUTPUT_UNITS" in text
+    ]
+    assert set(written) <= SOURCE_KEYS | {"command_line"}
+    macros = TemplateSet().environment.get_template(EXPRESSIONS).module
+    for layer in context["layers"]:
+        assert layer["expression"] == str(macros.layer(layer))
+    assert context["loss"]["expression"] == str(macros.loss(context["loss"]))
+    for metric in context["metrics"]:
+        assert metric["expression"] == str(macros.metric(metric))
+    for output in context["outputs"]:
+        assert output["functional_call"] == str(macros.applied(output["layers"]))
+
+
+def test_builtin_templates_write_python_with_the_macros_not_the_source_keys():
+    from keras_jax_scaffold.template_set import builtin_source
+
+    # `x.expression`, `target.label_range`, ... (not the macros: `expr.label_range`).
+    read = re.compile(r"(\w+)\.(" + "|".join(SOURCE_KEYS) + r")\b")
+    readers = []
+    for name in builtin_template_names():
+        source = builtin_source(name)
+        reads = [m for m in read.finditer(source) if m[1] != "expr"]
+        if reads or "output_units_expression" in source:
+            readers.append(name)
+    assert readers, "the source keys are still read by recipes and projects"
+    assert [n for n in readers if not n.startswith(SOURCE_KEY_READERS)] == []
 
 
 def test_context_command_line_gives_every_answer():
