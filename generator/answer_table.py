@@ -16,7 +16,7 @@ elsewhere:
   command's signature from the table);
 * the interactive prompts and the ``--no-input`` defaults (``prompts.py``);
 * the answers file ``.keras-jax-scaffold.json`` (``project.py``: JSON types, reading,
-  checking, writing);
+  checking, writing; it records the answers that apply: ``applies``, else ``when``);
 * the "render it again with" command of generated files (``spec.command_line``);
 * ``update``'s re-derivation (``spec.rederive``): when an answer's inputs change, an
   answer that no longer validates, or still had its old default, is derived again,
@@ -117,6 +117,10 @@ class Question:
     depends_on: tuple[str, ...] = ()
     # Asked, and written on the command line, only when true (else: the default).
     when: Callable[[Resolved], bool] = _always
+    # Whether the answer matters to the project, from the answers before it (a
+    # project's answers file records it only then; `update` drops a recorded one that
+    # does not apply). None: ``when``.
+    applies: Callable[[Resolved], bool] | None = None
     prompt: str | None = None  # the question; None: never asked (a flag only)
     # Answers that, given as flags, stand for this one: then it is not asked (it takes
     # its default), e.g. --loss for --output (one unnamed output).
@@ -154,6 +158,10 @@ class Question:
         if self.default is None:
             raise UserError(self.missing or f"missing {self.option}")
         return self.default(a)
+
+    def applies_to(self, a: Resolved) -> bool:
+        """Whether the answer matters, given the answers resolved before it."""
+        return (self.when if self.applies is None else self.applies)(a)
 
     def offered(self, a: Resolved) -> Sequence[tuple[str, str]] | None:
         return None if self.choices is None else self.choices(a)
@@ -627,8 +635,11 @@ ANSWERS: tuple[Question, ...] = (
         resolve=lambda value, a: choose("dtype policy", value, DTYPE_POLICIES),
         default=lambda a: "float32",
         # Written on the command line only when not float32: the generated files
-        # of older answers (float32) stay the same. A flag only (not asked).
+        # of older answers (float32) stay the same. A flag only (not asked). It
+        # always applies: recorded even as float32, so that a later default never
+        # changes a project.
         when=lambda a: a.get("dtype_policy", "float32") != "float32",
+        applies=_always,
         choices=lambda a: DTYPE_POLICIES,
         completion=tuple(policy for policy, _ in DTYPE_POLICIES),
         readme_default="`float32`",

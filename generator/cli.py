@@ -219,7 +219,7 @@ def update(
 ) -> None:
     """Render a project again (current templates, recorded answers) and merge it.
 
-    A 3-way merge of the last render (.keras-jax-scaffold/base.json), your files and
+    A 3-way merge of the last render (.keras-jax-scaffold/base/), your files and
     the new render: your changes and the template's both stay; where both changed the
     same lines the file is written with <<<<<<< yours / ======= / >>>>>>> template
     markers and the command exits 1. Files you deleted stay deleted; files the
@@ -229,7 +229,6 @@ def update(
     last `update` that gave some) are recorded there and used again; give
     --template-dir to replace them.
     """
-    from .layout import BASE_FILE
     from .update import update_project
 
     try:
@@ -239,7 +238,7 @@ def update(
 
     for note in result.notes:
         typer.echo(f"note: {note}")
-    print_changes(project_dir, result.changes, dry_run=dry_run, no_diff=(BASE_FILE,))
+    print_changes(project_dir, result.changes, dry_run=dry_run)
     if result.conflicts:
         shown = ", ".join(repr(str(project_dir / path)) for path in result.conflicts)
         if dry_run:

@@ -11,8 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # A generated project's own files for this tool, relative to the project root.
-ANSWERS_FILE = ".keras-jax-scaffold.json"  # the answers and tool version, sorted
-BASE_FILE = ".keras-jax-scaffold/base.json"  # the last render, the base of `update`
+ANSWERS_FILE = ".keras-jax-scaffold.json"  # the answers that apply, tool version
+# The last render, the base of `update`: one plain file per generated file, holding the
+# bytes written then (``.keras-jax-scaffold/base/src/NAME/model.py``, ...).
+BASE_DIR = ".keras-jax-scaffold/base"
+# The base as one JSON document ``{"files": {path: text}}``, as releases up to 0.1
+# wrote it; `update` reads it and replaces it with BASE_DIR.
+LEGACY_BASE_FILE = ".keras-jax-scaffold/base.json"
+# Everything this tool keeps in a project besides the answers file.
+RECORD_DIR = ".keras-jax-scaffold"
 # Found automatically in the output directory or any parent; overrides templates.
 LOCAL_TEMPLATE_DIR = ".keras-jax-scaffold/templates"
 

@@ -9,6 +9,7 @@ before the write succeeded.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from .context import build_context
 from .errors import UserError
 from .format import format_files
 from .layout import LAYOUTS
-from .plan import Plan, conflicts, plan_writes
+from .plan import FileChange, Plan, conflicts, plan_writes
 from .render import render_files
 from .spec import Answers, Spec, build_spec
 from .template_set import TemplateSet
@@ -108,11 +109,14 @@ def write_files(
     force: bool,
     dry_run: bool,
     notes: tuple[str, ...] = (),
+    last: Sequence[FileChange] = (),
 ) -> Plan:
     """Plan ``files`` against the disk and, unless ``dry_run``, write them (all or none).
 
     A dry run checks as much as a real run (the preflight) but leaves conflicts in the
-    plan for the caller to report; a real run refuses them before any write.
+    plan for the caller to report; a real run refuses them before any write. ``last``:
+    changes made after the files, in the same all-or-nothing step (a project's base),
+    and not in the returned plan.
     """
     plan = Plan(output_dir, plan_writes(files, output_dir, force), notes)
     if not dry_run:
@@ -122,7 +126,7 @@ def write_files(
                 f"{str(output_dir / refused[0])!r} exists and differs from the generated "
                 "code; use --force to overwrite it (or --dry-run to see the diff)"
             )
-    preflight(output_dir, plan.changes)
+    preflight(output_dir, [*plan.changes, *last])
     if not dry_run:
-        apply(output_dir, plan.changes)
+        apply(output_dir, [*plan.changes, *last])
     return plan

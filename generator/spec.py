@@ -272,7 +272,9 @@ class Rederive(Policy):
             return before
         raw = question.default_for(new)
         value = question.resolve(raw, new)
-        if value != self.old[name]:
+        # No note for an answer that no longer applies (a setting of the old
+        # recipe): the answers file drops it.
+        if value != self.old[name] and question.applies_to(new):
             shown = question.kind.text(question.unparse(value))
             self.notes.append(
                 f"{question.label}: {shown} ({reason}; give {question.option} to choose)"

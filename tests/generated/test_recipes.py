@@ -602,9 +602,11 @@ def test_update_switches_recipes_with_a_3_way_merge_and_keeps_a_user_edit(tmp_pa
         and "self.grad_norm_tracker = keras.metrics.Mean("
         in (project / "src/proj/model.py").read_text("utf-8")
     )
-    assert any("--rho" in note for note in plan.notes), plan.notes
+    # The sam setting no longer applies: dropped from the answers, without a note.
+    assert not any("--rho" in note for note in plan.notes), plan.notes
     recorded = read_answers(project).answers
-    assert (recorded.recipe, recorded.rho) == ("clip-gradients", 0.05)
+    assert (recorded.recipe, recorded.rho) == ("clip-gradients", None)
+    assert '"rho"' not in (project / ANSWERS_FILE).read_text("utf-8")
 
     before = (project / ANSWERS_FILE).read_text("utf-8")
     with pytest.raises(UserError, match="--rho is a setting of recipe 'sam'"):

@@ -8,7 +8,6 @@ found by diffing two renders, so the tests do not depend on the templates' wordi
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import json
 import os
@@ -16,16 +15,20 @@ import shutil
 from pathlib import Path
 
 import pytest
-from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_FILE, PROJECT
+from keras_jax_scaffold.layout import (
+    ANSWERS_FILE,
+    BASE_DIR,
+    LEGACY_BASE_FILE,
+    PROJECT,
+)
 from keras_jax_scaffold.pipeline import relative_template_dirs
 from keras_jax_scaffold.project import (
     create_project,
-    dump_base,
     read_answers,
     read_base,
     render_project,
 )
-from keras_jax_scaffold.spec import Answers, answers_from_spec, build_spec
+from keras_jax_scaffold.spec import ANSWERS, Answers, build_spec
 from keras_jax_scaffold.update import (
     END_MARKER,
     MID_MARKER,
@@ -71,11 +74,23 @@ def project(tmp_path, pristine) -> Path:
 
 
 def fresh_render(project: Path, template_dirs=(), **answers) -> dict[str, str]:
-    """Every file `new --project` would write for these answers (answers/base too)."""
+    """Every file `new --project` would write for these answers (the answers file
+    too, not the base)."""
     template_dirs = tuple(template_dirs)
     relative = relative_template_dirs(template_dirs, project.parent)
     spec = build_spec(Answers(name=NAME, template_dirs=relative, **answers))
     return render_project(spec, template_dirs, project)
+
+
+def with_base(files: dict[str, str]) -> dict[str, str]:
+    """``files`` (a render) and the base a project keeps of them: a copy of each
+    generated file under the base directory."""
+    base = {
+        f"{BASE_DIR}/{path}": text
+        for path, text in files.items()
+        if path != ANSWERS_FILE
+    }
+    return {**files, **base}
 
 
 def files_on_disk(root: Path) -> dict[str, str]:
@@ -84,6 +99,14 @@ def files_on_disk(root: Path) -> dict[str, str]:
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
+
+
+def write_base(project: Path, files: dict[str, str]) -> None:
+    """Make ``files`` the project's base, as if the last render had written them."""
+    shutil.rmtree(project / BASE_DIR)
+    for path, text in files.items():
+        (project / BASE_DIR / path).parent.mkdir(parents=True, exist_ok=True)
+        (project / BASE_DIR / path).write_text(text, encoding="utf-8")
 
 
 def assert_one_error(result, *expected: str) -> str:
@@ -105,13 +128,13 @@ def template_dir(tmp_path: Path, template: str = MODEL.template) -> Path:
     return directory
 
 
-def status_lines(output: str) -> dict[str, str]:
-    """``{relative path: status}`` from `update`'s status lines."""
+def status_lines(output: str, name: str = NAME) -> dict[str, str]:
+    """``{relative path: status}`` from `update`'s status lines (project ``name``)."""
     result = {}
     for line in output.splitlines():
         parts = line.split()
-        if len(parts) >= 2 and f"{os.sep}{NAME}{os.sep}" in parts[1]:
-            relative = parts[1].split(f"{os.sep}{NAME}{os.sep}", 1)[1]
+        if len(parts) >= 2 and f"{os.sep}{name}{os.sep}" in parts[1]:
+            relative = parts[1].split(f"{os.sep}{name}{os.sep}", 1)[1]
             result[relative.replace(os.sep, "/")] = parts[0]
     return result
 
@@ -338,11 +361,14 @@ def test_update_without_edits_equals_the_fresh_render(tmp_path, project):
     result = invoke("update", project, "--learning-rate", "0.01", "-t", tpl)
     assert result.exit_code == 0, result.output
     expected = fresh_render(project, [tpl], learning_rate=0.01)
-    assert files_on_disk(project) == expected
+    assert files_on_disk(project) == with_base(expected)
     statuses = status_lines(result.stdout)
     assert statuses[MODEL_PATH] == "update"
-    assert statuses[ANSWERS_FILE] == "update" and statuses[BASE_FILE] == "update"
-    assert set(statuses) == set(expected)
+    assert statuses[ANSWERS_FILE] == "update" and statuses[BASE_DIR] == "update"
+    # One line per file and one for the base, which changed as the files did.
+    assert set(statuses) == set(expected) | {BASE_DIR}
+    changed = sum(status == "update" for status in statuses.values()) - 2
+    assert f"update  {project / BASE_DIR}  ({changed} changed)" in result.stdout
     assert read_answers(project)[0].learning_rate == 0.01
     assert result.stderr == ""
 
@@ -401,10 +427,9 @@ def test_overlapping_changes_are_written_with_markers_and_exit_1(tmp_path, proje
     )
     assert status_lines(result.stdout)[MODEL_PATH] == "conflict"
     # The other files, the answers and the base are written: the update happened.
+    rendered = fresh_render(project, [tpl])
     assert read_base(project) == {
-        k: v
-        for k, v in fresh_render(project, [tpl]).items()
-        if k not in (ANSWERS_FILE, BASE_FILE)
+        path: text for path, text in rendered.items() if path != ANSWERS_FILE
     }
 
 
@@ -448,7 +473,7 @@ def test_a_file_the_template_dropped_is_deleted_unless_changed(project):
         "notes/old.txt": "old\n",
         "extra/deep/gone.txt": "gone\n",
     }
-    (project / BASE_FILE).write_text(dump_base(base))
+    write_base(project, base)
     (project / "src/proj/old.py").write_text("OLD = 1\n")
     (project / "notes").mkdir()
     (project / "notes/old.txt").write_text("mine\n")
@@ -461,11 +486,28 @@ def test_a_file_the_template_dropped_is_deleted_unless_changed(project):
     assert not (project / "src/proj/old.py").exists()
     assert statuses["notes/old.txt"] == "keep"
     assert (project / "notes/old.txt").read_text() == "mine\n"
-    assert "src/proj/old.py" not in read_base(project)
-    # Directories the deletions emptied go too; the project's own stay.
+    assert "note: " not in result.stdout
+    assert "(no longer generated; kept because you changed it)" in result.stdout
+    # None of them is in the base any more: the kept one is no longer tracked.
+    assert read_base(project) == {
+        path: text
+        for path, text in fresh_render(project).items()
+        if path != ANSWERS_FILE
+    }
+    # Directories the deletions emptied go too, in the base as well; the project's
+    # own stay.
     assert statuses["extra/deep/gone.txt"] == "delete"
     assert not (project / "extra").exists()
+    assert not (project / BASE_DIR / "extra").exists()
+    assert not (project / BASE_DIR / "notes").exists()
     assert (project / "src/proj").is_dir()
+    assert statuses[BASE_DIR] == "update"
+    assert f"update  {project / BASE_DIR}  (3 removed)" in result.stdout
+    # The kept file is the user's own now: a second update leaves it alone.
+    again = invoke("update", project)
+    assert again.exit_code == 0, again.output
+    assert "notes/old.txt" not in status_lines(again.stdout)
+    assert (project / "notes/old.txt").read_text() == "mine\n"
 
 
 def test_a_new_template_file_is_created_or_merged_with_the_users(project):
@@ -473,7 +515,7 @@ def test_a_new_template_file_is_created_or_merged_with_the_users(project):
     new_readme = base.pop("README.md")
     del base[MODEL_PATH]
     # As if the last render had not generated README.md and the model file yet.
-    (project / BASE_FILE).write_text(dump_base(base))
+    write_base(project, base)
     (project / "README.md").unlink()
     (project / MODEL_PATH).write_text("# the user's own model file\n")
     result = invoke("update", project)
@@ -484,6 +526,11 @@ def test_a_new_template_file_is_created_or_merged_with_the_users(project):
     assert statuses[MODEL_PATH] == "conflict"
     text = (project / MODEL_PATH).read_text()
     assert "# the user's own model file" in text and START_MARKER in text
+    assert "new in the template; you already had one" in result.stdout
+    # Both are in the base now: the new render, not the user's file.
+    assert read_base(project)["README.md"] == new_readme
+    assert MODEL_PATH in read_base(project)
+    assert f"update  {project / BASE_DIR}  (2 new)" in result.stdout
 
 
 def test_update_is_idempotent(tmp_path, project):
@@ -536,7 +583,7 @@ def test_template_dirs_of_new_are_used_again_by_update(tmp_path):
 def test_changing_the_loss_gives_the_project_new_would_make(project):
     result = invoke("update", project, "--loss", "mse")
     assert result.exit_code == 0, result.output
-    assert files_on_disk(project) == fresh_render(project, loss="mse")
+    assert files_on_disk(project) == with_base(fresh_render(project, loss="mse"))
     assert (
         "note: task: regression (the recorded one no longer fits: task "
         "'multiclass_sparse' does not fit loss" in result.stdout
@@ -583,6 +630,12 @@ def _write(project: Path, relative: str, text: str) -> None:
     (project / relative).write_text(text)
 
 
+def legacy_base(files: dict[str, str]) -> str:
+    """A base.json as releases up to 0.1 wrote it."""
+    document = {"files": dict(sorted(files.items())), "tool_version": "0.1.0"}
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
 def _answers(project: Path) -> dict:
     return json.loads((project / ANSWERS_FILE).read_text())
 
@@ -615,16 +668,28 @@ BAD_PROJECTS = {
         (ANSWERS_FILE, "unknown loss", "did you mean"),
     ),
     "missing base": (
-        lambda p: (p / BASE_FILE).unlink(),
-        ("has no .keras-jax-scaffold/base.json",),
+        lambda p: shutil.rmtree(p / BASE_DIR),
+        ("has no .keras-jax-scaffold/base/", "restore it from version control"),
     ),
-    "invalid base": (
-        lambda p: _write(p, BASE_FILE, '{"files": {"a": 1}}'),
-        ("'files' must map paths",),
+    "empty base": (
+        lambda p: (shutil.rmtree(p / BASE_DIR), (p / BASE_DIR).mkdir()),
+        ("has no .keras-jax-scaffold/base/",),
     ),
-    "base path outside the project": (
-        lambda p: _write(p, BASE_FILE, dump_base({"../evil.py": "x\n"})),
-        ("invalid file path", "../evil.py"),
+    "base file not UTF-8": (
+        lambda p: (p / BASE_DIR / MODEL_PATH).write_bytes(b"\xff\xfe"),
+        (str(BASE_DIR + "/" + MODEL_PATH), "not UTF-8 text"),
+    ),
+    "answers file inside the base": (
+        lambda p: _write(p, f"{BASE_DIR}/{ANSWERS_FILE}", "{}\n"),
+        (f"{BASE_DIR}'", "invalid file path", f"'{ANSWERS_FILE}'"),
+    ),
+    "invalid legacy base": (
+        lambda p: _write(p, LEGACY_BASE_FILE, '{"files": {"a": 1}}'),
+        (LEGACY_BASE_FILE, "'files' must map paths"),
+    ),
+    "legacy base path outside the project": (
+        lambda p: _write(p, LEGACY_BASE_FILE, legacy_base({"../evil.py": "x\n"})),
+        (LEGACY_BASE_FILE, "invalid file path", "../evil.py"),
     ),
     "directory where a file goes": (
         lambda p: ((p / MODEL_PATH).unlink(), (p / MODEL_PATH).mkdir()),
@@ -698,8 +763,8 @@ def test_failed_write_rolls_back_every_change(tmp_path, monkeypatch, project):
     before = snapshot(project)
     real_write = write_module.write_atomic
 
-    def write_atomic(path, content):
-        if path.name == "base.json":
+    def write_atomic(path, content):  # after every file and the answers: the base
+        if path == project / BASE_DIR / MODEL_PATH:
             raise OSError(28, "No space left on device")
         real_write(path, content)
 
@@ -777,65 +842,441 @@ def test_an_unwritable_subdirectory_is_found_before_any_write(project, monkeypat
 # ----------------------------------------------------- projects made by older releases
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-USER_EDIT = "    # My change: more dropout for my data.\n    x = keras.layers.Dropout(0.25)(x)\n"
+# Each fixture's user edits (see tests/fixtures/README.md): (the generated lines, the
+# user's lines) in a file; ``None`` for lines appended at the end.
+PENALTY_EXAMPLE = (
+    "            # loss = loss + 1e-3 * keras.ops.mean(keras.ops.square(y_pred))\n"
+)
+FIXTURE_EDITS = {
+    "project_0_1_0": {
+        "src/project_0_1_0/model.py": [
+            (
+                "    x = keras.layers.Dropout(0.1)(x)\n",
+                (
+                    "    # My change: more dropout for my data.\n"
+                    "    x = keras.layers.Dropout(0.25)(x)\n"
+                ),
+            )
+        ],
+    },
+    "project_0_1_final": {
+        "src/project_0_1_final/model.py": [
+            (
+                '        activation="relu",\n',
+                (
+                    "        # My change: gelu instead of relu, better on my data.\n"
+                    '        activation="gelu",\n'
+                ),
+            )
+        ],
+        "src/project_0_1_final/steps.py": [
+            (
+                PENALTY_EXAMPLE,
+                (
+                    PENALTY_EXAMPLE
+                    + "            # My change: a small penalty on large predictions.\n"
+                    "            loss = loss + 1e-4 * "
+                    "keras.ops.mean(keras.ops.square(y_pred))\n"
+                ),
+            )
+        ],
+        "README.md": [
+            (
+                None,
+                (
+                    "\n## Our notes\n\n"
+                    "Trained nightly on the image shards in /data/images (see "
+                    "data.py).\n"
+                ),
+            )
+        ],
+    },
+}
+# What the fixtures' answers files record that does not apply to them.
+NOT_APPLYING = {
+    "project_0_1_0": {"output_units"},
+    "project_0_1_final": {
+        "input_shape",  # beside a named input
+        "output_units",  # of a classification (its units are the classes)
+        *("microbatches", "clip_norm", "noise_dim", "temperature", "alpha"),
+        *("teacher", "latent_dim"),  # the settings of the recipes it does not use
+    },
+}
 
 
-def test_a_project_made_by_0_1_0_updates_and_keeps_the_user_edit(tmp_path):
-    """tests/fixtures/project_0_1_0: as 0.1.0 wrote it (answers file and base
-    included), plus a user edit in model.py. Today's `update` merges without
-    conflicts and keeps the edit; every file is what `new` makes today, with the
-    edit merged in."""
-    name = "project_0_1_0"
+def with_edits(name: str, files: dict[str, str]) -> dict[str, str]:
+    """``files`` (a render) with the fixture's user edits made: each generated line
+    that was edited occurs once, so the edit lands where the user made it."""
+    edited = dict(files)
+    for path, edits in FIXTURE_EDITS[name].items():
+        for generated, mine in edits:
+            if generated is None:
+                edited[path] += mine
+            else:
+                assert edited[path].count(generated) == 1, (path, generated)
+                edited[path] = edited[path].replace(generated, mine)
+    return edited
+
+
+def copy_fixture(tmp_path: Path, name: str) -> Path:
     project = tmp_path / name
     caches = shutil.ignore_patterns("__pycache__", ".ruff_cache", ".pytest_cache")
     shutil.copytree(FIXTURES / name, project, ignore=caches)
-    model_path = f"src/{name}/model.py"
-    assert USER_EDIT in (project / model_path).read_text(encoding="utf-8")
+    return project
+
+
+def render_recorded(project: Path) -> dict[str, str]:
+    """What `new --project` writes today for the answers ``project`` records (the base
+    of its files not included)."""
     recorded = read_answers(project).answers
+    kept = tuple(key for key, _ in recorded.variables or ())  # read by no template
+    return render_project(build_spec(recorded), (), project, recorded_vars=kept)
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURE_EDITS))
+def test_a_project_made_by_an_older_release_updates_and_keeps_the_user_edits(
+    tmp_path, name
+):
+    """tests/fixtures/NAME: a project as an older release wrote it (answers file
+    with every answer, base.json), with user edits. Today's `update` merges without
+    conflicts and keeps the edits: every file is what `new` makes today, with the
+    edits in; the base becomes a tree of the new render, base.json goes, the answers
+    file keeps the answers that apply (the same project); a second update changes
+    nothing."""
+    project = copy_fixture(tmp_path, name)
+    original = json.loads((project / ANSWERS_FILE).read_text())["answers"]
+    assert NOT_APPLYING[name] <= set(original)
+    old_base = json.loads((project / LEGACY_BASE_FILE).read_text())["files"]
+    # The fixture is what the release wrote, plus the edits.
+    assert with_edits(name, old_base) == {
+        path: text for path, text in files_on_disk(project).items() if path in old_base
+    }
+    spec = build_spec(read_answers(project).answers)
 
     result = invoke("update", project)
     assert result.exit_code == 0, result.output
-    statuses = {
-        line.split()[1]: line.split()[0]
-        for line in result.stdout.splitlines()
-        if line.split() and not line.startswith("note:")
-    }
+    statuses = status_lines(result.stdout, name)
     assert "conflict" not in statuses.values(), result.stdout
-    # No answer changed; the template variable 0.1.0 recorded is read by no template.
+    assert statuses[BASE_DIR] == "create"
+    assert statuses[LEGACY_BASE_FILE] == "delete"
+    assert f"({LEGACY_BASE_FILE} replaced" not in result.stdout
+    assert f"(replaced by {BASE_DIR}/)" in result.stdout
+    # No answer changed; 0.1.0 recorded a template variable no template reads.
     notes = [line for line in result.stdout.splitlines() if "note:" in line]
-    unread = (
-        f"note: --var note=hi is recorded in {ANSWERS_FILE} but no template reads it; "
-        "delete it there if it is no longer needed"
-    )
-    assert notes == [unread]
+    if name == "project_0_1_0":
+        unread = (
+            f"note: --var note=hi is recorded in {ANSWERS_FILE} but no template "
+            "reads it; delete it there if it is no longer needed"
+        )
+        assert notes == [unread]
+    else:
+        assert notes == []
 
-    kept = tuple(key for key, _ in recorded.variables or ())  # read by no template
-    fresh = render_project(build_spec(recorded), (), project, recorded_vars=kept)
-    on_disk = files_on_disk(project)
-    assert set(on_disk) == set(fresh)
-    edited = on_disk.pop(model_path)
-    assert USER_EDIT in edited
-    assert edited == fresh.pop(model_path).replace(
-        "    x = keras.layers.Dropout(0.1)(x)\n", USER_EDIT, 1
-    )
-    assert on_disk == fresh
-    # The base is the new render (not the user's file); the answers are unchanged.
-    assert (
-        read_base(project)[model_path]
-        == render_project(build_spec(recorded), (), project, recorded_vars=kept)[
-            model_path
-        ]
-    )
-    # The answers are unchanged; those added since 0.1.0 (the recipe and its
-    # settings) are now recorded explicitly, with the defaults that reproduce 0.1.0.
-    explicit = answers_from_spec(build_spec(recorded))
-    assert read_answers(project).answers == dataclasses.replace(
-        explicit, template_dirs=recorded.template_dirs
-    )
+    fresh = render_recorded(project)
+    assert files_on_disk(project) == with_base(fresh) | with_edits(name, fresh)
+    assert not (project / LEGACY_BASE_FILE).exists()
+    # The answers file: the same project, without the answers that do not apply.
+    answers = json.loads((project / ANSWERS_FILE).read_text())["answers"]
+    assert set(answers) == set(original) - NOT_APPLYING[name] | {
+        "dtype_policy",  # answers added since 0.1.0, recorded explicitly
+        "inputs",
+        "outputs",
+        "recipe",
+    }
+    assert build_spec(read_answers(project).answers) == spec
+
     # A second update has nothing to do.
+    before = snapshot(project)
     again = invoke("update", project)
     assert again.exit_code == 0, again.output
-    assert files_on_disk(project) == {**fresh, model_path: edited}
+    assert snapshot(project) == before
+    statuses = status_lines(again.stdout, name)
+    assert {path for path, status in statuses.items() if status != "identical"} == (
+        set(FIXTURE_EDITS[name])
+    )
+    assert {statuses[path] for path in FIXTURE_EDITS[name]} == {"keep"}
+
+
+@pytest.fixture(scope="module")
+def updated_fixture(tmp_path_factory) -> dict[str, str]:
+    """project_0_1_0 after one uninterrupted update: every file."""
+    project = copy_fixture(tmp_path_factory.mktemp("reference"), "project_0_1_0")
+    update_project(project)
+    return files_on_disk(project)
+
+
+def interrupt(monkeypatch, project: Path, stop) -> list[str]:
+    """Kill the next update where ``stop(kind, path)`` is true (``kind``: "write" or
+    "delete"): a KeyboardInterrupt, which the writer does not undo, as a killed
+    process leaves the files. Returns the writes and deletes made before."""
+    from keras_jax_scaffold import write as write_module
+
+    done: list[str] = []
+    real_write, real_unlink = write_module.write_atomic, Path.unlink
+
+    def write_atomic(path, content):
+        if stop("write", path.relative_to(project).as_posix()):
+            raise KeyboardInterrupt
+        real_write(path, content)
+        done.append(path.relative_to(project).as_posix())
+
+    def unlink(path, missing_ok=False):
+        if path.is_relative_to(project):
+            relative = path.relative_to(project).as_posix()
+            if stop("delete", relative):
+                raise KeyboardInterrupt
+            done.append(relative)
+        real_unlink(path, missing_ok=missing_ok)
+
+    monkeypatch.setattr(write_module, "write_atomic", write_atomic)
+    monkeypatch.setattr(Path, "unlink", unlink)
+    return done
+
+
+INTERRUPTIONS = {
+    # after some of the project's files
+    "files": lambda kind, path: path == "src/project_0_1_0/steps.py",
+    "answers": lambda kind, path: path == ANSWERS_FILE,
+    # with part of the base tree written
+    "base tree": lambda kind, path: path == f"{BASE_DIR}/src/project_0_1_0/data.py",
+    # the whole tree written, base.json not yet deleted
+    "base.json": lambda kind, path: kind == "delete" and path == LEGACY_BASE_FILE,
+}
+
+
+@pytest.mark.parametrize("where", sorted(INTERRUPTIONS))
+def test_an_update_killed_midway_finishes_when_run_again(
+    tmp_path, monkeypatch, updated_fixture, where
+):
+    """Killed while writing (no rollback: the files written so far stay), `update`
+    run again finishes the job: the same files as one uninterrupted update, without
+    conflicts, the user's edits kept."""
+    project = copy_fixture(tmp_path, "project_0_1_0")
+    before = files_on_disk(project)
+    done = interrupt(monkeypatch, project, INTERRUPTIONS[where])
+    with pytest.raises(KeyboardInterrupt):
+        update_project(project)
+    monkeypatch.undo()
+    assert done and files_on_disk(project) != before  # it stopped midway
+    assert (project / LEGACY_BASE_FILE).exists()  # still the base
+    result = update_project(project)
+    assert result.conflicts == []
+    assert files_on_disk(project) == updated_fixture
+
+
+def test_a_kill_while_writing_the_base_tree_is_finished_by_the_next_update(
+    tmp_path, monkeypatch, project
+):
+    """A project with a base tree, a template change and a user edit: killed with
+    half the tree written (those base files new, the others old), the next update
+    gives what one uninterrupted update gives."""
+    model = project / MODEL_PATH
+    model.write_text("# my note\n" + model.read_text())
+    tpl = template_dir(tmp_path)
+    given = Answers(template_dirs=(str(tpl),), learning_rate=0.01)
+    # One uninterrupted update, in place (README names the template directory
+    # relative to the project), then the project as it was.
+    saved = tmp_path / "saved"
+    shutil.copytree(project, saved)
+    update_project(project, given)
+    reference = files_on_disk(project)
+    shutil.rmtree(project)
+    shutil.copytree(saved, project)
+
+    stop = f"{BASE_DIR}/{MODEL_PATH}"  # README's base is written before it
+    done = interrupt(monkeypatch, project, lambda kind, path: path == stop)
+    with pytest.raises(KeyboardInterrupt):
+        update_project(project, given)
+    monkeypatch.undo()
+    assert f"{BASE_DIR}/README.md" in done
+    assert read_base(project)[MODEL_PATH] != reference[f"{BASE_DIR}/{MODEL_PATH}"]
+    result = update_project(project)  # the template directory is recorded
+    assert result.conflicts == []
+    assert files_on_disk(project) == reference
+
+
+def test_a_failed_update_of_an_older_project_changes_nothing(tmp_path, monkeypatch):
+    """An OS error on the last step of the migration (deleting base.json): every
+    file, the answers and the base tree written before it are undone."""
+    project = copy_fixture(tmp_path, "project_0_1_final")
+    before = snapshot(project)
+    real_unlink = Path.unlink
+
+    def unlink(path, missing_ok=False):
+        if path.name == "base.json":
+            raise PermissionError(13, "Permission denied")
+        real_unlink(path, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    result = invoke("update", project)
+    assert_one_error(result, "cannot delete", LEGACY_BASE_FILE, "nothing was changed")
+    monkeypatch.undo()
+    assert snapshot(project) == before
+
+
+# ------------------------------------------------------------- the base, the answers
+
+
+def test_the_base_is_a_tree_of_the_files_as_rendered(project):
+    """One plain file per generated file under the base directory, byte for byte
+    the render (not the user's edits); nothing else is written there."""
+    model = project / MODEL_PATH
+    model.write_text("# my note\n" + model.read_text())
+    result = invoke("update", project, "--hidden-units", "7")
+    assert result.exit_code == 0, result.output
+    fresh = fresh_render(project, hidden_units=7)
+    base = project / BASE_DIR
+    assert {
+        p.relative_to(base).as_posix(): p.read_bytes()
+        for p in base.rglob("*")
+        if p.is_file()
+    } == {
+        path: text.encode("utf-8")
+        for path, text in fresh.items()
+        if path != ANSWERS_FILE
+    }
+    assert sorted(p.name for p in (project / ".keras-jax-scaffold").iterdir()) == [
+        "base"
+    ]
+
+
+def test_the_base_ignores_what_tools_leave_in_it_and_crlf_checkouts(project):
+    """A checkout with git's autocrlf turns the base's line ends into CRLF; Python,
+    macOS and a killed write leave files beside it: none of it changes the base."""
+    base = project / BASE_DIR
+    for path in base.rglob("*"):
+        if path.is_file():
+            path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    (base / "src" / NAME / "__pycache__").mkdir()
+    (base / "src" / NAME / "__pycache__" / "model.cpython-311.pyc").write_bytes(
+        b"\x00\xff"
+    )
+    (base / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (base / "src" / NAME / ".model.py.a1b2c3d4.tmp").write_text("half a file")
+    model = project / MODEL_PATH
+    model.write_text("# my note\n" + model.read_text())
+    result = invoke("update", project, "--hidden-units", "7")
+    assert result.exit_code == 0, result.output
+    assert status_lines(result.stdout)[MODEL_PATH] == "merge"
+    fresh = fresh_render(project, hidden_units=7)
+    assert model.read_text() == "# my note\n" + fresh[MODEL_PATH]
+    assert read_base(project) == {
+        path: text for path, text in fresh.items() if path != ANSWERS_FILE
+    }
+    # The base files are written again with the render's line ends; the rest stays.
+    assert (base / MODEL_PATH).read_bytes() == fresh[MODEL_PATH].encode("utf-8")
+    assert (base / ".DS_Store").exists()
+    assert (base / "src" / NAME / ".model.py.a1b2c3d4.tmp").exists()
+
+
+def test_recorded_answers_that_do_not_apply_are_dropped_not_an_error(project):
+    """A setting of a recipe the project does not use, even one that is not the
+    default (a hand edit, a project that switched recipes): read without an error,
+    the project is the same, and the next update drops it."""
+    _set_answer(project, "rho", 0.3)
+    _set_answer(project, "latent_dim", 5)
+    assert read_answers(project).answers.rho is None
+    before = files_on_disk(project)
+    result = invoke("update", project)
+    assert result.exit_code == 0, result.output
+    assert "note:" not in result.stdout
+    after = files_on_disk(project)
+    assert after.pop(ANSWERS_FILE) != before.pop(ANSWERS_FILE)
+    assert after == before
+    answers = _answers(project)["answers"]
+    assert "rho" not in answers and "latent_dim" not in answers
+    # A later switch to the recipe starts from its default, not the stale value.
+    result = invoke("update", project, "--recipe", "sam")
+    assert result.exit_code == 0, result.output
+    assert _answers(project)["answers"]["rho"] == 0.05
+
+
+def test_switching_recipes_drops_the_old_settings_without_a_note(tmp_path):
+    project = make_project(tmp_path, recipe="sam", rho=0.1)
+    assert _answers(project)["answers"]["rho"] == 0.1
+    result = invoke("update", project, "--recipe", "clip-gradients")
+    assert result.exit_code == 0, result.output
+    assert "note:" not in result.stdout
+    answers = _answers(project)["answers"]
+    assert "rho" not in answers and answers["clip_norm"] == 1.0
+    assert files_on_disk(project) == with_base(
+        fresh_render(project, recipe="clip-gradients")
+    )
+
+
+@pytest.mark.slow
+def test_the_projects_own_tools_skip_the_base(project):
+    """The base holds copies of the project's tests, code and pyproject.toml: the
+    project's pytest (dot-directories are not entered), ruff (excluded in its
+    pyproject.toml) and packaging (setuptools finds packages in src/ only) must not
+    see them."""
+    import subprocess
+    import sys
+    import tarfile
+    import zipfile
+
+    def run(*command):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+        env["PYTHONPATH"] = str(project / "src")
+        completed = subprocess.run(
+            [sys.executable, "-m", *command],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert completed.returncode == 0, completed.stdout + completed.stderr
+        return completed.stdout.splitlines()
+
+    assert (project / BASE_DIR / "tests" / "test_smoke.py").is_file()
+    collected = run("pytest", "--collect-only", "-q", "-p", "no:cacheprovider", ".")
+    tests = [line for line in collected if "::" in line]
+    assert tests and all(line.startswith("tests/") for line in tests), collected
+    checked = run("ruff", "check", "--no-cache", "--show-files", ".")
+    assert checked and not [line for line in checked if BASE_DIR in line]
+    run("build", "--sdist", "--wheel", "--no-isolation", "-o", "dist", ".")
+    (sdist,) = (project / "dist").glob("*.tar.gz")
+    (wheel,) = (project / "dist").glob("*.whl")
+    with tarfile.open(sdist) as archive:
+        names = archive.getnames()
+    with zipfile.ZipFile(wheel) as archive:
+        names += archive.namelist()
+    assert any(name.endswith("/model.py") for name in names)
+    assert not [name for name in names if ".keras-jax-scaffold" in name]
+
+
+# Projects whose answers leave out different answers that do not apply.
+RECORD_CASES = (
+    # the other recipes' settings; a dtype policy
+    {"recipe": "sam", "rho": 0.2, "dtype_policy": "mixed_float16"},
+    # a regression's classes (not its default), a sequential model's named inputs
+    {"loss": "mse", "num_classes": 5, "model_type": "sequential"},
+    # the input shape beside named inputs, output units of a classification
+    {"inputs": ("a:3", "b:2,2"), "input_shape": "16", "output_units": 7},
+    # the loss and task beside named outputs
+    {"outputs": ("label:sparse_categorical_crossentropy", "box:mse:0.5")},
+)
+
+
+@pytest.mark.parametrize("answers", RECORD_CASES, ids=lambda a: "-".join(a))
+def test_the_answers_file_records_what_renders_the_same_project(tmp_path, answers):
+    """The answers left out are those that do not apply: rendering the recorded ones
+    again gives the same files; each recorded one applies."""
+    project = make_project(tmp_path, **answers)
+    recorded = read_answers(project).answers
+    assert render_project(build_spec(recorded), (), project) == {
+        path: text
+        for path, text in files_on_disk(project).items()
+        if not path.startswith(BASE_DIR + "/")
+    }
+    spec = build_spec(recorded)
+    resolved = {q.name: getattr(spec, q.name) for q in ANSWERS}
+    stored = _answers(project)["answers"]
+    assert {q.name for q in ANSWERS if q.name in stored} == {
+        q.name for q in ANSWERS if q.stored and q.applies_to(resolved)
+    }
+    assert len(stored) < sum(q.stored for q in ANSWERS)  # some are left out
 
 
 # ------------------------------------------------------- named outputs: add, remove
@@ -867,8 +1308,8 @@ def test_update_adds_an_output_keeps_the_user_edit_and_notes_the_metrics(tmp_pat
         "tags:binary_accuracy (the default for the new outputs; give --metric to "
         "choose)" in result.stdout
     )
-    expected = fresh_render(
-        project, outputs=(*TWO_OUTPUTS, TAGS), inputs=("features:6",)
+    expected = with_base(
+        fresh_render(project, outputs=(*TWO_OUTPUTS, TAGS), inputs=("features:6",))
     )
     on_disk = files_on_disk(project)
     data_path = f"src/{NAME}/data.py"
@@ -914,7 +1355,7 @@ def test_update_to_named_outputs_rederives_the_loss_with_a_note(project):
     with_user_edit(project)
     result = invoke("update", project, *output_flags("a:mse", "b:bce"))
     assert result.exit_code == 0, result.output
-    assert "note: loss: mean_squared_error (the recorded one no longer fits" in (
-        result.stdout
-    )
+    # The loss no longer applies (each output has its own): no note, not recorded.
+    assert "note: loss" not in result.stdout
+    assert "loss" not in _answers(project)["answers"]
     assert build_spec(read_answers(project).answers).outputs[1].name == "b"

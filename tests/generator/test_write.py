@@ -153,6 +153,29 @@ def test_an_os_error_while_writing_undoes_everything(tmp_path, monkeypatch, code
     assert snapshot(tmp_path, mtimes=False) == before  # edited.py put back
 
 
+def test_a_failed_write_in_a_new_directory_removes_every_new_directory(
+    tmp_path, monkeypatch
+):
+    """The failing file's directories sit inside one an earlier write made: they go
+    first, so that the earlier one is empty when its own write is undone."""
+    real = write_module.write_atomic
+
+    def write_atomic(path, content):
+        if path.name == "late.py":
+            path.parent.mkdir(parents=True)  # as the real one does before writing
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(path, content)
+
+    monkeypatch.setattr(write_module, "write_atomic", write_atomic)
+    changes = [
+        FileChange("project/early.py", Status.CREATE, "1", None),
+        FileChange("project/src/pkg/late.py", Status.CREATE, "2", None),
+    ]
+    with pytest.raises(UserError, match="nothing was changed"):
+        apply(tmp_path, changes)
+    assert list(tmp_path.iterdir()) == []
+
+
 # ------------------------------------------------------------------------ printing
 
 

@@ -12,15 +12,21 @@ import subprocess
 import sys
 from pathlib import Path
 
-from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_FILE, PROJECT
+from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_DIR, PROJECT
 from keras_jax_scaffold.project import render_project
 from keras_jax_scaffold.spec import Answers, build_spec
 
 
 def expected_paths(name: str) -> set[str]:
-    """Every file `new NAME --project` writes."""
+    """The files of a project render: the layout's and the answers file."""
     context = {"module_name": name, "package_name": name}
-    return {item.output_path(context) for item in PROJECT} | {ANSWERS_FILE, BASE_FILE}
+    return {item.output_path(context) for item in PROJECT} | {ANSWERS_FILE}
+
+
+def paths_on_disk(name: str) -> set[str]:
+    """A written project: its render and the base, a copy of each generated file."""
+    generated = expected_paths(name) - {ANSWERS_FILE}
+    return expected_paths(name) | {f"{BASE_DIR}/{path}" for path in generated}
 
 
 def render(directory: Path, name: str, **answers) -> dict[str, str]:

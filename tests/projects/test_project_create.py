@@ -7,7 +7,7 @@ import os
 
 import pytest
 from keras_jax_scaffold import __version__
-from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_FILE, PROJECT
+from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_DIR, PROJECT
 from keras_jax_scaffold.project import read_answers, read_base
 from keras_jax_scaffold.spec import Answers, build_spec
 
@@ -27,14 +27,19 @@ def test_project_files_and_status_lines(tmp_path):
     result = invoke("new", "proj", "--project", "--no-input", "-o", tmp_path)
     assert result.exit_code == 0, result.output
     project = tmp_path / "proj"
-    expected = {item.output_path({"module_name": "proj", "package_name": "proj"})
-                for item in PROJECT} | {ANSWERS_FILE, BASE_FILE}  # fmt: skip
+    generated = {item.output_path({"module_name": "proj", "package_name": "proj"})
+                 for item in PROJECT}  # fmt: skip
+    base = {f"{BASE_DIR}/{path}" for path in generated}
     written = {
         p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()
     }
-    assert written == expected
-    for relative in expected:
-        assert f"    create  {project / relative}" in result.stdout
+    assert written == generated | {ANSWERS_FILE} | base
+    # One status line per file, and one for the base (no line per base file).
+    for relative in generated | {ANSWERS_FILE}:
+        assert f"    create  {project / relative}\n" in result.stdout
+    summary = f"the base of `update`: {len(generated)} files"
+    assert f"    create  {project / BASE_DIR}  ({summary})\n" in result.stdout
+    assert len(result.stdout.splitlines()) == len(generated) + 2
 
 
 def test_answers_file_is_sorted_explicit_and_reproducible(tmp_path):
@@ -50,13 +55,17 @@ def test_answers_file_is_sorted_explicit_and_reproducible(tmp_path):
     )
     text = (first / ANSWERS_FILE).read_text()
     assert text == (second / ANSWERS_FILE).read_text()
-    assert (first / BASE_FILE).read_bytes() == (second / BASE_FILE).read_bytes()
+    assert files_under(first / BASE_DIR) == files_under(second / BASE_DIR)
     document = json.loads(text)
     assert text == json.dumps(document, indent=2, sort_keys=True) + "\n"
     assert document["tool_version"] == __version__
     answers = document["answers"]
-    # Every answer is recorded, defaults included, so a new default changes nothing.
+    # Every answer that applies is recorded, defaults included, so a new default
+    # changes nothing; those that do not apply (settings of other recipes, the output
+    # units of a classification) are left out.
     assert answers["task"] == "binary" and answers["optimizer"] == "adam"
+    assert answers["recipe"] == "default" and answers["dtype_policy"] == "float32"
+    assert "microbatches" not in answers and "output_units" not in answers
     assert answers["metrics"] == ["auc", "precision"]
     assert answers["variables"] == {"clip": "1.0"}
     assert None not in answers.values()
@@ -76,6 +85,16 @@ def test_answers_file_is_sorted_explicit_and_reproducible(tmp_path):
     base = read_base(first)
     for relative, content in base.items():
         assert (first / relative).read_text() == content
+    assert base == files_under(first / BASE_DIR)
+
+
+def files_under(root) -> dict[str, str]:
+    """``{relative path: text}`` of every file under ``root``."""
+    return {
+        p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_existing_non_empty_directory_needs_force(tmp_path):
