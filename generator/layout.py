@@ -96,3 +96,10 @@ RUNTIME_FILES = (
 RUNTIME_DIR = "src/{package}/runtime"
 # The verbatim files of each layout, by file name in generator/runtime/.
 VERBATIM = {"module": (), "project": RUNTIME_FILES}
+
+
+def verbatim_paths(layout: str, package: str) -> dict[str, str]:
+    """``{output path: file name in generator/runtime/}`` of ``layout``'s verbatim
+    files for the package ``package``."""
+    directory = RUNTIME_DIR.format(package=package)
+    return {f"{directory}/{name}": name for name in VERBATIM[layout]}

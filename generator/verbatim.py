@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 
-from .layout import RUNTIME_DIR, VERBATIM
+from .layout import verbatim_paths
 
 
 def runtime_source(name: str) -> str:
@@ -19,5 +19,5 @@ def runtime_source(name: str) -> str:
 
 def verbatim_files(layout: str, context: dict) -> dict[str, str]:
     """``{output path: source}`` of the files ``layout`` copies unchanged."""
-    directory = RUNTIME_DIR.format(package=context["package_name"])
-    return {f"{directory}/{name}": runtime_source(name) for name in VERBATIM[layout]}
+    paths = verbatim_paths(layout, context["package_name"])
+    return {path: runtime_source(name) for path, name in paths.items()}
