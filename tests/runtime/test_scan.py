@@ -4,6 +4,7 @@ batches in the wrong order is caught (negative control)."""
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import math
 
@@ -83,13 +84,15 @@ def test_scanned_executions_train_like_keras_loop(small, steps_per_execution):
 
 
 @pytest.mark.slow
-def test_negative_control_a_scan_in_reverse_order_is_caught(small):
+def test_negative_control_a_scan_in_reverse_order_is_caught(small, tmp_path):
     source = inspect.getsource(scan)
     old = "jax.lax.scan(body, state, stacked)"
     assert source.count(old) == 1
-    namespace = {"__name__": "broken_scan"}
-    broken = source.replace(old, "jax.lax.scan(body, state, stacked, reverse=True)")
-    exec(compile(broken, "broken_scan.py", "exec"), namespace)
-    mine = train(small, scanned_class(namespace["ScannedExecution"]), 4)
+    path = tmp_path / "broken_scan.py"
+    path.write_text(source.replace(old, f"{old[:-1]}, reverse=True)"))
+    spec = importlib.util.spec_from_file_location("broken_scan", path)
+    broken = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(broken)
+    mine = train(small, scanned_class(broken.ScannedExecution), 4)
     wrong = differences(small, mine, train(small, keras.Model, 4))
     assert "loss" in wrong and any(name.startswith("trainable") for name in wrong)
