@@ -1,8 +1,8 @@
 """What the generator knows about Keras: tasks, losses, metrics and optimizers, as data.
 
-Nothing here imports keras: rendering must stay fast. ``tests/test_catalog.py`` checks
-every entry against the installed Keras and fails when Keras gains a loss or a metric
-that this file does not know.
+Nothing here imports keras: rendering must stay fast.
+``tests/generator/test_catalog.py`` checks every entry against the installed Keras and
+fails when Keras gains a loss or a metric that this file does not know.
 
 A *task* fixes the model's input kind, its output head and the encoding of the targets
 that ``make_dataset`` produces. A loss lists the tasks it fits (the first is its default);
@@ -93,7 +93,8 @@ class Task:
     # "crossentropy") from this task's target and output shapes: "binary",
     # "categorical" or "sparse" (keras/src/trainers/compile_utils.py,
     # is_binary_or_sparse_categorical); None where that pick does not fit the task.
-    # tests/test_metric_names.py checks this against Keras on the generated shapes.
+    # tests/generated/test_metric_names.py checks this against Keras on the generated
+    # shapes.
     shape_family: str | None = None
 
     @property

@@ -23,7 +23,7 @@ How to add a recipe
    ``tests/test_parity.py`` that proves the recipe against its Keras oracle
    (``run_mine_and_oracle``, used by ``test_data_parallel.py`` too).
 3. Add a :class:`Recipe` to :data:`RECIPES` with its :class:`Setting`s, and a row for
-   the README's recipe table (``tests/test_recipes_cli.py`` checks they agree).
+   the README's recipe table (``tests/generated/test_recipes.py`` checks they agree).
 4. Prove it in ``tests/`` against a Keras oracle, with a negative control.
 
 Templates receive only plain data (:func:`recipe_context`); nothing here imports keras.

@@ -18,7 +18,8 @@ Everything else is derived from the table, with no per-answer code elsewhere:
 * ``update``'s re-derivation (:func:`rederive`): when an answer's inputs change, an
   answer that no longer validates, or still had its old default, is derived again,
   and the command says which;
-* README's option table (``tests/test_answers.py`` checks it lists every entry).
+* README's option table (``tests/generator/test_answers.py`` checks it lists every
+  entry).
 
 Adding an answer is one entry here plus its use in templates: an entry with ``context``
 (e.g. ``context=float``) is a template variable of its own name, documented in

@@ -3,12 +3,13 @@
 The page is ``scripts/templates.md.jinja`` rendered with data read from the package: the
 built-in templates (their descriptions, blocks and macros), the layouts, the catalog's
 choices and the context version. ``BLOCK_DOCS`` and ``CONTEXT_DOCS`` are the only
-hand-written parts about templates and context; tests/test_templates.py checks them
-against the blocks the templates really define and the keys ``build_context`` really
-returns (both directions), so the page cannot drift. Imports neither keras nor jax.
+hand-written parts about templates and context; tests/generator/test_templates.py checks
+them against the blocks the templates really define and the keys ``build_context``
+really returns (both directions), so the page cannot drift. Imports neither keras nor
+jax.
 
 `--check` writes nothing and exits 1 when the committed page differs from what the code
-produces now (tests/test_templates.py runs it).
+produces now (tests/generator/test_templates.py runs it).
 """
 
 from __future__ import annotations
@@ -356,8 +357,10 @@ CONTEXT_DOCS = {
     "recipe.settings[].help": ("str", "One line on what it means."),
     "recipe.class_attributes": (
         "list[dict]",
-        "The numeric settings (same keys as `recipe.settings`), rendered as class "
-        "attributes of the steps (`self.clip_norm`); a path setting is not one.",
+        (
+            "The numeric settings (same keys as `recipe.settings`), rendered as class "
+            "attributes of the steps (`self.clip_norm`); a path setting is not one."
+        ),
     ),
     "recipe.class_attributes[].name": ("str", "As in `recipe.settings`."),
     "recipe.class_attributes[].flag": ("str", "As in `recipe.settings`."),
@@ -365,27 +368,35 @@ CONTEXT_DOCS = {
     "recipe.class_attributes[].help": ("str", "As in `recipe.settings`."),
     "recipe.model_template": (
         "str",
-        "The partial whose `model_class` macro writes the model class: "
-        "`partials/model_MODEL_TYPE.py.jinja`, or a multi-network recipe's "
-        "`partials/recipes/NAME_model.py.jinja` (same macro arguments; imported with "
-        "context, it reads `recipe`).",
+        (
+            "The partial whose `model_class` macro writes the model class: "
+            "`partials/model_MODEL_TYPE.py.jinja`, or a multi-network recipe's "
+            "`partials/recipes/NAME_model.py.jinja` (same macro arguments; imported with "
+            "context, it reads `recipe`)."
+        ),
     ),
     "recipe.build_template": (
         "str",
-        "The partial whose `build_model` macro writes `build_model`: "
-        "`partials/build_MODEL_TYPE.py.jinja`, or a multi-network recipe's "
-        "`partials/recipes/NAME_build.py.jinja` (its networks too; same macro arguments; "
-        "imported with context, it reads `recipe`, `optimizer`, `loss`).",
+        (
+            "The partial whose `build_model` macro writes `build_model`: "
+            "`partials/build_MODEL_TYPE.py.jinja`, or a multi-network recipe's "
+            "`partials/recipes/NAME_build.py.jinja` (its networks too; same macro arguments; "
+            "imported with context, it reads `recipe`, `optimizer`, `loss`)."
+        ),
     ),
     "recipe.networks_template": (
         "str",
-        "`partials/recipes/networks_MODEL_TYPE.py.jinja` (`build_network`) for the "
-        "multi-network recipes, else empty.",
+        (
+            "`partials/recipes/networks_MODEL_TYPE.py.jinja` (`build_network`) for the "
+            "multi-network recipes, else empty."
+        ),
     ),
     "recipe.data_template": (
         "str",
-        "The partial with `make_dataset`: `partials/data.py.jinja`, or "
-        "`partials/recipes/samples_data.py.jinja` (samples, no targets) for gan and vae.",
+        (
+            "The partial with `make_dataset`: `partials/data.py.jinja`, or "
+            "`partials/recipes/samples_data.py.jinja` (samples, no targets) for gan and vae."
+        ),
     ),
     "recipe.own_compile": (
         "bool",
@@ -393,8 +404,10 @@ CONTEXT_DOCS = {
     ),
     "recipe.networks": (
         "list[str]",
-        "The networks its model holds, e.g. `generator`, `discriminator` (empty for "
-        "one-network recipes).",
+        (
+            "The networks its model holds, e.g. `generator`, `discriminator` (empty for "
+            "one-network recipes)."
+        ),
     ),
     "recipe.imports": ("list[str]", "Standard-library modules its partials import."),
     "recipe.learns_distribution": (
@@ -408,8 +421,10 @@ CONTEXT_DOCS = {
     "recipe.log_keys": ("list[str]", "Every key `fit` logs besides compiled metrics."),
     "recipe.loss_logs": (
         "list[str]",
-        "The losses `fit` logs (`loss`; the gan's `d_loss`, `g_loss`): the project's "
-        "`train` stops when one is not finite.",
+        (
+            "The losses `fit` logs (`loss`; the gan's `d_loss`, `g_loss`): the project's "
+            "`train` stops when one is not finite."
+        ),
     ),
     "recipe.unit_samples": (
         "bool",
