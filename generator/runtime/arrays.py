@@ -64,7 +64,7 @@ def read_npz(path, form):
         raise ValueError(f"{path}: not an .npz archive; save one with {form.save_hint}")
     try:
         archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, zipfile.BadZipFile) as error:
         raise ValueError(f"{path}: cannot read it as an .npz file ({error})") from None
     with archive:
         names = sorted(archive.files)
@@ -82,7 +82,7 @@ def read_npz(path, form):
                 )
         try:
             arrays = {name: archive[name] for name in names}
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, zipfile.BadZipFile) as error:
             raise ValueError(f"{path}: cannot read its arrays ({error})") from None
     form.check(arrays, lambda name: f"{path}: array {name!r}")
     return form.split(

@@ -5,6 +5,7 @@ is not finite (`StopOnNonFinite`): callbacks of `fit`."""
 
 import math
 import os
+import zipfile
 from pathlib import Path
 
 import keras
@@ -83,7 +84,7 @@ class Backup(keras.callbacks.Callback):
         try:
             with np.load(self.path, allow_pickle=False) as archive:
                 arrays = {name: archive[name] for name in archive.files}
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, zipfile.BadZipFile) as error:
             fail(
                 f"{self.path}: cannot read the backup ({error}); remove it to start over"
             )

@@ -12,15 +12,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_FILE, PROJECT
+from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_FILE, PROJECT, verbatim_paths
 from keras_jax_scaffold.project import render_project
 from keras_jax_scaffold.spec import Answers, build_spec
 
 
 def expected_paths(name: str) -> set[str]:
-    """Every file `new NAME --project` writes."""
+    """Every file `new NAME --project` writes (its runtime too)."""
     context = {"module_name": name, "package_name": name}
-    return {item.output_path(context) for item in PROJECT} | {ANSWERS_FILE, BASE_FILE}
+    rendered = {item.output_path(context) for item in PROJECT}
+    return rendered | set(verbatim_paths("project", name)) | {ANSWERS_FILE, BASE_FILE}
 
 
 def render(directory: Path, name: str, **answers) -> dict[str, str]:

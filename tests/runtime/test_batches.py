@@ -17,6 +17,8 @@ from keras_jax_scaffold.runtime.batches import (
 )
 from keras_jax_scaffold.runtime.scan import ScannedExecution
 
+from tests.helpers import small_model
+
 FORM = ArrayFormat(
     names=("x", "y", "sample_weight"),
     required=("x", "y"),
@@ -87,13 +89,13 @@ class KerasWorkers(EpochBatches):
         keras.utils.PyDataset.__init__(self, workers=2)
 
 
-def fit_on(small, data, cls=EpochBatches, **kwargs):
+def fit_on(data, cls=EpochBatches, **kwargs):
     """Weights and logs after 2 epochs on `data`'s batches (2 steps per scan)."""
 
     class Scanned(ScannedExecution, keras.Model):
         pass
 
-    model = small.build(Scanned, steps_per_execution=2)
+    model = small_model.build(Scanned, steps_per_execution=2)
     batches = cls(data, batch_size=8, seed=5, **kwargs)
     try:
         history = model.fit(
@@ -102,29 +104,29 @@ def fit_on(small, data, cls=EpochBatches, **kwargs):
         )  # fmt: skip
     finally:
         batches.close()
-    return small.state(model), history.history
+    return small_model.state(model), history.history
 
 
 @pytest.mark.slow
-def test_shards_and_workers_train_like_the_same_data_in_memory(small, tmp_path):
+def test_shards_and_workers_train_like_the_same_data_in_memory(tmp_path):
     """45 samples in batches of 8: the same weights and logs from arrays in memory,
     from .npy shards (memory-mapped) and from shards read ahead by 2 worker threads;
     not with Keras's own enqueuer, which serves batches read before a stop (of the
     batch `fit` peeks at) first after the next start."""
-    x, y, weights = small.make_data(45)
+    x, y, weights = small_model.make_data(45)
     np.savez(tmp_path / "data.npz", x=x, y=y, sample_weight=weights)
     shards = tmp_path / "shards"
     shards.mkdir()
     for index, part in enumerate((slice(0, 20), slice(20, 27), slice(27, 45))):
         for name, array in (("x", x), ("y", y), ("sample_weight", weights)):
             np.save(shards / f"{name}_{index:03d}.npy", array[part])
-    reference = fit_on(small, read_npz(tmp_path / "data.npz", FORM))
+    reference = fit_on(read_npz(tmp_path / "data.npz", FORM))
     for name, result in (
-        ("shards", fit_on(small, read_shards(shards, FORM))),
-        ("workers", fit_on(small, read_shards(shards, FORM), workers=2)),
+        ("shards", fit_on(read_shards(shards, FORM))),
+        ("workers", fit_on(read_shards(shards, FORM), workers=2)),
     ):
         assert result[1] == reference[1], name
         for key, value in reference[0].items():
             np.testing.assert_array_equal(result[0][key], value, f"{name} {key}")
-    enqueued = fit_on(small, read_shards(shards, FORM), KerasWorkers)
+    enqueued = fit_on(read_shards(shards, FORM), KerasWorkers)
     assert enqueued[1] != reference[1]

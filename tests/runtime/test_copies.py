@@ -56,9 +56,10 @@ def test_every_project_gets_the_runtime_byte_for_byte(answers):
     assert sorted(copies) == [f"src/my_net/runtime/{n}" for n in layout.RUNTIME_FILES]
     for path, source in copies.items():
         assert source.encode("utf-8") == (RUNTIME / Path(path).name).read_bytes()
-    assert "from my_net.runtime.scan import ScannedExecution" in files[
-        "src/my_net/model.py"
-    ]
+    assert (
+        "from my_net.runtime.scan import ScannedExecution"
+        in files["src/my_net/model.py"]
+    )
     module = render_spec(build_spec(Answers(name="my_net")))  # a module: no runtime
     assert list(module) == ["my_net.py"]
 
@@ -85,8 +86,10 @@ def test_update_replaces_adds_and_removes_runtime_modules(tmp_path, monkeypatch)
 
     runtime = tmp_path / "net" / "src" / "net" / "runtime"
     assert (runtime / "old.py").is_file() and not (runtime / "scan.py").exists()
-    edited = (runtime / "options.py").read_text().replace(
-        '"""The options of', '"""Edited by the user: the options of', 1
+    edited = (
+        (runtime / "options.py")
+        .read_text()
+        .replace('"""The options of', '"""Edited by the user: the options of', 1)
     )
     (runtime / "options.py").write_text(edited)
     plan = update_project(tmp_path / "net")

@@ -12,6 +12,8 @@ import pytest
 from keras_jax_scaffold.runtime import options, run
 from keras_jax_scaffold.runtime.backup import StopOnNonFinite
 
+from tests.helpers import small_model
+
 DEFAULTS = {
     "prog": "net-train",
     "description": "Train Net.",
@@ -35,7 +37,7 @@ def test_option_callbacks(tmp_path):
     assert not log.append
     assert stopping.monitor == "val_loss" and stopping.patience == 2
     assert stopping.restore_best_weights
-    (_, _, stopping) = run.option_callbacks(args, validation=False)
+    _, _, stopping = run.option_callbacks(args, validation=False)
     assert stopping.monitor == "loss"
     # The CSV log goes on with a resumed run: from a checkpoint or from a backup.
     assert run.option_callbacks(args, True, resuming=True)[1].append
@@ -43,8 +45,8 @@ def test_option_callbacks(tmp_path):
     assert run.option_callbacks(args, True)[1].append
 
 
-def test_resuming_from_a_checkpoint(small, tmp_path):
-    model = small.build()
+def test_resuming_from_a_checkpoint(tmp_path):
+    model = small_model.build()
     model.save(tmp_path / "epoch_003.keras")
     args = parse("--resume", tmp_path / "epoch_003.keras", "--epochs", "5")
     args.steps_per_execution, args.learning_rate = 4, 0.5
@@ -93,42 +95,58 @@ def test_non_finite_loss_stops_on_the_losses_the_model_logs():
 
 
 @pytest.mark.slow
-def test_training_run_stops_on_a_non_finite_loss(small):
-    """A NaN in the 3rd batch stops `fit` after it, with a one-line error."""
-    x, y, _ = small.make_data(36)
+def test_training_run_stops_on_a_non_finite_loss_and_keeps_the_last_good_backup(
+    tmp_path,
+):
+    """A NaN in the 3rd batch stops `fit` after it, with a one-line error naming the
+    last good backup (after step 2: a backup every 2 steps), which stays whole."""
+    x, y, _ = small_model.make_data(36)
     order = np.random.default_rng([0, 0]).permutation(36)  # epoch 0, seed 0
-    x[order[16], 0] = np.nan
-    args = parse("--batch-size", "8", "--epochs", "2", "--verbose", "0")
-    training = run.TrainingRun(args)
-    model = small.build()
+    x[order[16], 0] = np.nan  # the first sample of the 3rd batch
+    args = parse("--batch-size", 8, "--epochs", 2, "--verbose", 0)
+    model = small_model.build()
     with pytest.raises(SystemExit) as exit_info:
-        training.fit(model, (x, y, None))
+        run.TrainingRun(args).fit(model, (x, y, None))
     assert exit_info.value.code == (
         "error: the loss became nan in epoch 1 (by batch 3); stopped, no backup was "
         "written (see --backup-every)"
     )
     assert int(model.optimizer.iterations.numpy()) == 3
 
+    keras.backend.clear_session()
+    args = parse("--batch-size", 8, "--epochs", 2, "--verbose", 0)
+    args.backup_every, args.backup_dir = 2, tmp_path
+    with pytest.raises(SystemExit) as exit_info:
+        run.TrainingRun(args).fit(small_model.build(), (x, y, None))
+    assert exit_info.value.code.endswith(
+        f"stopped, the last good backup is {tmp_path / 'backup.npz'}"
+    )
+    with np.load(tmp_path / "backup.npz") as backup:
+        assert (int(backup["epoch"]), int(backup["step"])) == (0, 2)
+        assert all(np.all(np.isfinite(backup[name])) for name in backup.files)
+
 
 @pytest.mark.slow
-def test_training_run_feeds_the_epochs_batches(small):
+def test_training_run_feeds_the_epochs_batches():
     """`TrainingRun.fit` trains on each epoch's order of (seed, epoch), with the
     validation data as given: the same as `fit` on those batches by hand."""
     from keras_jax_scaffold.runtime.batches import EpochBatches, EpochOrder
 
-    x, y, weights = small.make_data(40)
+    x, y, weights = small_model.make_data(40)
     args = parse("--batch-size", "8", "--epochs", "3", "--verbose", "0", "--seed", 4)
-    validation = small.make_data(8, seed=2)
-    history = run.TrainingRun(args).fit(small.build(), (x, y, weights), validation)
-    mine = small.state(history.model)
+    validation = small_model.make_data(8, seed=2)
+    history = run.TrainingRun(args).fit(
+        small_model.build(), (x, y, weights), validation
+    )
+    mine = small_model.state(history.model)
 
     keras.backend.clear_session()
-    model = small.build()
+    model = small_model.build()
     batches = EpochBatches((x, y, weights), 8, seed=4)
     by_hand = model.fit(
         batches, epochs=3, validation_data=validation, shuffle=False, verbose=0,
         callbacks=[EpochOrder(batches)],
     )  # fmt: skip
     assert history.history == by_hand.history
-    for name, value in small.state(model).items():
+    for name, value in small_model.state(model).items():
         np.testing.assert_array_equal(mine[name], value, name)

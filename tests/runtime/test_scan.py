@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from keras_jax_scaffold.runtime import scan
 
-from tests.support import ATOL, RTOL
+from tests.helpers import small_model
+from tests.helpers.support import ATOL, RTOL
 
 
 class Record(keras.callbacks.Callback):
@@ -37,12 +38,12 @@ def scanned_class(mixin):
     return Scanned
 
 
-def train(small, cls, steps_per_execution):
+def train(cls, steps_per_execution):
     """37 samples in batches of 2 (18 full batches and one of 1 sample), sample
     weights and validation data, 2 epochs; everything the comparison needs."""
-    x, y, weights = small.make_data(37)
-    x_val, y_val, _ = small.make_data(9, seed=1)
-    model = small.build(cls, steps_per_execution)
+    x, y, weights = small_model.make_data(37)
+    x_val, y_val, _ = small_model.make_data(9, seed=1)
+    model = small_model.build(cls, steps_per_execution)
     record = Record()
     history = model.fit(
         x, y, sample_weight=weights, batch_size=2, epochs=2, shuffle=False,
@@ -51,7 +52,7 @@ def train(small, cls, steps_per_execution):
     return model, history.history, record.events
 
 
-def differences(small, mine, keras_own):
+def differences(mine, keras_own):
     """What differs beyond the parity tolerance: log keys and state variables."""
     (model, history, events), (theirs, their_history, their_events) = mine, keras_own
     assert history.keys() == their_history.keys() and events == their_events
@@ -60,7 +61,7 @@ def differences(small, mine, keras_own):
         for key in history
         if not np.allclose(history[key], their_history[key], rtol=RTOL, atol=ATOL)
     ]
-    state, their_state = small.state(model), small.state(theirs)
+    state, their_state = small_model.state(model), small_model.state(theirs)
     assert state.keys() == their_state.keys()
     return wrong + [
         name
@@ -71,10 +72,10 @@ def differences(small, mine, keras_own):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("steps_per_execution", [1, 4, 16])
-def test_scanned_executions_train_like_keras_loop(small, steps_per_execution):
-    mine = train(small, scanned_class(scan.ScannedExecution), steps_per_execution)
-    keras_own = train(small, keras.Model, steps_per_execution)
-    assert differences(small, mine, keras_own) == []
+def test_scanned_executions_train_like_keras_loop(steps_per_execution):
+    mine = train(scanned_class(scan.ScannedExecution), steps_per_execution)
+    keras_own = train(keras.Model, steps_per_execution)
+    assert differences(mine, keras_own) == []
     events = mine[2]
     assert [epoch for kind, epoch in events if kind == "epoch"] == [0, 1]
     executions = math.ceil(19 / steps_per_execution)
@@ -84,7 +85,7 @@ def test_scanned_executions_train_like_keras_loop(small, steps_per_execution):
 
 
 @pytest.mark.slow
-def test_negative_control_a_scan_in_reverse_order_is_caught(small, tmp_path):
+def test_negative_control_a_scan_in_reverse_order_is_caught(tmp_path):
     source = inspect.getsource(scan)
     old = "jax.lax.scan(body, state, stacked)"
     assert source.count(old) == 1
@@ -93,6 +94,6 @@ def test_negative_control_a_scan_in_reverse_order_is_caught(small, tmp_path):
     spec = importlib.util.spec_from_file_location("broken_scan", path)
     broken = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(broken)
-    mine = train(small, scanned_class(broken.ScannedExecution), 4)
-    wrong = differences(small, mine, train(small, keras.Model, 4))
+    mine = train(scanned_class(broken.ScannedExecution), 4)
+    wrong = differences(mine, train(keras.Model, 4))
     assert "loss" in wrong and any(name.startswith("trainable") for name in wrong)
