@@ -3,11 +3,10 @@ defaults, and a one-line error for every bad value (before keras or jax is impor
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from keras_jax_scaffold.runtime import options
+
+from tests.helpers.support import run_check_script
 
 DEFAULTS = {
     "prog": "net-train",
@@ -113,13 +112,7 @@ def test_fail_is_one_error_line():
     assert exit_info.value.code == "error: data.npz: no such file"
 
 
+@pytest.mark.slow
 def test_options_and_data_files_are_read_without_keras_or_jax():
     """So that a bad option or data file stops before importing them (seconds)."""
-    code = (
-        "import sys\n"
-        "from keras_jax_scaffold.runtime import arrays, options\n"
-        "options.parse_args(['--epochs', '2'], prog='p', description='d',"
-        " learning_rate=0.1, steps_per_execution=1, dtype_policy='float32')\n"
-        "assert not {'keras', 'jax'} & set(sys.modules), sorted(sys.modules)\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    assert "runtime-imports-ok" in run_check_script("runtime_imports.py", timeout=60)
