@@ -84,3 +84,29 @@ PROJECT = (
 )
 
 LAYOUTS = {"module": MODULE, "project": PROJECT}
+
+# The runtime: the modules of generator/runtime/ (the package
+# keras_jax_scaffold.runtime), copied byte for byte into every project as
+# src/PACKAGE/runtime/. They are not templates: read as package data (nothing of them
+# is imported when rendering), they pass through unchanged, and `update` replaces them
+# like any generated file (a 3-way merge where the user edited one).
+RUNTIME_FILES = (
+    "__init__.py",
+    "arrays.py",
+    "backup.py",
+    "batches.py",
+    "distribute.py",
+    "options.py",
+    "run.py",
+    "scan.py",
+)
+RUNTIME_DIR = "src/{package}/runtime"
+# The verbatim files of each layout, by file name in generator/runtime/.
+VERBATIM = {"module": (), "project": RUNTIME_FILES}
+
+
+def verbatim_paths(layout: str, package: str) -> dict[str, str]:
+    """``{output path: file name in generator/runtime/}`` of ``layout``'s verbatim
+    files for the package ``package``."""
+    directory = RUNTIME_DIR.format(package=package)
+    return {f"{directory}/{name}": name for name in VERBATIM[layout]}

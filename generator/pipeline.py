@@ -23,6 +23,7 @@ from .plan import FileChange, Plan, conflicts, plan_writes
 from .render import render_files
 from .spec import Answers, Spec, build_spec
 from .template_set import TemplateSet
+from .verbatim import verbatim_files
 from .write import apply, preflight
 
 
@@ -44,7 +45,8 @@ def render_spec(
 
     A ``--var`` no template reads is an error, except ``recorded_vars``: those an
     existing project recorded (`update` keeps them whatever its templates read now;
-    those unread are appended to ``unread_vars``).
+    those unread are appended to ``unread_vars``). A project also gets the runtime,
+    copied unchanged (``verbatim_files``).
     """
     templates = TemplateSet(template_dirs)
     context = build_context(spec, tuple(templates.source_labels()))
@@ -52,7 +54,7 @@ def render_spec(
     rendered = render_files(context, files, templates, recorded_vars, unread_vars)
     formatted = format_files(rendered)
     check_files(formatted, rendered, files, context)
-    return formatted
+    return {**formatted, **verbatim_files(layout, context)}
 
 
 def relative_template_dirs(

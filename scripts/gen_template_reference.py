@@ -20,7 +20,7 @@ from pathlib import Path
 import jinja2
 from keras_jax_scaffold import catalog
 from keras_jax_scaffold.context import CONTEXT_VERSION
-from keras_jax_scaffold.layout import LAYOUTS, LOCAL_TEMPLATE_DIR
+from keras_jax_scaffold.layout import LAYOUTS, LOCAL_TEMPLATE_DIR, RUNTIME_FILES
 from keras_jax_scaffold.template_set import (
     BUILTIN_PREFIX,
     builtin_source,
@@ -816,6 +816,7 @@ def page_data() -> dict:
         "templates": templates,
         "context": context,
         "errors": ERROR_DOCS,
+        "runtime_files": [f"`{name}`" for name in RUNTIME_FILES],
     }
 
 

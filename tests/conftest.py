@@ -8,7 +8,8 @@ Settings, made before any test module is imported:
   user's cache directories. Subprocesses inherit them.
 
 Layout: ``generator/`` tests the tool, ``generated/`` proves generated modules train
-exactly, ``projects/`` renders, installs and runs projects; ``helpers/`` holds what
+exactly, ``projects/`` renders, installs and runs projects, ``runtime/`` tests the
+projects' runtime (generator/runtime/) once; ``helpers/`` holds what
 they share (``from tests.helpers.cli import invoke``), ``scripts/`` the programs they
 run in a fresh process. No test module imports another one or this file
 (``test_layout.py`` checks it).

@@ -357,9 +357,7 @@ def test_recipe_projects_pass_ruff(tmp_path):
 )
 def test_installed_recipe_project_passes_its_tests(tmp_path, recipe, model_type):
     """The project's own tests (its oracle and negative control, save/load, smoke; its
-    DataParallel test is left to `test_data_parallel_on_four_cpu_devices` above) and
-    its training entry point."""
-    import math
+    DataParallel test is left to `test_data_parallel_on_four_cpu_devices` above)."""
     import re
     import sys
 
@@ -390,19 +388,7 @@ def test_installed_recipe_project_passes_its_tests(tmp_path, recipe, model_type)
     output = tests.stdout + tests.stderr
     assert tests.returncode == 0, output[-6000:]
     summary = output.strip().splitlines()[-1]
-    # gan and vae test x-only .npy shards too (they take no targets).
-    passed = 7 if recipe in ("gan", "vae") else 6
-    assert re.search(rf"\b{passed} passed\b", summary), summary
+    # Smoke 4 (its data files and `train.main` too), its oracle and negative
+    # control, save/load; `python -m NAME.train` runs once, in tests/projects/.
+    assert re.search(r"\b7 passed\b", summary), summary
     assert not re.search(r"failed|error|skipped", summary), summary
-
-    trained = run(
-        [python, "-m", f"{name}.train", "--epochs", "1", "--verbose", "2"]
-        + ["--num-samples", "64", "--batch-size", "16"],
-        tmp_path,
-        env,
-    )
-    assert trained.returncode == 0, trained.stderr[-4000:]
-    last = re.findall(r"^epoch 1: (.*)$", trained.stdout, re.MULTILINE)[-1]
-    values = dict(item.split("=") for item in last.split())
-    first_log = "d_loss" if recipe == "gan" else "loss"
-    assert math.isfinite(float(values[first_log])), last

@@ -436,7 +436,8 @@ def _compute_loss_override(base, with_training):
 @pytest.mark.parametrize("with_training", [False, True])
 def test_compute_loss_override(tmp_path, with_training):
     """`compute_loss` and `call` overrides get `training=` only when they accept it
-    (without the argument the step used to raise TypeError), and then the right value."""
+    (without the argument the step used to raise TypeError), and then the right value.
+    """
     module = support.generate(tmp_path, model_type="subclassed", **CONFIGS["sparse"])
     generated_cls, builtin_cls = support.builtin_twin(module)
     generated_cls = _compute_loss_override(generated_cls, with_training)

@@ -1,5 +1,6 @@
-"""The wheel ships the templates: build it, install it into a fresh virtual environment
-and generate a module from a directory outside the repository."""
+"""The wheel ships the templates and the projects' runtime: build it, install it into a
+fresh virtual environment and generate a module and a project from a directory outside
+the repository."""
 
 from __future__ import annotations
 
@@ -97,3 +98,22 @@ def test_wheel_installs_and_generates(tmp_path):
     source = (work / "from_wheel.py").read_text()
     assert "class FromWheel(keras.Model)" in source
     assert "def train_step(self, state, data):" in source
+
+    # A project from the wheel holds the runtime, byte for byte (package data).
+    completed = subprocess.run(
+        [str(env_dir / "bin" / "keras-jax-scaffold"), "new", "proj", "--project"]
+        + ["--no-input"],
+        check=False,
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode == 0, completed.stderr
+    runtime = ROOT / "generator" / "runtime"
+    copied = sorted(p.name for p in (work / "proj/src/proj/runtime").glob("*.py"))
+    assert copied == sorted(p.name for p in runtime.glob("*.py"))
+    for name in copied:
+        assert (work / "proj/src/proj/runtime" / name).read_bytes() == (
+            runtime / name
+        ).read_bytes(), name

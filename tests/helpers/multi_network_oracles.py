@@ -68,13 +68,17 @@ def assert_same_weights(mine, oracle, rtol=RTOL, atol=ATOL):
 
 def assert_history_close(mine, oracle, keys):
     for key in keys:
-        np.testing.assert_allclose(mine[key], oracle[key], rtol=RTOL, atol=ATOL, err_msg=key)
+        np.testing.assert_allclose(
+            mine[key], oracle[key], rtol=RTOL, atol=ATOL, err_msg=key
+        )
 
 
 # --- gan ---------------------------------------------------------------------------
 
 
-def run_gan(module, x, batch_size, build=None, seed=7, policy=None, data_parallel=False):
+def run_gan(
+    module, x, batch_size, build=None, seed=7, policy=None, data_parallel=False
+):
     """``(recipe model, [generator weights, discriminator weights] of the oracle)``
     after one epoch over ``x`` (whole batches, in order)."""
     assert len(x) % batch_size == 0, "the oracle takes whole batches"
@@ -131,7 +135,9 @@ def assert_gan_matches(model, oracle):
 # --- distillation --------------------------------------------------------------------
 
 
-def run_distillation(module, x, y, fit_kwargs, build=None, seed=7, policy=None, data_parallel=False):
+def run_distillation(
+    module, x, y, fit_kwargs, build=None, seed=7, policy=None, data_parallel=False
+):
     """``(recipe history and student weights, the Distiller's)`` after ``fit``.
 
     The student has no regularizers and ``fit`` gets no sample weights: the Distiller
@@ -215,7 +221,9 @@ def compute_loss_oracle(module):
     return ComputeLossVae
 
 
-def run_vae(module, x, fit_kwargs, build_with, seed=7, policy=None, data_parallel=False):
+def run_vae(
+    module, x, fit_kwargs, build_with, seed=7, policy=None, data_parallel=False
+):
     """``(recipe, oracle)`` histories and weights after ``fit`` from the same seed."""
     results = []
     generated = getattr(module, module.TEST_CLASS_NAME)

@@ -12,15 +12,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_DIR, PROJECT
+from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_DIR, PROJECT, verbatim_paths
 from keras_jax_scaffold.project import render_project
 from keras_jax_scaffold.spec import Answers, build_spec
 
 
 def expected_paths(name: str) -> set[str]:
-    """The files of a project render: the layout's and the answers file."""
+    """The files of a project render (its runtime too) and the answers file."""
     context = {"module_name": name, "package_name": name}
-    return {item.output_path(context) for item in PROJECT} | {ANSWERS_FILE}
+    rendered = {item.output_path(context) for item in PROJECT}
+    return rendered | set(verbatim_paths("project", name)) | {ANSWERS_FILE}
 
 
 def paths_on_disk(name: str) -> set[str]:

@@ -18,15 +18,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_DIR, PROJECT
+from keras_jax_scaffold.layout import ANSWERS_FILE, PROJECT, RUNTIME_FILES
 from keras_jax_scaffold.pipeline import render_spec
 from keras_jax_scaffold.spec import Answers, build_spec
 
 from tests.helpers.projects import (
     clean_env,
     expected_paths,
-    paths_on_disk,
     install,
+    paths_on_disk,
     render,
     run,
     write,
@@ -41,19 +41,19 @@ STEP_METHODS = (
     "predict_step",
 )
 STEP_HELPERS = ("_training_kwargs", "_loss_tracker")
-# The tests a generated project has (tests/test_*.py), all expected to pass.
-PROJECT_TESTS = 15
+# The tests a generated project has (tests/test_*.py), all expected to pass: smoke 4,
+# parity 1, save/load 1, data parallel 1. The runtime's features (options, shards,
+# backups, distribution) are tested once, in tests/runtime/.
+PROJECT_TESTS = 7
 # The project tests that depend on the model type (its steps, parity, save/load): the
-# installed sequential and subclassed projects run these; the entry point's features
-# (checkpoints, shards, dtype policies, distribution options) do not depend on it and
-# run once, in the functional project (which has them all).
+# installed sequential and subclassed projects run these; the functional one runs all.
 MODEL_TYPE_TESTS = (
     "tests/test_smoke.py::test_model_uses_the_stateless_steps",
-    "tests/test_smoke.py::test_fit_loss_is_finite_and_decreases",
+    "tests/test_smoke.py::test_fit_evaluate_predict",
     "tests/test_parity.py",
     "tests/test_save_load.py",
 )
-MODEL_TYPE_TEST_COUNT = 7  # test_parity.py: its recipe proof and 3 steps_per_execution
+MODEL_TYPE_TEST_COUNT = 4
 
 # One loss per task, so every branch of data.py (targets, shape checks) is rendered.
 TASK_ANSWERS = (
@@ -150,7 +150,7 @@ def test_pyproject_and_readme(tmp_path):
     assert "LEARNING_RATE = 0.02\n" in files["src/my_net/model.py"]
     # So is the dtype policy of train (which sets it before building the model).
     assert 'DTYPE_POLICY = "mixed_bfloat16"\n' in files["src/my_net/model.py"]
-    assert "default=DTYPE_POLICY" in files["src/my_net/train.py"]
+    assert "dtype_policy=DTYPE_POLICY" in files["src/my_net/train.py"]
     assert "keras.optimizers.SGD(learning_rate=learning_rate)" in (
         files["src/my_net/model.py"]
     )
@@ -175,8 +175,9 @@ def test_pyproject_and_readme(tmp_path):
         ANSWERS_FILE,
     ):
         assert option in readme, option
-    train = files["src/my_net/train.py"]
-    options = re.findall(r'add_argument\(\s*"(--[a-z-]+)"', train)
+    options = re.findall(
+        r'add_argument\(\s*"(--[a-z-]+)"', files["src/my_net/runtime/options.py"]
+    )
     assert len(options) >= 13
     for option in options:
         assert f"`{option}" in readme, f"README does not document {option}"
@@ -202,6 +203,7 @@ def test_rendered_projects_pass_ruff(tmp_path):
     assert completed.returncode == 0, completed.stdout + completed.stderr
     checked = list(tmp_path.rglob("*.py"))
     per_project = sum(item.path.endswith(".py") for item in PROJECT)
+    per_project += len(RUNTIME_FILES)
     assert len(checked) == (len(TASK_ANSWERS) + len(NAMED_IO_ANSWERS)) * per_project
 
 
@@ -415,3 +417,14 @@ def test_project_parity_test_catches_a_changed_step(tmp_path):
     summary = output.strip().splitlines()[-1]
     assert re.search(r"\b\d+ failed\b", summary), summary
     assert "Mismatched elements" in output or "Not equal to tolerance" in output
+
+
+def test_train_passes_the_losses_the_recipe_logs_to_the_runtime(tmp_path):
+    """The stop on a non-finite loss watches what `fit` logs: the gan's `d_loss` and
+    `g_loss` (it logs no `loss`)."""
+    answers = {"recipe": "gan", "loss": "bce", "metrics": ()}
+    files = render(tmp_path, "my_gan", **answers)
+    train = files["src/my_gan/train.py"]
+    assert 'LOSS_LOGS = ["d_loss", "g_loss"]\n' in train
+    assert "run.TrainingRun(args, LOSS_LOGS)" in train
+    assert 'LOSS_LOGS = ["loss"]\n' in render(tmp_path, "my_net")["src/my_net/train.py"]

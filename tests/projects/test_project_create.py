@@ -7,12 +7,13 @@ import os
 
 import pytest
 from keras_jax_scaffold import __version__
-from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_DIR, PROJECT
+from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_DIR
 from keras_jax_scaffold.project import read_answers, read_base
 from keras_jax_scaffold.spec import Answers, build_spec
 
 from tests.helpers import support
 from tests.helpers.cli import assert_rejected, deny_writes, invoke, snapshot
+from tests.helpers.projects import expected_paths
 
 FLAGS = ("--model-type", "subclassed", "--loss", "bce", "-m", "auc,precision")
 
@@ -27,8 +28,9 @@ def test_project_files_and_status_lines(tmp_path):
     result = invoke("new", "proj", "--project", "--no-input", "-o", tmp_path)
     assert result.exit_code == 0, result.output
     project = tmp_path / "proj"
-    generated = {item.output_path({"module_name": "proj", "package_name": "proj"})
-                 for item in PROJECT}  # fmt: skip
+    # The layout's files, the runtime and the answers file.
+    expected = expected_paths("proj")
+    generated = expected - {ANSWERS_FILE}
     base = {f"{BASE_DIR}/{path}" for path in generated}
     written = {
         p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()

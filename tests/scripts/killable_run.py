@@ -1,4 +1,4 @@
-"""Run by projects/test_project_runs.py in a fresh process, with the rendered project
+"""Run by runtime/test_backup.py in a fresh process, with the rendered project
 `runs_probe` on PYTHONPATH: `runs_probe.train.main(ARGS)` with optional hooks that
 SIGKILL the process: at the N-th train step of this process (KILL_AT_STEP), or halfway
 through writing the N-th backup (KILL_IN_WRITE: the partial file is truncated, then
@@ -15,6 +15,7 @@ import sys
 import keras
 import numpy as np
 from runs_probe import train
+from runs_probe.runtime.backup import state_variables
 
 kill_at = int(os.environ.get("KILL_AT_STEP", "0"))
 kill_in_write = int(os.environ.get("KILL_IN_WRITE", "0"))
@@ -49,7 +50,7 @@ def savez_or_die(file, **arrays):
 
 np.savez = savez_or_die
 history = train.main(sys.argv[1:])
-state = train.state_variables(history.model)
+state = state_variables(history.model)
 savez(
     os.environ["FINAL_STATE"],
     **{

@@ -1,4 +1,4 @@
-"""Run by projects/test_project_scale.py in fresh processes: JAX reads its device flags
+"""Run by runtime/test_distribute.py in fresh processes: JAX reads its device flags
 (XLA_FLAGS) and joins other processes only when it starts. In tests/scripts/:
 
     python scale_check.py train SRC PACKAGE DEVICES OUT.npz [TRAIN ARGS...]
@@ -12,6 +12,11 @@
         that the first kernel was split; then, for a negative control, that the same
         runs of the package BROKEN (SRC may list several folders) differ from the
         one-device run.
+    python scale_check.py data-parallel SRC PACKAGE 4
+        `main(ARGS + --data-parallel)` on 4 devices in one process has the one-device
+        run's weights, optimizer state and logs; a batch size that does not divide by
+        the devices is one error line; samples that do not fill every device are left
+        out, and said.
 """
 
 from __future__ import annotations
@@ -43,7 +48,9 @@ def final_state(history) -> dict:
         (f"optimizer_{i:03d}", np.asarray(v.numpy()))
         for i, v in enumerate(model.optimizer.variables)
     )
-    arrays.update((f"log_{key}", np.asarray(values)) for key, values in history.history.items())
+    arrays.update(
+        (f"log_{key}", np.asarray(values)) for key, values in history.history.items()
+    )
     return arrays
 
 
@@ -123,6 +130,37 @@ def model_parallel_runs(package, devices, sizes, reference, expect):
         print(f"model-parallel-{expect}-ok")
 
 
+def data_parallel(package: str, devices: int) -> None:
+    import jax
+    import keras
+
+    assert len(jax.devices()) == devices == 4, jax.devices()
+    train = importlib.import_module(f"{package}.train")
+    reference = final_state(train.main(ARGS))
+    keras.backend.clear_session()
+    history = train.main([*ARGS, "--data-parallel"])  # 28 + 8 samples: all on 4
+    assert_scanned(history.model)
+    kernel = history.model.weights[0].value
+    assert len(kernel.sharding.device_set) == 4 and kernel.sharding.is_fully_replicated
+    assert not differences(final_state(history), reference)
+    keras.distribution.set_distribution(None)
+    try:
+        train.main([*ARGS, "--data-parallel", "--batch-size", "30"])
+    except SystemExit as error:
+        assert error.code == (
+            "error: --batch-size 30 does not divide by the 4 devices of "
+            "--data-parallel; use a multiple of 4"
+        ), error.code
+    else:
+        raise AssertionError("--batch-size 30 on 4 devices was accepted")
+    keras.distribution.set_distribution(None)
+    keras.backend.clear_session()
+    # 46 samples: 36 to train on and 10 to validate on, of which 8 fill the devices.
+    history = train.main([*ARGS, "--data-parallel", "--num-samples", "46"])
+    assert len(history.history["val_loss"]) == 2
+    print("data-parallel-ok")
+
+
 if __name__ == "__main__":
     mode, src, package, devices, *rest = sys.argv[1:]
     os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
@@ -131,5 +169,7 @@ if __name__ == "__main__":
     sys.path[:0] = src.split(os.pathsep)  # SRC: one or more source folders
     if mode == "train":
         run_train(package, rest[0], rest[1:])
+    elif mode == "data-parallel":
+        data_parallel(package, int(devices))
     else:
         model_parallel(package, int(devices), *rest)

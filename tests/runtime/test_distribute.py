@@ -1,8 +1,9 @@
-"""A generated project's `train` at scale (issue 13): several processes on localhost and
-`--model-parallel` on simulated CPU devices, each exact against one process on one
-device, with negative controls (a deliberately broken project must fail the comparison).
-Every run is a fresh process (`tests/scripts/scale_check.py`): JAX reads its device
-flags and joins other processes only when it starts.
+"""`runtime.distribute` through a rendered default project's `train`: data parallel in
+one process, several processes on localhost and `--model-parallel` on simulated CPU
+devices, each exact against one process on one device, with negative controls (a
+project whose runtime copy is deliberately broken must fail the comparison). Every run
+is a fresh process (`tests/scripts/scale_check.py`): JAX reads its device flags and
+joins other processes only when it starts.
 """
 
 from __future__ import annotations
@@ -51,10 +52,19 @@ def two_processes(project: Path, work: Path) -> dict:
     address = f"127.0.0.1:{free_port()}"
     processes = [
         start_train(
-            project, 2, work / "state.npz",
-            "--coordinator-address", address, "--num-processes", "2",
-            "--process-id", str(index), "--csv-log", str(work / f"log_{index}.csv"),
-            "--workers", "1",
+            project,
+            2,
+            work / "state.npz",
+            "--coordinator-address",
+            address,
+            "--num-processes",
+            "2",
+            "--process-id",
+            str(index),
+            "--csv-log",
+            str(work / f"log_{index}.csv"),
+            "--workers",
+            "1",
         )
         for index in range(2)
     ]
@@ -92,7 +102,7 @@ def test_two_processes_train_like_one(tmp_path):
 
     broken = write_project(tmp_path / "broken")
     break_file(
-        broken / "src" / "runs_probe" / "train.py",
+        broken / "src" / "runs_probe" / "runtime" / "distribute.py",
         "ProcessPart(batches, jax.process_index(), jax.process_count())",
         "ProcessPart(batches, 0, jax.process_count())",
     )
@@ -118,8 +128,8 @@ def test_model_parallel_is_exact(tmp_path, devices, sizes):
     if devices == 4:
         broken = write_project(tmp_path, "runs_broken")
         break_file(
-            broken / "src" / "runs_broken" / "train.py",
-            "    keras.backend.clear_session()\n    keras.utils.set_random_seed(args.seed)\n",
+            broken / "src" / "runs_broken" / "runtime" / "distribute.py",
+            "    keras.backend.clear_session()\n    keras.utils.set_random_seed(seed)\n",
             "    keras.backend.clear_session()\n",
         )
         src, extra = [*src, broken / "src"], [broken.name]
@@ -130,3 +140,17 @@ def test_model_parallel_is_exact(tmp_path, devices, sizes):
     )  # fmt: skip
     assert "model-parallel-same-ok" in stdout
     assert ("model-parallel-differ-ok" in stdout) == bool(extra)
+
+
+@pytest.mark.slow
+def test_data_parallel_in_one_process(tmp_path):
+    """`--data-parallel` on 4 simulated CPU devices: exact against one device, a batch
+    size that does not divide is one error line, and the validation samples that do
+    not fill every device are left out (checked in scale_check.py)."""
+    project = write_project(tmp_path)
+    stdout = run_check_script(
+        "scale_check.py", "data-parallel", project / "src", project.name, 4
+    )
+    assert "data parallel over 4 devices" in stdout
+    assert "data parallel: using 8 of 10 validation samples" in stdout
+    assert "data-parallel-ok" in stdout
