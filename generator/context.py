@@ -175,6 +175,87 @@ def layers(spec: Spec) -> list[dict]:
     return trunk + _head(spec.task, "output_units")
 
 
+# The scaling layers of a project's model, found by these names by its runtime
+# (runtime/scaling.py: INPUT_SCALING, TARGET_SCALING; a test checks they agree).
+INPUT_SCALING, TARGET_SCALING = "input_scaling", "target_scaling"
+# Targets standardized by a target scaling layer: real-valued regression. Not
+# positive_regression (msle's log(1 + y), mape's ratio and poisson need the targets'
+# own positive values, and a shift would make them negative), nor cosine_similarity
+# (it learns the direction of the target vector, which a shift changes).
+TARGET_SCALING_TASKS = ("regression",)
+NO_TARGET_SCALING_LOSSES = ("cosine_similarity",)
+
+
+def _scaling_layer(kind: str, name: str = "") -> dict:
+    """A scaling layer of ``kind`` (input_scaling or target_scaling), for the named
+    input or output ``name`` (``kind_name``) or the one input or output (``kind``)."""
+    full = f"{kind}_{name}" if name else kind
+    return _with_source(
+        "layer",
+        {
+            "attribute": full,
+            "kind": kind,
+            "units": "",
+            "activation": "",
+            "training": False,
+            "name": full,
+        },
+    )
+
+
+def _scales_targets(task: catalog.Task, loss: catalog.Loss) -> bool:
+    return (
+        task.name in TARGET_SCALING_TASKS
+        and loss.snake_name not in NO_TARGET_SCALING_LOSSES
+    )
+
+
+def scaled_model(
+    spec: Spec, trunk: list[dict], inputs: list[dict], named_outputs: list[dict]
+) -> tuple[list[dict], list[dict], list[dict]]:
+    """A project's ``layers``, ``inputs`` and ``outputs`` with the scaling layers its
+    ``train`` sets from the training data (runtime/scaling.py): an ``input_scaling``
+    Normalization first for a vector input (``inputs[].scaling`` of each named
+    vector input) and a ``target_scaling`` one after each regression head. The
+    recipes with networks of their own (gan, distillation, vae) get none."""
+    if spec.recipe.networks:
+        return trunk, inputs, named_outputs
+    if not spec.inputs and len(spec.input_shape) == 1:
+        trunk = [_scaling_layer(INPUT_SCALING), *trunk]
+    if not spec.outputs and _scales_targets(spec.task, spec.loss):
+        trunk = [*trunk, _scaling_layer(TARGET_SCALING)]
+    inputs = [
+        {**entry, "scaling": _scaling_layer(INPUT_SCALING, i.name)}
+        if len(i.shape) == 1
+        else entry
+        for entry, i in zip(inputs, spec.inputs)
+    ]
+    named_outputs = [
+        _with_head(entry, [*entry["layers"], _scaling_layer(TARGET_SCALING, o.name)])
+        if _scales_targets(o.task, o.loss)
+        else entry
+        for entry, o in zip(named_outputs, spec.outputs)
+    ]
+    return trunk, inputs, named_outputs
+
+
+def _with_head(output: dict, head: list[dict]) -> dict:
+    """A named output (of :func:`outputs`) with the head layers ``head``."""
+    return {
+        **output,
+        "layers": head,
+        "functional_call": _source("applied", head),
+        "subclassed_call": _source("applied", head, False),
+    }
+
+
+def _has(kind: str, trunk: list[dict], inputs: list[dict], outputs: list[dict]) -> bool:
+    """Whether a scaling layer of ``kind`` is in the model."""
+    every = [*trunk, *(i["scaling"] for i in inputs if "scaling" in i)]
+    every += [layer for output in outputs for layer in output["layers"]]
+    return any(layer["kind"] == kind for layer in every)
+
+
 def _tasks(spec: Spec) -> list[catalog.Task]:
     return [o.task for o in spec.outputs] or [spec.task]
 
@@ -224,13 +305,22 @@ def _with_source(macro: str, data: dict) -> dict:
     return {**data, "expression": _source(macro, data)}
 
 
-def build_context(spec: Spec, custom_templates: tuple[str, ...] = ()) -> dict:
+def build_context(
+    spec: Spec, custom_templates: tuple[str, ...] = (), layout: str = "module"
+) -> dict:
     """The template context; ``custom_templates`` are the user templates taken
-    (``TemplateSet.source_labels()``), recorded in the generated headers."""
+    (``TemplateSet.source_labels()``), recorded in the generated headers; ``layout``:
+    ``module`` or ``project`` (a project's model has scaling layers)."""
     task = spec.task
     # What OUTPUT_UNITS holds: the head's units; with named outputs (each head names
     # its own units) the number output_units.
     head_units = "output_units" if spec.outputs else task.head_units
+    # Named inputs and outputs (`--input`, `--output`); empty lists for one unnamed
+    # input / output.
+    inputs = [{"name": i.name, "shape": repr(tuple(i.shape))} for i in spec.inputs]
+    trunk, named_outputs = layers(spec), outputs(spec)
+    if layout == "project":
+        trunk, inputs, named_outputs = scaled_model(spec, trunk, inputs, named_outputs)
     return {
         "context_version": CONTEXT_VERSION,
         "tool_version": __version__,
@@ -255,18 +345,19 @@ def build_context(spec: Spec, custom_templates: tuple[str, ...] = ()) -> dict:
         "output_units_expression": _source(
             "output_units_value", head_units, spec.output_units
         ),
-        "layers": layers(spec),
+        "layers": trunk,
         "loss": _loss(spec.loss, spec.recipe.logits),
         # Named outputs have their own metrics (outputs[].metrics).
         "metrics": _metrics(
             [m for m in spec.metrics if isinstance(m, catalog.Metric)], spec
         ),
-        # Named inputs and outputs (`--input`, `--output`); empty lists for one
-        # unnamed input / output.
-        "inputs": [
-            {"name": i.name, "shape": repr(tuple(i.shape))} for i in spec.inputs
-        ],
-        "outputs": outputs(spec),
+        "inputs": inputs,
+        "outputs": named_outputs,
+        # A project's scaling layers (runtime/scaling.py): any, and any of targets
+        # (the model class needs `TargetScaling`).
+        "scaling": _has(INPUT_SCALING, trunk, inputs, named_outputs)
+        or _has(TARGET_SCALING, trunk, inputs, named_outputs),
+        "target_scaling": _has(TARGET_SCALING, trunk, inputs, named_outputs),
         "dependencies": list(project_dependencies()),
         "answers_file": ANSWERS_FILE,
         "custom_templates": list(custom_templates),

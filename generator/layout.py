@@ -95,9 +95,11 @@ RUNTIME_FILES = (
     "arrays.py",
     "backup.py",
     "batches.py",
+    "compile_cache.py",
     "distribute.py",
     "options.py",
     "run.py",
+    "scaling.py",
     "scan.py",
 )
 RUNTIME_DIR = "src/{package}/runtime"

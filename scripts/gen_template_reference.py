@@ -247,8 +247,12 @@ CONTEXT_DOCS = {
         "str",
         (
             "What the layer is: `hidden` (Dense, ReLU, L2 1e-4), `batch_norm`, "
-            "`dropout` (rate 0.1), `head` (Dense) or `normalize` "
-            "(UnitNormalization); macro `layer` constructs it."
+            "`dropout` (rate 0.1), `head` (Dense), `normalize` "
+            "(UnitNormalization), or in a project's model `input_scaling` (first) "
+            "and `target_scaling` (after a regression head), Normalization layers "
+            "its `train` sets from the training data (runtime/scaling.py); macro "
+            "`layer` constructs it, macro `note` writes a comment for the scaling "
+            "layers."
         ),
     ),
     "layers[].units": (
@@ -261,6 +265,14 @@ CONTEXT_DOCS = {
     "layers[].activation": (
         "str",
         "A Dense layer's Keras activation name, e.g. `relu`; empty for linear.",
+    ),
+    "layers[].name": (
+        "str",
+        (
+            "The Keras name of a scaling layer (`input_scaling`, `target_scaling`, "
+            "`input_scaling_NAME`, `target_scaling_NAME`), by which the project's "
+            "runtime finds it; only scaling layers have it."
+        ),
     ),
     "layers[].expression": (
         "str",
@@ -313,6 +325,31 @@ CONTEXT_DOCS = {
     ),
     "inputs[].name": ("str", "The input's name (a key of `x`)."),
     "inputs[].shape": ("str", "Its shape without the batch axis, e.g. `(4, 3)`."),
+    "inputs[].scaling": (
+        "dict",
+        (
+            "In a project, the `input_scaling_NAME` layer of a vector input (as an "
+            "item of `layers`); absent for other inputs and in modules."
+        ),
+    ),
+    "inputs[].scaling.attribute": ("str", "See `layers[].attribute`."),
+    "inputs[].scaling.kind": ("str", "`input_scaling`; see `layers[].kind`."),
+    "inputs[].scaling.units": ("str", "Empty (see `layers[].units`)."),
+    "inputs[].scaling.activation": ("str", "Empty (see `layers[].activation`)."),
+    "inputs[].scaling.training": ("bool", "Always false (see `layers[].training`)."),
+    "inputs[].scaling.name": ("str", "See `layers[].name`."),
+    "inputs[].scaling.expression": ("str", "See `layers[].expression`."),
+    "scaling": (
+        "bool",
+        "A project's model has scaling layers (see `layers[].kind`); false in modules.",
+    ),
+    "target_scaling": (
+        "bool",
+        (
+            "A project's model has a `target_scaling` layer: its class takes the "
+            "`TargetScaling` mixin (the loss on standardized targets)."
+        ),
+    ),
     "outputs": (
         "list[dict]",
         (
@@ -348,12 +385,19 @@ CONTEXT_DOCS = {
         "See `metrics[].arguments`.",
     ),
     "outputs[].metrics[].expression": ("str", "See `metrics[].expression`."),
-    "outputs[].layers": ("list[dict]", "Its head: Dense (and UnitNormalization)."),
+    "outputs[].layers": (
+        "list[dict]",
+        "Its head: Dense (and UnitNormalization; in a project, `target_scaling`).",
+    ),
     "outputs[].layers[].attribute": (
         "str",
         "Attribute name of the layer in a subclassed model (`NAME_head`, ...).",
     ),
-    "outputs[].layers[].kind": ("str", "`head` or `normalize`; see `layers[].kind`."),
+    "outputs[].layers[].kind": (
+        "str",
+        "`head`, `normalize` or `target_scaling`; see `layers[].kind`.",
+    ),
+    "outputs[].layers[].name": ("str", "See `layers[].name`."),
     "outputs[].layers[].units": ("str", "See `layers[].units`."),
     "outputs[].layers[].activation": ("str", "See `layers[].activation`."),
     "outputs[].layers[].training": ("bool", "Always false (see `layers[].training`)."),

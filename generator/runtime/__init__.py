@@ -19,7 +19,9 @@ Modules: ``options`` (the command line of ``train``, its one-line errors), ``arr
 epoch's batches, read ahead by threads, a process's part of each), ``scan``
 (``ScannedExecution``: one ``jax.lax.scan`` per execution), ``backup`` (exact
 backup/resume, the stop on a loss that is not finite), ``distribute`` (several
-processes, data and model parallelism) and ``run`` (``fit`` and the training run).
+processes, data and model parallelism), ``compile_cache`` (JAX's persistent
+compilation cache), ``scaling`` (the scaling layers set from the training data) and
+``run`` (``fit`` and the training run).
 """
 
 import os

@@ -12,6 +12,8 @@ import os
 import re
 from pathlib import Path
 
+from . import compile_cache
+
 # Checkpoints are named after their epoch, so `--resume` knows where to go on.
 CHECKPOINT_NAME = "epoch_{epoch:03d}.keras"
 CHECKPOINT_EPOCH = re.compile(r"epoch_(\d+)\.keras$")
@@ -81,7 +83,9 @@ def make_parser(prog, description, learning_rate, steps_per_execution, dtype_pol
     )
     parser.add_argument("--seed", type=int, default=0, help="Random seed.")
     add_data_arguments(parser)
+    add_scaling_arguments(parser)
     add_run_arguments(parser)
+    add_compile_arguments(parser)
     add_distribution_arguments(parser)
     return parser
 
@@ -118,6 +122,41 @@ def add_data_arguments(parser):
         type=float,
         default=0.0,
         help="Fraction of the data (the last samples) held out for validation.",
+    )
+
+
+def add_scaling_arguments(parser):
+    """The option of the scaling inside the model (runtime/scaling.py)."""
+    parser.add_argument(
+        "--no-scaling",
+        dest="scaling",
+        action="store_false",
+        help="Leave the model's scaling layers as built (mean 0, variance 1: no "
+        "scaling) instead of setting them from the training data: each vector "
+        "input's features standardized, regression targets predicted in their "
+        "units and compared on the standardized scale.",
+    )
+
+
+def add_compile_arguments(parser):
+    """The options of JAX's persistent compilation cache (runtime/compile_cache.py)."""
+    directory = compile_cache.default_directory()
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--compile-cache",
+        type=Path,
+        default=directory,
+        metavar="DIR",
+        help="Keep the programs JAX compiles in DIR: the next run of the same "
+        "training loads them instead of compiling again. Default: "
+        f"${compile_cache.DIRECTORY_VARIABLE} if set, else {directory}.",
+    )
+    group.add_argument(
+        "--no-compile-cache",
+        dest="compile_cache",
+        action="store_const",
+        const=None,
+        help="Compile every program, keep none on disk.",
     )
 
 
