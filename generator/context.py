@@ -188,8 +188,13 @@ NO_TARGET_SCALING_LOSSES = ("cosine_similarity",)
 
 def _scaling_layer(kind: str, name: str = "") -> dict:
     """A scaling layer of ``kind`` (input_scaling or target_scaling), for the named
-    input or output ``name`` (``kind_name``) or the one input or output (``kind``)."""
+    input or output ``name`` (``kind_name``) or the one input or output (``kind``);
+    ``build_shape``: the shape it takes (batch axis first), as Python source."""
     full = f"{kind}_{name}" if name else kind
+    if kind == TARGET_SCALING:
+        shape = "(None, OUTPUT_UNITS)"
+    else:
+        shape = f'(None, *INPUT_SHAPES["{name}"])' if name else "(None, *INPUT_SHAPE)"
     return _with_source(
         "layer",
         {
@@ -199,6 +204,7 @@ def _scaling_layer(kind: str, name: str = "") -> dict:
             "activation": "",
             "training": False,
             "name": full,
+            "build_shape": shape,
         },
     )
 

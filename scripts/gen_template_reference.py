@@ -274,6 +274,14 @@ CONTEXT_DOCS = {
             "runtime finds it; only scaling layers have it."
         ),
     ),
+    "layers[].build_shape": (
+        "str",
+        (
+            "The shape a scaling layer takes, batch axis first, as Python source "
+            "(`(None, *INPUT_SHAPE)`, `(None, OUTPUT_UNITS)`): a subclassed model "
+            "builds it in `__init__`; only scaling layers have it."
+        ),
+    ),
     "layers[].expression": (
         "str",
         f"{V1}`layer(layer)`, e.g. `keras.layers.Dropout(0.1)`.",
@@ -338,6 +346,7 @@ CONTEXT_DOCS = {
     "inputs[].scaling.activation": ("str", "Empty (see `layers[].activation`)."),
     "inputs[].scaling.training": ("bool", "Always false (see `layers[].training`)."),
     "inputs[].scaling.name": ("str", "See `layers[].name`."),
+    "inputs[].scaling.build_shape": ("str", "See `layers[].build_shape`."),
     "inputs[].scaling.expression": ("str", "See `layers[].expression`."),
     "scaling": (
         "bool",
@@ -398,6 +407,7 @@ CONTEXT_DOCS = {
         "`head`, `normalize` or `target_scaling`; see `layers[].kind`.",
     ),
     "outputs[].layers[].name": ("str", "See `layers[].name`."),
+    "outputs[].layers[].build_shape": ("str", "See `layers[].build_shape`."),
     "outputs[].layers[].units": ("str", "See `layers[].units`."),
     "outputs[].layers[].activation": ("str", "See `layers[].activation`."),
     "outputs[].layers[].training": ("bool", "Always false (see `layers[].training`)."),

@@ -1,7 +1,7 @@
 # Copied verbatim from keras-jax-scaffold into this project: do not edit it here,
 # `keras-jax-scaffold update` replaces it (your edits would be merged 3-way).
-"""`ScannedExecution`: the train steps of one `steps_per_execution` as one
-`jax.lax.scan`, a mixin of the project's model class."""
+"""`ScannedExecution`: the train steps of one `steps_per_execution` as one compiled
+loop, a mixin of the project's model class."""
 
 import itertools
 
@@ -15,17 +15,18 @@ from .batches import EpochBatches
 
 class ScannedExecution:
     """Runs the `steps_per_execution` train steps of one execution of `fit` as one
-    jitted `jax.lax.scan` over the stacked batches, instead of one dispatch per step.
+    jitted loop over the stacked batches (`jax.lax.fori_loop`, a `while` loop in the
+    compiled program), instead of one dispatch per step.
 
     A mixin of a Keras model class, first among its bases (`class Net(
     ScannedExecution, StatelessSteps, keras.Model)`). The same `train_step` runs on
     the same batches in the same order as in Keras's own loop, so the weights and
     logs are the same; callbacks see every execution and every epoch.
 
-    Two compiled programs at most, as in Keras's own loop: the scan, which also runs
-    an execution of fewer full batches (the end of an epoch: the missing steps are
-    skipped by a `jax.lax.cond`, the state passes through them unchanged), and one
-    step for a short last batch. When `fit` trains on an `EpochBatches` (runtime/
+    Two compiled programs at most, as in Keras's own loop: the loop, which also runs
+    an execution of fewer full batches (the end of an epoch: its number of steps is
+    an argument of the program, the batches padded to `steps_per_execution` and the
+    padding never run), and one step for a short last batch. When `fit` trains on an `EpochBatches` (runtime/
     batches.py) whose arrays are in memory (`EpochBatches.on_device`), the arrays
     stay on the device and each execution sends only the sample indices of its
     batches (gathered inside the compiled program): no batch goes through Keras's
@@ -55,23 +56,21 @@ class ScannedExecution:
 
         def scan_steps(state, batches, count):
             """`(logs, state)` after `train_step` on each of the first `count` of the
-            `steps` stacked `batches` (the others pad: skipped); logs of the last."""
+            `steps` stacked `batches`, in order (the others pad: never run); logs of
+            the last. `count` is traced: one program for every count."""
             traced.append("scan")
+            first = jax.tree.map(lambda array: array[0], batches)
+            shapes = jax.eval_shape(self.train_step, state, first)[0]
 
-            def body(state, step):
-                index, batch = step
-                logs, state = jax.lax.cond(
-                    index < count, self.train_step, skip_step, state, batch
-                )
+            def body(index, carry):
+                state, _ = carry
+                batch = jax.tree.map(lambda array: array[index], batches)
+                logs, state = self.train_step(state, batch)
                 return state, logs
 
-            def skip_step(state, batch):
-                logs = jax.eval_shape(self.train_step, state, batch)[0]
-                zeros = jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), logs)
-                return zeros, state
-
-            state, logs = jax.lax.scan(body, state, (jnp.arange(steps), batches))
-            return jax.tree.map(lambda values: values[count - 1], logs), state
+            logs = jax.tree.map(jnp.zeros_like, shapes)
+            state, logs = jax.lax.fori_loop(0, count, body, (state, logs))
+            return logs, state
 
         def one_step(state, batch):
             traced.append("step")
