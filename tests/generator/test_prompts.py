@@ -15,7 +15,7 @@ import sys
 import time
 
 import pytest
-from keras_jax_scaffold import catalog, prompts
+from keras_jax_scaffold import catalog, prompts, recipes
 from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.spec import ANSWER_INDEX, Answers
 
@@ -39,6 +39,9 @@ PROMPTS = {
     "inputs": "Inputs (NAME:SHAPE, space-separated",
     "rho": "--rho (",
 }
+
+
+DEFAULT_RECIPE = recipes.RECIPE_INDEX["default"]
 
 
 @pytest.fixture
@@ -74,6 +77,10 @@ def test_every_answer_is_asked_and_bad_answers_are_reasked(tmp_path, terminal):
         answers=[
             "class",  # keyword
             "my_net",
+            "samm",  # typo
+            "sam",
+            "-1",  # rho below 0
+            "0.1",
             "sequental",  # typo
             "sequential",
             "mean_sqared_error",  # typo
@@ -95,16 +102,16 @@ def test_every_answer_is_asked_and_bad_answers_are_reasked(tmp_path, terminal):
             "2",  # output units
             "0",
             "16",  # hidden units
-            "samm",  # typo
-            "sam",
-            "-1",  # rho below 0
-            "0.1",
         ],
     )
     assert result.exit_code == 0, result.output
     assert asked(result.stdout) == [
         "name",
         "name",
+        "recipe",
+        "recipe",
+        "rho",
+        "rho",
         "model_type",
         "model_type",
         "loss",
@@ -119,10 +126,6 @@ def test_every_answer_is_asked_and_bad_answers_are_reasked(tmp_path, terminal):
         *["output_units"] * 3,
         "hidden_units",
         "hidden_units",
-        "recipe",
-        "recipe",
-        "rho",
-        "rho",
     ]
     # Each bad answer is explained, on stderr, before it is asked again.
     for reason in [
@@ -167,6 +170,7 @@ def test_enter_everywhere_gives_the_no_input_defaults(tmp_path, terminal):
     # unnamed output and input, the questions that follow as before).
     assert asked(result.stdout) == [
         "name",
+        "recipe",
         "model_type",
         "outputs",
         "loss",
@@ -177,7 +181,6 @@ def test_enter_everywhere_gives_the_no_input_defaults(tmp_path, terminal):
         "input_shape",
         "num_classes",
         "hidden_units",
-        "recipe",
     ]
     assert (out / "demo.py").read_text(encoding="utf-8") == no_input(tmp_path)
 
@@ -249,7 +252,7 @@ def test_metric_menu_offers_only_metrics_that_fit_the_loss(tmp_path, terminal):
         "mse",
         "--task",
         "regression",
-        answers=["2, r2_score,2", "", "", "", "", "", "", ""],
+        answers=["", "2, r2_score,2", "", "", "", "", "", "", ""],  # recipe: Enter
     )
     assert result.exit_code == 0, result.output
     offered = catalog.compatible_metrics("regression")
@@ -286,7 +289,7 @@ def test_metric_none_at_the_prompt(tmp_path, terminal):
         "mse",
         "--task",
         "regression",
-        answers=["none"] + [""] * 7,
+        answers=["", "none"] + [""] * 7,  # recipe: Enter
     )
     assert result.exit_code == 0, result.output
     text = (tmp_path / "demo.py").read_text(encoding="utf-8")
@@ -331,6 +334,7 @@ def test_missing_flags():
     # The questions of a session in which Enter takes every default.
     assert prompts.missing_flags(Answers()) == [
         "NAME",
+        "--recipe",
         "--model-type",
         "--output",
         "--loss",
@@ -341,7 +345,6 @@ def test_missing_flags():
         "--input-shape",
         "--num-classes",
         "--hidden-units",
-        "--recipe",
     ]
     full = {
         "name": "demo",
@@ -374,6 +377,7 @@ def test_parse_metric_choice():
     resolved = {
         "loss": catalog.LOSS_INDEX["mse"],
         "task": catalog.TASKS["regression"],
+        "recipe": DEFAULT_RECIPE,
     }
     question = ANSWER_INDEX["metrics"]
     offered = question.offered(resolved)
@@ -396,11 +400,12 @@ def test_parse_metric_choice():
 
 def test_parse_loss_choice():
     question = ANSWER_INDEX["loss"]
-    offered = question.offered({})
+    resolved = {"recipe": DEFAULT_RECIPE}
+    offered = question.offered(resolved)
     assert [name for name, _ in offered] == [loss.snake_name for loss in catalog.LOSSES]
 
     def parse(text):
-        return prompts.parse_choice(text, question, offered, {})
+        return prompts.parse_choice(text, question, offered, resolved)
 
     assert parse("1") == catalog.LOSSES[0].snake_name
     assert parse("MSE") == "mean_squared_error"
@@ -411,8 +416,11 @@ def test_parse_loss_choice():
 
 
 def test_loss_question_is_a_numbered_menu_like_the_metrics(tmp_path, terminal):
-    # Model type and outputs: Enter (functional, one unnamed output); loss: 4.
-    result = interact("new", "demo", "-o", tmp_path, answers=["", "", "4"] + [""] * 8)
+    # Recipe, model type and outputs: Enter (default, functional, one unnamed
+    # output); loss: 4.
+    result = interact(
+        "new", "demo", "-o", tmp_path, answers=["", "", "", "4"] + [""] * 8
+    )
     assert result.exit_code == 0, result.output
     menu = re.findall(r"^\s+(\d+)\. (\w+)", result.stdout, re.MULTILINE)
     losses = [loss.snake_name for loss in catalog.LOSSES]
@@ -503,6 +511,7 @@ def test_real_terminal_session(tmp_path):
     try:
         for prompt, answer in [
             (PROMPTS["name"], "pty_model"),
+            (PROMPTS["recipe"], ""),
             (PROMPTS["model_type"], "sequential"),
             (PROMPTS["loss"], "mean_sqared_error"),  # typo: re-asked
             ("did you mean 'mean_squared_error'?", None),
@@ -517,7 +526,6 @@ def test_real_terminal_session(tmp_path):
             ("Input shape (vector) [16]", "6"),
             ("Output units [1]", "2"),
             (PROMPTS["hidden_units"], ""),
-            (PROMPTS["recipe"], ""),
             ("create", None),
         ]:
             terminal.expect(prompt)
