@@ -17,7 +17,7 @@ import time
 import pytest
 from keras_jax_scaffold import catalog, prompts, recipes
 from keras_jax_scaffold.errors import UserError
-from keras_jax_scaffold.spec import ANSWER_INDEX, Answers
+from keras_jax_scaffold.spec import ANSWER_INDEX, Answers, build_spec
 
 from tests.helpers.cli import invoke
 from tests.helpers.cli import new_module as no_input
@@ -627,3 +627,44 @@ def test_named_outputs_and_inputs_are_asked_as_lists(tmp_path, terminal):
     assert "--metric label:accuracy --metric box:mae" in header
     assert '"box": 0.5,' in text and "OUTPUT_UNITS = 2" in text
     assert metric_classes(text) == ["SparseCategoricalAccuracy", "MeanAbsoluteError"]
+
+
+@pytest.mark.parametrize("recipe", [r.name for r in recipes.RECIPES])
+def test_every_recipe_works_with_no_input_and_its_first_loss(tmp_path, recipe):
+    """A recipe that takes some losses only defaults to its first (and the metrics
+    to that task's usual ones, or none for a recipe without metrics)."""
+    result = invoke("new", "demo", "--recipe", recipe, "--no-input", "-o", tmp_path)
+    assert result.exit_code == 0, result.output
+    entry = recipes.RECIPE_INDEX[recipe]
+    loss = entry.losses[0] if entry.losses else "sparse_categorical_crossentropy"
+    header = (tmp_path / "demo.py").read_text(encoding="utf-8").splitlines()[4]
+    assert f" --loss {loss} " in header
+    spec = build_spec(Answers(name="demo", recipe=recipe))
+    assert spec.loss.snake_name == loss and spec.model_type == "functional"
+    usual = spec.task.default_metrics if entry.takes_metrics else ()
+    assert tuple(m.snake_name for m in spec.metrics) == usual
+    assert ("--metric" in header) == bool(usual)
+
+
+def test_the_prompts_offer_only_the_recipes_losses(tmp_path, terminal):
+    """vae: the loss menu lists its six losses, Enter takes the first; gan: one loss,
+    not asked, and no metric question."""
+    result = interact(
+        "new", "demo", "-o", tmp_path / "vae", "--recipe", "vae", answers=[""] * 12
+    )
+    assert result.exit_code == 0, result.output
+    menu = re.findall(r"^\s+\d+\. (\w+)", result.stdout, re.MULTILINE)
+    assert menu[: len(recipes.VAE_LOSSES)] == list(recipes.VAE_LOSSES)
+    assert "sparse_categorical_crossentropy" not in result.stdout
+    assert "Model type [functional/subclassed] [functional]" in result.stdout
+    text = (tmp_path / "vae" / "demo.py").read_text(encoding="utf-8")
+    assert "--loss mean_squared_error" in text.splitlines()[4]
+
+    result = interact(
+        "new", "demo", "-o", tmp_path / "gan", "--recipe", "gan", answers=[""] * 12
+    )
+    assert result.exit_code == 0, result.output
+    assert "loss" not in asked(result.stdout) and "metrics" not in asked(result.stdout)
+    assert "No built-in metric" not in result.stdout
+    text = (tmp_path / "gan" / "demo.py").read_text(encoding="utf-8")
+    assert "--loss binary_crossentropy" in text.splitlines()[4]
