@@ -581,13 +581,16 @@ ANSWERS: tuple[Question, ...] = (
         name="optimizer",
         kind=TEXT,
         label="optimizer",
-        help="A Keras optimizer (adam, adamw, sgd, ...). Default: adam.",
-        update_help="Change the optimizer.",
+        help="A Keras optimizer (adam, adamw, sgd, ...) or an optax one, "
+        "optax:NAME (optax:adamw, optax:lion, optax:adafactor, ...: the generated "
+        "code then needs optax; see docs/optimizers.md). Default: adam.",
+        update_help="Change the optimizer (a Keras one, or optax:NAME).",
         resolve=lambda value, a: resolve_optimizer(value),
         unparse=str.lower,
         default=lambda a: "adam",
-        prompt="Optimizer",
-        completion=tuple(snake for _, snake in catalog.OPTIMIZERS),
+        prompt="Optimizer (a Keras one, or optax:NAME)",
+        completion=tuple(snake for _, snake in catalog.OPTIMIZERS)
+        + tuple(catalog.OPTAX_PREFIX + name for name in catalog.OPTAX_OPTIMIZERS),
         readme_default="`adam`",
     ),
     Question(

@@ -115,7 +115,7 @@ class Spec:
     task: catalog.Task
     # With named outputs, an OutputMetric per ``OUTPUT:METRIC``.
     metrics: tuple[catalog.Metric | OutputMetric, ...]
-    optimizer: str  # the Keras class name
+    optimizer: str  # the Keras class name, or optax:NAME
     learning_rate: float
     inputs: tuple[Input, ...]
     input_shape: tuple[int, ...]

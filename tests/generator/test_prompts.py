@@ -28,7 +28,7 @@ PROMPTS = {
     "loss": "Loss (a number or a name)",
     "task": "Task [",
     "metrics": "Metrics (numbers or names, comma-separated; 'none' for no metric)",
-    "optimizer": "Optimizer [adam]",
+    "optimizer": "Optimizer (a Keras one, or optax:NAME) [adam]",
     "learning_rate": "Learning rate [0.001]",
     "input_shape": "Input shape (",
     "num_classes": "Number of classes [3]",
