@@ -18,7 +18,6 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import inspect
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -240,32 +239,19 @@ def test_projects_depend_on_optax_only_when_they_use_it(tmp_path):
 @pytest.mark.slow
 def test_optax_modules_and_projects_pass_ruff(tmp_path):
     """`ruff check` with the projects' own settings on optax code of each kind."""
-    from keras_jax_scaffold.project import render_project
+    from tests.helpers.projects import render, ruff_check, write
 
     for model_type, recipe in (("sequential", "default"), ("subclassed", "gan")):
-        spec = build_spec(
-            Answers(
-                name=f"p_{model_type}",
-                model_type=model_type,
-                recipe=recipe,
-                optimizer="optax:adamw",
-            )
-        )
-        for path, text in render_project(spec, (), tmp_path / spec.name).items():
-            target = tmp_path / spec.name / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-        (tmp_path / f"m_{model_type}.py").write_text(
-            render_spec(spec)[f"{spec.name}.py"], encoding="utf-8"
-        )
-    completed = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--no-cache", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=tmp_path,
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
+        answers = {
+            "model_type": model_type,
+            "recipe": recipe,
+            "optimizer": "optax:adamw",
+        }
+        name = f"p_{model_type}"
+        write(tmp_path / name, render(tmp_path, name, **answers))
+        spec = build_spec(Answers(name=name, **answers))
+        write(tmp_path, {f"m_{model_type}.py": render_spec(spec)[f"{name}.py"]})
+    ruff_check(tmp_path)
 
 
 # ------------------------------------------------------------------- oracles (slow)
