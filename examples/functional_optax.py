@@ -262,10 +262,14 @@ class OptaxOptimizer(keras.optimizers.Optimizer):
     def __init__(self, transformation, learning_rate=0.001, name="optax", **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         if isinstance(transformation, str):  # the registered name, from a config
-            name = transformation
-            transformation = keras.saving.get_registered_object(name)
+            registered = transformation
+            transformation = keras.saving.get_registered_object(registered)
             if transformation is None:
-                raise ValueError(f"{name!r} is not a registered optax transformation")
+                raise ValueError(
+                    f"no transformation registered as {registered!r}: import its "
+                    "module first, or register it with "
+                    "keras.saving.register_keras_serializable"
+                )
         self.transformation = transformation
 
     def gradient_transformation(self, learning_rate):
@@ -278,7 +282,8 @@ class OptaxOptimizer(keras.optimizers.Optimizer):
             return
         super().build(variables)
         values = [variable.value for variable in variables]
-        state = self.gradient_transformation(self.learning_rate).init(values)
+        learning_rate = keras.ops.convert_to_tensor(self.learning_rate)
+        state = self.gradient_transformation(learning_rate).init(values)
         leaves, self._state_structure = jax.tree_util.tree_flatten_with_path(state)
         self._state_variables = []
         for index, (path, leaf) in enumerate(leaves):
@@ -297,8 +302,9 @@ class OptaxOptimizer(keras.optimizers.Optimizer):
             )
 
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
-        # Keras's optimizers update one variable at a time (`update_step`); optax
-        # transforms all gradients at once (global norms, `multi_transform`).
+        # Keras's hook for an update of all variables at once (its optimizers
+        # update one at a time in `update_step`): optax transforms all gradients
+        # together (global norms, `multi_transform`).
         if len(trainable_variables) != len(self._trainable_variables):
             raise ValueError(f"{self.name}: a gradient for every variable is needed")
         state = jax.tree_util.tree_unflatten(

@@ -462,6 +462,12 @@ def test_gan_trains_both_networks_with_optax_like_train_on_batch(tmp_path):
     ):
         assert type(optimizer).__name__ == "OptaxOptimizer"
     gan_oracles.assert_gan_matches(model, oracle)
+    # Both optax states (one per network) come back from a .keras file.
+    model.save(tmp_path / "gan.keras")
+    loaded = keras.saving.load_model(tmp_path / "gan.keras")
+    assert len(loaded.optimizer.variables) == len(model.optimizer.variables)
+    for mine, theirs in zip(model.optimizer.variables, loaded.optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(theirs), np.asarray(mine))
 
 
 @pytest.mark.slow
