@@ -95,8 +95,10 @@ BLOCK_DOCS = {
     "`logs` and `metrics_variables` (the default calls `self.update_metrics`).",
     "track_loss": "Inside `update_metrics`, in the metrics' stateless scope, before "
     "`compute_metrics`: updates the loss mean, weighted by batch size.",
-    "extra_methods": "Methods added to the model class (or the `StatelessSteps` mixin) "
-    "after the step settings, e.g. a `metrics` property or helpers (empty by default).",
+    "extra_methods": "Methods and class constants added to the model class (or the "
+    "`StatelessSteps` mixin) after the step settings, e.g. a `metrics` property, "
+    "helpers, or an algorithm's strength setting (`MIXUP_ALPHA = 0.2`; see "
+    "[docs/own-algorithm.md](own-algorithm.md)). Empty by default.",
     "init_state": "The model's constructor, after Keras's own `__init__` (and, for a "
     "subclassed model, after its layers): create trackers or other state, e.g. "
     '`self.grad_norm_tracker = keras.metrics.Mean(name="grad_norm")`. Works for the '
