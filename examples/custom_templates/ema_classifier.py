@@ -256,12 +256,10 @@ class EmaClassifier(keras.Model):
             self.optimizer.iterations.path
         ]
         momentum = keras.ops.where(step > 1, self.EMA_MOMENTUM, 0.0)
-        state = values_by_path(self.non_trainable_variables, non_trainable_variables)
+        view = values_by_path(self.non_trainable_variables, non_trainable_variables)
         for average, value in zip(self.ema_variables, trainable_variables):
-            state[average.path] = (
-                momentum * state[average.path] + (1 - momentum) * value
-            )
-        non_trainable_variables = values_in_order(self.non_trainable_variables, state)
+            view[average.path] = momentum * view[average.path] + (1 - momentum) * value
+        non_trainable_variables = values_in_order(self.non_trainable_variables, view)
 
         logs, metrics_variables = self.update_metrics(
             metrics_variables, unscaled_loss, x, y, y_pred, sample_weight
@@ -281,8 +279,8 @@ class EmaClassifier(keras.Model):
 
         # Custom algorithm (EMA): `evaluate`, `predict` and `fit`'s validation use
         # the moving averages; training goes on from the trained weights.
-        state = values_by_path(self.non_trainable_variables, non_trainable_variables)
-        evaluation_variables = values_in_order(self.ema_variables, state)
+        view = values_by_path(self.non_trainable_variables, non_trainable_variables)
+        evaluation_variables = values_in_order(self.ema_variables, view)
 
         _, aux = self.forward_and_loss(
             evaluation_variables,
@@ -309,8 +307,8 @@ class EmaClassifier(keras.Model):
 
         # Custom algorithm (EMA): `evaluate`, `predict` and `fit`'s validation use
         # the moving averages; training goes on from the trained weights.
-        state = values_by_path(self.non_trainable_variables, non_trainable_variables)
-        evaluation_variables = values_in_order(self.ema_variables, state)
+        view = values_by_path(self.non_trainable_variables, non_trainable_variables)
+        evaluation_variables = values_in_order(self.ema_variables, view)
 
         y_pred, non_trainable_variables = self.stateless_call(
             evaluation_variables,
