@@ -78,7 +78,7 @@ CUSTOM_EXAMPLES = (
         "custom_templates/grad_norm",
         "custom_templates",
     ),
-    # The worked examples of docs/own-algorithm.md (tests/test_algorithm_examples.py).
+    # The worked examples of docs/own-algorithm.md (tests/generated/test_algorithm_examples.py).
     (
         Answers(
             name="mixup_classifier",

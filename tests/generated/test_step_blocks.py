@@ -1,7 +1,7 @@
 """The blocks an algorithm needs (`transform_batch`, `after_update`,
 `evaluation_weights`) and the named state views (`values_by_path`, `values_in_order`):
 where they land in the generated steps, what the default renders, and the views'
-behaviour and errors. The worked examples in tests/test_algorithm_examples.py train
+behaviour and errors. The worked examples in tests/generated/test_algorithm_examples.py train
 with them."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from keras_jax_scaffold.pipeline import render_spec
 from keras_jax_scaffold.spec import Answers, build_spec
 
-from tests import support
+from tests.helpers import support
 
 
 def _render(tmp_path, steps_template="", layout="module", **answers):

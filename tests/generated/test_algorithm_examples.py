@@ -29,7 +29,7 @@ from keras_jax_scaffold.pipeline import render_spec
 from keras_jax_scaffold.spec import build_spec
 
 from scripts.regen_examples import CUSTOM_EXAMPLES, EXAMPLES_DIR
-from tests import support
+from tests.helpers import support
 
 # Name -> (answers, template directory): the four committed examples.
 EXAMPLES = {
