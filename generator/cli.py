@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from . import __version__, catalog
+from .cli_check import check
 from .cli_templates import templates_app
 from .console import fail, fail_with, print_changes, table
 from .errors import UserError
@@ -306,6 +307,7 @@ def tasks() -> None:
 
 
 app.add_typer(templates_app, name="templates")
+app.command()(check)
 
 
 def main() -> None:

@@ -40,6 +40,8 @@ import numpy as np  # noqa: E402
 
 # Samples per checked batch: enough for BatchNorm statistics, small enough to be quick.
 BATCH_SIZE = 16
+# Samples the check takes from make_dataset(): two batches.
+NUM_SAMPLES = 2 * BATCH_SIZE
 
 STEPS = ("train_step", "test_step", "predict_step")
 # The state layout of each step, as in Keras's JAX trainer.
@@ -455,6 +457,23 @@ def batches(x, y=None, sample_weight=None, batch_size=BATCH_SIZE):
     if [np.shape(a) for a in jax.tree.leaves(second)] != shapes:
         second = first
     return first, second
+
+
+def sample_data(make_dataset, num_samples=NUM_SAMPLES, seed=0):
+    """`(x, y, sample_weight)` from a generated `make_dataset` (`(x, y)` or
+    `(x, y, sample_weight)`)."""
+    return (*make_dataset(num_samples=num_samples, seed=seed), None)[:3]
+
+
+def package_sources(module):
+    """The .py files of the package of `module` (a project's `PACKAGE.model`): the
+    user's code, without its copied `runtime/`."""
+    root = os.path.dirname(os.path.abspath(module.__file__))
+    found = []
+    for directory, subdirectories, files in os.walk(root):
+        subdirectories[:] = sorted(d for d in subdirectories if d != "runtime")
+        found += [os.path.join(directory, f) for f in sorted(files) if f.endswith(".py")]
+    return found
 
 
 def predict_inputs(model, x):
