@@ -374,3 +374,14 @@ def test_project_determinism_and_round_trip_tests_fail_on_their_mistakes(tmp_pat
     code, output = run_project_tests(project, "-k", "seed or round_trip")
     assert code == 1, output
     assert "2 failed" in output, output
+
+
+def test_docs_list_every_check_with_its_severity():
+    text = (REPO / "docs" / "check.md").read_text(encoding="utf-8")
+    rows = [
+        line.split("|")[1:3]
+        for line in text.splitlines()
+        if line.startswith("| `") and line.count("|") == 5
+    ]
+    listed = [(name.strip().strip("`"), severity.strip()) for name, severity in rows]
+    assert listed == [(check.id, check.severity) for check in _contract().CHECKS]
