@@ -5,7 +5,7 @@ Run:  python benchmarks/bench_accumulation_memory.py [--batch-size B] [--hidden-
 
 A functional model (Dense(H, relu, L2) -> BatchNorm -> Dropout -> Dense(10, softmax),
 input 256) is generated twice into a temp dir with the parity helpers the tests use
-(``tests/support.py``): with ``--recipe default`` and with ``--recipe
+(``tests/helpers/support.py``): with ``--recipe default`` and with ``--recipe
 gradient-accumulation``. Each model's ``train_step`` is jitted as Keras does
 (``donate_argnums=0``), lowered on its real state and a batch, compiled, and XLA's
 ``memory_analysis().temp_size_in_bytes`` is read (no run, so no timing noise). The
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import jax
 import keras
 
-from tests import support
+from tests.helpers import support
 
 
 def temp_bytes(module, batch_size, microbatches=None):

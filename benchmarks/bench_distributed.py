@@ -57,7 +57,7 @@ def main() -> None:
         keras.distribution.DataParallel(devices=jax.devices())
     )
     with tempfile.TemporaryDirectory(prefix="kjs-bench-dist-") as tmp:
-        model_module, data_module, train_module = generate_project(Path(tmp))
+        model_module, data_module, batches_module = generate_project(Path(tmp))
         default = model_module.STEPS_PER_EXECUTION
         generated = model_class(model_module)
         keras_cls = keras_class(generated)
@@ -77,8 +77,8 @@ def main() -> None:
             name: build(model_module, generated, cls, args.seed, spe)
             for name, (cls, spe) in variants.items()
         }
-        batches = data_module.EpochBatches((x, y, None), batch_size, args.seed)
-        callbacks = [train_module.EpochOrder(batches)]
+        batches = batches_module.EpochBatches((x, y, None), batch_size, args.seed)
+        callbacks = [batches_module.EpochOrder(batches)]
 
         def run(name):
             return models[name].fit(

@@ -5,8 +5,8 @@ Run:  python benchmarks/bench_steps.py [--quick] [--pairs K] [--samples N] [--ba
 A functional model (Dense(256, relu, L2) -> BatchNorm -> Dropout(0.1) -> Dense(10,
 softmax), input 64, sparse categorical cross-entropy, sparse categorical accuracy,
 Adam 1e-3) is generated into a temp dir and imported by the parity helpers the tests
-use (``tests/support.py``: ``generate``, ``builtin_twin``, ``build_with``), so the
-benchmark times exactly the pair the parity tests prove equal. Three variants train
+use (``tests/helpers/support.py``: ``generate``, ``builtin_twin``, ``build_with``), so
+the benchmark times exactly the pair the parity tests prove equal. Three variants train
 on the same data (the module's ``make_dataset``):
 
 * ``generated``: the generated class, built by the module's ``build_model()``.
@@ -48,7 +48,7 @@ import numpy as np
 import optax
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: tests/
-from tests import support
+from tests.helpers import support
 
 MODULE = "bench_mlp"
 INPUT, HIDDEN, CLASSES = 64, 256, 10

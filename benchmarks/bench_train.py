@@ -52,7 +52,8 @@ PACKAGE = "bench_train_project"
 
 
 def generate_project(directory: Path):
-    """Render the default project into ``directory`` and import its package."""
+    """Render the default project into ``directory`` and import its package: its
+    ``model`` and ``data`` modules and its runtime's ``batches``."""
     spec = build_spec(Answers(name=PACKAGE))
     for relative, source in render_project(spec, (), directory).items():
         path = directory / relative
@@ -61,8 +62,8 @@ def generate_project(directory: Path):
     sys.path.insert(0, str(directory / "src"))
     model_module = importlib.import_module(f"{PACKAGE}.model")
     data_module = importlib.import_module(f"{PACKAGE}.data")
-    train_module = importlib.import_module(f"{PACKAGE}.train")
-    return model_module, data_module, train_module
+    batches_module = importlib.import_module(f"{PACKAGE}.runtime.batches")
+    return model_module, data_module, batches_module
 
 
 def model_class(model_module):
@@ -165,7 +166,7 @@ def main() -> None:
     batch_size, samples = args.batch_size, args.samples
 
     with tempfile.TemporaryDirectory(prefix="kjs-bench-train-") as tmp:
-        model_module, data_module, train_module = generate_project(Path(tmp))
+        model_module, data_module, batches_module = generate_project(Path(tmp))
         default = model_module.STEPS_PER_EXECUTION
         generated = model_class(model_module)
         keras_cls = keras_class(generated)
@@ -197,8 +198,8 @@ def main() -> None:
             args.seed,
         )
 
-        batches = data_module.EpochBatches((x, y, None), batch_size, args.seed)
-        epoch_order = train_module.EpochOrder(batches)
+        batches = batches_module.EpochBatches((x, y, None), batch_size, args.seed)
+        epoch_order = batches_module.EpochOrder(batches)
 
         def run(name):
             if name == "floor":

@@ -1,8 +1,8 @@
 """What the generator knows about Keras: tasks, losses, metrics and optimizers, as data.
 
-Nothing here imports keras: rendering must stay fast. ``tests/test_catalog.py`` checks
-every entry against the installed Keras and fails when Keras gains a loss or a metric
-that this file does not know.
+Nothing here imports keras: rendering must stay fast.
+``tests/generator/test_catalog.py`` checks every entry against the installed Keras and
+fails when Keras gains a loss or a metric that this file does not know.
 
 A *task* fixes the model's input kind, its output head and the encoding of the targets
 that ``make_dataset`` produces. A loss lists the tasks it fits (the first is its default);
@@ -12,7 +12,9 @@ tasks do not include the loss's task.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 
 @dataclass(frozen=True)
@@ -23,12 +25,13 @@ class Target:
 
     name: str
     title: str
-    # Python source: the width of the random projection of the inputs that ``y`` is
-    # drawn from; "" when the kind draws ``y`` otherwise (masks, label sequences).
-    scores_width: str
-    # Python source ``low, high`` of integer labels (comment included); "" for
-    # float targets.
-    label_range: str = ""
+    # The width of the random projection of the inputs that ``y`` is drawn from, as
+    # the units of a head ("output_units", "one" or "num_classes", see Task); "" when
+    # the kind draws ``y`` otherwise (masks, label sequences).
+    scores_units: str
+    # Integer labels: "classes" (0 to NUM_CLASSES - 1) or "ctc" (1 to NUM_CLASSES, 0
+    # is the CTC blank and padding); "" for float targets.
+    labels: str = ""
     uses_num_classes: bool = False
     uses_output_units: bool = False
     # One label sequence per sample, at most one label per time step (CTC).
@@ -38,23 +41,23 @@ class Target:
 TARGETS: dict[str, Target] = {
     t.name: t
     for t in (
-        Target("real", "real values", "OUTPUT_UNITS", uses_output_units=True),
-        Target("positive", "positive values", "OUTPUT_UNITS", uses_output_units=True),
-        Target("binary", "0/1", "1"),
-        Target("signed", "-1/1", "1"),
-        Target("multihot", "multi-hot", "NUM_CLASSES", uses_num_classes=True),
-        Target("onehot", "one-hot", "NUM_CLASSES", uses_num_classes=True),
+        Target("real", "real values", "output_units", uses_output_units=True),
+        Target("positive", "positive values", "output_units", uses_output_units=True),
+        Target("binary", "0/1", "one"),
+        Target("signed", "-1/1", "one"),
+        Target("multihot", "multi-hot", "num_classes", uses_num_classes=True),
+        Target("onehot", "one-hot", "num_classes", uses_num_classes=True),
         Target(
             "sparse",
             "integer classes",
-            "NUM_CLASSES",
-            label_range="0, NUM_CLASSES - 1",
+            "num_classes",
+            labels="classes",
             uses_num_classes=True,
         ),
         Target(
             "distribution",
             "rows summing to 1",
-            "NUM_CLASSES",
+            "num_classes",
             uses_num_classes=True,
         ),
         Target("mask", "0/1 masks", ""),
@@ -62,15 +65,15 @@ TARGETS: dict[str, Target] = {
             "label_sequence",
             "label sequences",
             "",
-            label_range="0, NUM_CLASSES  # 1..NUM_CLASSES, 0 is the CTC blank and padding",
+            labels="ctc",
             uses_num_classes=True,
             sequence=True,
         ),
         Target(
             "labels",
             "integer labels",
-            "NUM_CLASSES",
-            label_range="0, NUM_CLASSES - 1",
+            "num_classes",
+            labels="classes",
             uses_num_classes=True,
         ),
     )
@@ -93,7 +96,8 @@ class Task:
     # "crossentropy") from this task's target and output shapes: "binary",
     # "categorical" or "sparse" (keras/src/trainers/compile_utils.py,
     # is_binary_or_sparse_categorical); None where that pick does not fit the task.
-    # tests/test_metric_names.py checks this against Keras on the generated shapes.
+    # tests/generated/test_metric_names.py checks this against Keras on the generated
+    # shapes.
     shape_family: str | None = None
 
     @property
@@ -122,13 +126,26 @@ class Loss(Entry):
 
 
 @dataclass(frozen=True)
+class FromModel:
+    """A metric's constructor argument taken from the model's settings: ``num_classes``,
+    ``output_units`` or ``k`` (top-k: ``min(5, num_classes - 1)``, at least 1)."""
+
+    name: str
+
+
+# A constructor argument's value: a number, a string, a bool or a tuple of numbers.
+Value = int | float | str | bool | tuple[int, ...]
+# A constructor argument as the catalog gives it: a value, or one from the model.
+Argument = Value | FromModel
+
+
+@dataclass(frozen=True)
 class Metric(Entry):
-    # Constructor arguments as (name, Python expression). The expression may use
-    # {num_classes}, {k} and {output_units}; see constructor_arguments().
-    arguments: tuple[tuple[str, str], ...] = ()
+    # Constructor arguments as (name, value); see constructor_arguments().
+    arguments: tuple[tuple[str, Argument], ...] = ()
     # Per-task overrides of ``arguments``.
-    task_arguments: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
-    # The log key when it is not ``snake_name`` (set by spec.resolve_metric to the
+    task_arguments: tuple[tuple[str, tuple[tuple[str, Argument], ...]], ...] = ()
+    # The log key when it is not ``snake_name`` (set by values.resolve_metric to the
     # name the user gave, as `compile(metrics=["mae"])` logs "mae").
     log_name: str = ""
 
@@ -139,16 +156,19 @@ class Metric(Entry):
 
     def constructor_arguments(
         self, task: str, num_classes: int, output_units: int
-    ) -> list[tuple[str, str]]:
-        """``[(name, Python source), ...]`` filled from the model's settings:
-        ``k = min(5, num_classes - 1)`` (at least 1) for top-k accuracy."""
+    ) -> list[tuple[str, Value]]:
+        """``[(name, value), ...]`` for ``task``, ``FromModel`` values filled from the
+        model's settings."""
         arguments = dict(self.task_arguments).get(task, self.arguments)
-        values = {
+        settings = {
             "num_classes": num_classes,
             "k": max(1, min(5, num_classes - 1)),
             "output_units": output_units,
         }
-        return [(key, template.format(**values)) for key, template in arguments]
+        return [
+            (key, settings[value.name] if isinstance(value, FromModel) else value)
+            for key, value in arguments
+        ]
 
 
 INPUT_SHAPES = {"vector": (16,), "image": (8, 8, 3), "sequence": (12, 8)}
@@ -373,12 +393,12 @@ LOSSES: tuple[Loss, ...] = (
 )
 
 _THRESHOLD_METRICS_NOTE = "threshold 0.5 on probabilities"
-_K = (("k", "{k}"),)
+_K: tuple[tuple[str, Argument], ...] = (("k", FromModel("k")),)
 # Correlations over the batch (axis 0), one per output unit. Keras's default axis=-1
 # correlates the output units of each sample: NaN (Pearson) or 0 (concordance) for
 # the one-unit regression head. Over the batch there is one value per output, so
 # Keras refuses per-sample weights for these metrics.
-_BATCH_AXIS = (("axis", "0"),)
+_BATCH_AXIS: tuple[tuple[str, Argument], ...] = (("axis", 0),)
 
 METRICS: tuple[Metric, ...] = (
     Metric(
@@ -431,8 +451,8 @@ METRICS: tuple[Metric, ...] = (
         "f1_score",
         ("binary", "multilabel", "multiclass_onehot"),
         "macro-averaged",
-        arguments=(("average", '"macro"'), ("threshold", "0.5")),
-        task_arguments=(("multiclass_onehot", (("average", '"macro"'),)),),
+        arguments=(("average", "macro"), ("threshold", 0.5)),
+        task_arguments=(("multiclass_onehot", (("average", "macro"),)),),
     ),
     Metric(
         "FBetaScore",
@@ -440,8 +460,8 @@ METRICS: tuple[Metric, ...] = (
         ("binary", "multilabel", "multiclass_onehot"),
         "macro-averaged, beta=1",
         aliases=("f_beta_score",),
-        arguments=(("average", '"macro"'), ("threshold", "0.5")),
-        task_arguments=(("multiclass_onehot", (("average", '"macro"'),)),),
+        arguments=(("average", "macro"), ("threshold", 0.5)),
+        task_arguments=(("multiclass_onehot", (("average", "macro"),)),),
     ),
     Metric("FalseNegatives", "false_negatives", _BINARY_LIKE, _THRESHOLD_METRICS_NOTE),
     Metric("FalsePositives", "false_positives", _BINARY_LIKE, _THRESHOLD_METRICS_NOTE),
@@ -452,9 +472,9 @@ METRICS: tuple[Metric, ...] = (
         ("multiclass_sparse",),
         "IoU of class 0 (edit target_class_ids)",
         arguments=(
-            ("num_classes", "{num_classes}"),
-            ("target_class_ids", "[0]"),
-            ("sparse_y_pred", "False"),
+            ("num_classes", FromModel("num_classes")),
+            ("target_class_ids", (0,)),
+            ("sparse_y_pred", False),
         ),
     ),
     Metric(
@@ -484,7 +504,7 @@ METRICS: tuple[Metric, ...] = (
         "mean_io_u",
         ("multiclass_sparse",),
         "mean IoU over classes",
-        arguments=(("num_classes", "{num_classes}"), ("sparse_y_pred", "False")),
+        arguments=(("num_classes", FromModel("num_classes")), ("sparse_y_pred", False)),
     ),
     Metric(
         "MeanSquaredError",
@@ -505,14 +525,17 @@ METRICS: tuple[Metric, ...] = (
         "one_hot_io_u",
         ("multiclass_onehot",),
         "IoU of class 0 (edit target_class_ids)",
-        arguments=(("num_classes", "{num_classes}"), ("target_class_ids", "[0]")),
+        arguments=(
+            ("num_classes", FromModel("num_classes")),
+            ("target_class_ids", (0,)),
+        ),
     ),
     Metric(
         "OneHotMeanIoU",
         "one_hot_mean_io_u",
         ("multiclass_onehot",),
         "mean IoU over classes",
-        arguments=(("num_classes", "{num_classes}"),),
+        arguments=(("num_classes", FromModel("num_classes")),),
     ),
     Metric(
         "PearsonCorrelation",
@@ -528,7 +551,7 @@ METRICS: tuple[Metric, ...] = (
         "precision_at_recall",
         _BINARY_LIKE,
         "precision at recall 0.5",
-        arguments=(("recall", "0.5"),),
+        arguments=(("recall", 0.5),),
     ),
     Metric("R2Score", "r2_score", _REGRESSION, "coefficient of determination"),
     Metric("Recall", "recall", _BINARY_LIKE, _THRESHOLD_METRICS_NOTE),
@@ -537,7 +560,7 @@ METRICS: tuple[Metric, ...] = (
         "recall_at_precision",
         _BINARY_LIKE,
         "recall at precision 0.5",
-        arguments=(("precision", "0.5"),),
+        arguments=(("precision", 0.5),),
     ),
     Metric(
         "RootMeanSquaredError",
@@ -551,7 +574,7 @@ METRICS: tuple[Metric, ...] = (
         "sensitivity_at_specificity",
         _BINARY_LIKE,
         "sensitivity at specificity 0.5",
-        arguments=(("specificity", "0.5"),),
+        arguments=(("specificity", 0.5),),
     ),
     Metric(
         "SparseCategoricalAccuracy",
@@ -577,7 +600,7 @@ METRICS: tuple[Metric, ...] = (
         "specificity_at_sensitivity",
         _BINARY_LIKE,
         "specificity at sensitivity 0.5",
-        arguments=(("sensitivity", "0.5"),),
+        arguments=(("sensitivity", 0.5),),
     ),
     Metric("SquaredHinge", "squared_hinge", ("binary_margin",), "-1/1 targets"),
     Metric(
@@ -638,9 +661,12 @@ def _names(entry: Entry) -> tuple[str, ...]:
     return (entry.snake_name, entry.class_name, *entry.aliases)
 
 
-def name_index(entries) -> dict[str, object]:
+_Entry = TypeVar("_Entry", bound=Entry)
+
+
+def name_index(entries: Iterable[_Entry]) -> dict[str, _Entry]:
     """Lower-cased accepted name -> entry (class name, snake_case name, aliases)."""
-    index: dict[str, object] = {}
+    index: dict[str, _Entry] = {}
     for entry in entries:
         for name in _names(entry):
             index[name.lower()] = entry

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from . import __version__, catalog
+from .answer_table import ANSWERS, Question
 from .cli_check import check
 from .cli_templates import templates_app
 from .console import fail, fail_with, print_changes, table
 from .errors import UserError
-from .spec import ANSWERS, Answers, Question
+from .spec import Answers
 
 app = typer.Typer(
     name="keras-jax-scaffold",
@@ -59,22 +60,29 @@ def root(
 def answer_parameter(question: Question, command: str) -> inspect.Parameter:
     """The Typer parameter of one answer, for ``new`` or ``update``."""
     help_text = question.help if command == "new" else question.update_help
+    info: Any
     if question.argument:
         info = typer.Argument(help=help_text, show_default=False)
-        annotation = Annotated[question.kind.cli_type | None, info]
     else:
         names = [question.option] + ([question.short] if question.short else [])
-        extra = {"file_okay": False} if question.kind.cli_type == list[Path] else {}
+        extra: dict[str, Any] = {}
+        if question.kind.cli_type == list[Path]:
+            extra["file_okay"] = False
         if question.completion:
             extra["autocompletion"] = _complete(question.completion)
         info = typer.Option(*names, help=help_text, show_default=False, **extra)
-        annotation = Annotated[question.kind.cli_type | None, info]
     return inspect.Parameter(
         question.name,
         inspect.Parameter.POSITIONAL_OR_KEYWORD,
         default=None,
-        annotation=annotation,
+        annotation=_optional(question.kind.cli_type, info),
     )
+
+
+def _optional(cli_type: Any, info: Any) -> Any:
+    """``Annotated[cli_type | None, info]``: a Typer parameter's annotation, built at
+    run time from the answer's kind (a value, which a type checker cannot read)."""
+    return Annotated[cli_type | None, info]
 
 
 def answer_questions(command: str) -> tuple[Question, ...]:
@@ -110,7 +118,7 @@ def answer_command(command: str):
 
         run.__name__ = function.__name__
         run.__doc__ = function.__doc__
-        run.__signature__ = inspect.Signature(
+        run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
             [answer_parameter(q, command) for q in questions] + own_parameters
         )
         return run
@@ -212,7 +220,7 @@ def update(
 ) -> None:
     """Render a project again (current templates, recorded answers) and merge it.
 
-    A 3-way merge of the last render (.keras-jax-scaffold/base.json), your files and
+    A 3-way merge of the last render (.keras-jax-scaffold/base/), your files and
     the new render: your changes and the template's both stay; where both changed the
     same lines the file is written with <<<<<<< yours / ======= / >>>>>>> template
     markers and the command exits 1. Files you deleted stay deleted; files the
@@ -222,7 +230,6 @@ def update(
     last `update` that gave some) are recorded there and used again; give
     --template-dir to replace them.
     """
-    from .layout import BASE_FILE
     from .update import update_project
 
     try:
@@ -232,7 +239,7 @@ def update(
 
     for note in result.notes:
         typer.echo(f"note: {note}")
-    print_changes(project_dir, result.changes, dry_run=dry_run, no_diff=(BASE_FILE,))
+    print_changes(project_dir, result.changes, dry_run=dry_run)
     if result.conflicts:
         shown = ", ".join(repr(str(project_dir / path)) for path in result.conflicts)
         if dry_run:
@@ -282,7 +289,7 @@ def metrics(
     """List the Keras metrics the generator knows: name, class, tasks, notes."""
     entries = catalog.METRICS
     if loss is not None:
-        from .spec import resolve_loss
+        from .values import resolve_loss
 
         try:
             entries = catalog.compatible_metrics(resolve_loss(loss).tasks[0])

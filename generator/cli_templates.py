@@ -74,11 +74,11 @@ def list_templates(template_dir: TemplateDirOption = None) -> None:
     except UserError as error:
         fail_with(error)
     if not template_set.directories:
-        header = ("template", "description")
-        table(_fit([(t.name, t.description) for t in found], header), header)
+        plain = ("template", "description")
+        table(_fit([(t.name, t.description) for t in found], plain), plain)
         return
     header = ("template", "status", "description or file")
-    rows = [
+    rows: list[tuple[str, ...]] = [
         (
             t.name,
             "unused" if t.name in unused else t.status,

@@ -1,7 +1,15 @@
 """Spec -> the template context: plain, precomputed data (strings, numbers, lists).
 
-Templates never call into Python objects; every Python expression they print is built
-here. ``CONTEXT_VERSION`` changes when a key is removed or changes meaning (adding a key
+The context says *what* the model is (layers by kind with their units and
+activations, losses and metrics by class with their arguments, target kinds); the
+templates write the Python (``partials/expressions.py.jinja`` holds the macros that
+write expressions from this data). Templates never call into Python objects.
+
+The keys of context version 1 that held Python source (``*.expression``,
+``output_units_expression``, ``target.scores_width``, ``target.label_range``,
+``outputs[].functional_call``/``subclassed_call``) are kept for templates written
+against them: each is what the built-in macro writes for the data beside it.
+``CONTEXT_VERSION`` changes when a key is removed or changes meaning (adding a key
 does not change it), so custom templates can check what they get.
 """
 
@@ -10,12 +18,18 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import re
+from collections.abc import Iterable
+from typing import Any
 
 from . import __version__, catalog, recipes
+from .io_grammar import OutputMetric
 from .layout import ANSWERS_FILE
 from .spec import Spec, answer_context, command_line
 
 CONTEXT_VERSION = 1
+
+# A metric's constructor argument in the context (catalog.Value, lists for tuples).
+PlainValue = int | float | str | bool | list[int]
 
 # What a generated project depends on: the ranges this tool is tested with, read from
 # this tool's own metadata (pyproject.toml) so the two cannot drift apart.
@@ -28,7 +42,9 @@ def project_dependencies() -> tuple[str, ...]:
     requirements = importlib.metadata.requires("keras-jax-scaffold") or []
     result = {}
     for requirement in requirements:
-        name, specifiers = re.match(r"([A-Za-z0-9_.-]+)\s*(.*)", requirement).groups()
+        match = re.match(r"([A-Za-z0-9_.-]+)\s*(.*)", requirement)
+        assert match is not None  # any requirement starts with a name
+        name, specifiers = match.groups()
         if name.lower() in PROJECT_RUNTIME_PACKAGES and ";" not in specifiers:
             ordered = sorted(
                 specifiers.split(","), key=lambda s: (not s.startswith(">="), s)
@@ -37,54 +53,77 @@ def project_dependencies() -> tuple[str, ...]:
     return tuple(result[name] for name in PROJECT_RUNTIME_PACKAGES if name in result)
 
 
-def _call(path: str, arguments: list[tuple[str, str]]) -> str:
-    return f"{path}({', '.join(f'{k}={v}' for k, v in arguments)})"
+def _plain(value: catalog.Value) -> PlainValue:
+    """A constructor argument as plain data (a tuple becomes a list)."""
+    return list(value) if isinstance(value, tuple) else value
 
 
-def metric_arguments(metric, spec: Spec, task=None) -> list[tuple[str, str]]:
+def metric_arguments(
+    metric: catalog.Metric, spec: Spec, task: catalog.Task | None = None
+) -> list[tuple[str, PlainValue]]:
     """Constructor arguments of a metric, filled from the model's settings (for
     ``task``, a named output's task; the model's task by default)."""
-    return metric.constructor_arguments(
+    arguments = metric.constructor_arguments(
         (task or spec.task).name, spec.num_classes, spec.output_units
     )
+    return [(name, _plain(value)) for name, value in arguments]
 
 
-def output_units_expression(spec: Spec) -> str:
-    """Units of the head, as Python source (refers to NUM_CLASSES where it applies)."""
-    if spec.outputs:
-        return str(spec.output_units)  # each named output's head names its units
-    return {
-        "output_units": str(spec.output_units),
-        "one": "1",
-        "num_classes": "NUM_CLASSES",
-        "num_classes_plus_blank": "NUM_CLASSES + 1  # class 0 is the CTC blank",
-    }[spec.task.head_units]
-
-
-# Units of an output's head on a model with several outputs, as Python source.
-HEAD_UNITS = {"output_units": "OUTPUT_UNITS", "one": "1", "num_classes": "NUM_CLASSES"}
-
-
-def _metric_entries(metrics, spec: Spec, task=None) -> list[dict]:
+def _metrics(
+    metrics: Iterable[catalog.Metric], spec: Spec, task: catalog.Task | None = None
+) -> list[dict]:
     return [
-        {
-            "name": m.name,
-            # An explicit name keeps the log key stable: Keras would log a
-            # second model's "auc" as "auc_1" in the same process.
-            "expression": _call(
-                f"keras.metrics.{m.class_name}",
-                [*metric_arguments(m, spec, task), ("name", repr(m.name))],
-            ),
-        }
+        _with_source(
+            "metric",
+            {
+                "name": m.name,
+                "class_name": m.class_name,
+                "arguments": [list(pair) for pair in metric_arguments(m, spec, task)],
+            },
+        )
         for m in metrics
     ]
 
 
-def _nest(callables: list[str], argument: str) -> str:
-    """``c2(c1(argument))`` for ``[c1, c2]``."""
-    for function in callables:
-        argument = f"{function}({argument})"
-    return argument
+def _loss(loss: catalog.Loss, from_logits: bool = False) -> dict:
+    return _with_source(
+        "loss",
+        {
+            "name": loss.snake_name,
+            "class_name": loss.class_name,
+            "from_logits": from_logits,
+        },
+    )
+
+
+def _layer(
+    attribute: str,
+    kind: str,
+    units: str = "",
+    activation: str = "",
+    training: bool = False,
+) -> dict:
+    """One layer: its attribute in a subclassed model, what it is (``kind``: hidden,
+    batch_norm, dropout, head, normalize), the units (a name of the ``units`` macro)
+    and activation of a Dense layer, and whether its call takes ``training=``."""
+    return _with_source(
+        "layer",
+        {
+            "attribute": attribute,
+            "kind": kind,
+            "units": units,
+            "activation": activation,
+            "training": training,
+        },
+    )
+
+
+def _head(task: catalog.Task, units: str, prefix: str = "") -> list[dict]:
+    """The head of ``task``: Dense (and UnitNormalization for embeddings)."""
+    layers = [_layer(f"{prefix}head", "head", units, task.head_activation or "")]
+    if task.normalize_output:
+        layers.append(_layer(f"{prefix}normalize", "normalize"))
+    return layers
 
 
 def outputs(spec: Spec) -> list[dict]:
@@ -94,37 +133,28 @@ def outputs(spec: Spec) -> list[dict]:
     result = []
     for index, output in enumerate(spec.outputs):
         task = output.task
-        head = [("units", HEAD_UNITS[task.head_units])]
-        if task.head_activation:
-            head.append(("activation", repr(task.head_activation)))
-        layers = [("head", _call("keras.layers.Dense", head))]
-        if task.normalize_output:
-            layers.append(("normalize", "keras.layers.UnitNormalization()"))
+        layers = _head(task, task.head_units, f"{output.name}_")
         result.append(
             {
                 "name": output.name,
                 "task": {"name": task.name, "title": task.title, "target": task.target},
                 "target": target_data(task),
-                "loss": {
-                    "name": output.loss.snake_name,
-                    "expression": f"keras.losses.{output.loss.class_name}()",
-                },
+                "loss": _loss(output.loss),
                 "weight": repr(output.weight),
-                "metrics": _metric_entries(
-                    [m.metric for m in spec.metrics if m.output == output.name],
+                "metrics": _metrics(
+                    [
+                        m.metric
+                        for m in spec.metrics
+                        if isinstance(m, OutputMetric) and m.output == output.name
+                    ],
                     spec,
                     task,
                 ),
-                "layers": [
-                    {"attribute": f"{output.name}_{role}", "expression": expression}
-                    for role, expression in layers
-                ],
+                "layers": layers,
                 # The head applied to the hidden vector `x`: in `build_model` of a
                 # functional model, and in `call` of a subclassed one.
-                "functional_call": _nest([e for _, e in layers], "x"),
-                "subclassed_call": _nest(
-                    [f"self.{output.name}_{role}" for role, _ in layers], "x"
-                ),
+                "functional_call": _source("applied", layers),
+                "subclassed_call": _source("applied", layers, False),
                 "projection_seed": 1234 + index,
             }
         )
@@ -132,43 +162,20 @@ def outputs(spec: Spec) -> list[dict]:
 
 
 def layers(spec: Spec) -> list[dict]:
-    """The default architecture, shared by the three model types.
-
-    ``attribute`` names the layer in a subclassed model; ``training`` says whether its
-    call takes ``training=`` (BatchNormalization and Dropout behave differently).
-    """
-    task = spec.task
-    head = [("units", "OUTPUT_UNITS")]
-    if task.head_activation:
-        head.append(("activation", repr(task.head_activation)))
-    result = [
-        (
-            "dense",
-            _call(
-                "keras.layers.Dense",
-                [
-                    ("units", "HIDDEN_UNITS"),
-                    ("activation", '"relu"'),
-                    ("kernel_regularizer", "keras.regularizers.L2(1e-4)"),
-                ],
-            ),
-            False,
-        ),
-        ("batch_norm", "keras.layers.BatchNormalization()", True),
-        ("dropout", "keras.layers.Dropout(0.1)", True),
-        ("head", _call("keras.layers.Dense", head), False),
+    """The default architecture, shared by the three model types: a hidden Dense layer,
+    BatchNormalization and Dropout (which take ``training=``), then the head (with
+    named outputs, each output's own: see :func:`outputs`)."""
+    trunk = [
+        _layer("dense", "hidden", "hidden_units", "relu"),
+        _layer("batch_norm", "batch_norm", training=True),
+        _layer("dropout", "dropout", training=True),
     ]
-    if task.normalize_output:
-        result.append(("normalize", "keras.layers.UnitNormalization()", False))
     if spec.outputs:
-        result = result[:3]  # the heads are per output: see outputs()
-    return [
-        {"attribute": attribute, "expression": expression, "training": training}
-        for attribute, expression, training in result
-    ]
+        return trunk
+    return trunk + _head(spec.task, "output_units")
 
 
-def _tasks(spec: Spec):
+def _tasks(spec: Spec) -> list[catalog.Task]:
     return [o.task for o in spec.outputs] or [spec.task]
 
 
@@ -181,17 +188,49 @@ def target_data(task: catalog.Task) -> dict:
     target = catalog.TARGETS[task.target]
     return {
         "title": target.title,
-        "scores_width": target.scores_width,
-        "label_range": target.label_range,
+        "scores_units": target.scores_units,
+        "labels": target.labels,
+        "scores_width": (
+            _source("units", target.scores_units) if target.scores_units else ""
+        ),
+        "label_range": _source("label_range", target.labels) if target.labels else "",
         "uses_output_units": target.uses_output_units,
         "sequence": target.sequence,
     }
+
+
+# ------------------------------------------------- source text of context version 1
+
+# The macros that write Python expressions from the data above.
+EXPRESSIONS = "partials/expressions.py.jinja"
+
+
+@functools.cache
+def _macros() -> Any:
+    from .template_set import TemplateSet
+
+    return TemplateSet().environment.get_template(EXPRESSIONS).module
+
+
+def _source(macro: str, *arguments: Any) -> str:
+    """What the built-in macro ``macro`` of ``partials/expressions.py.jinja`` writes."""
+    return str(getattr(_macros(), macro)(*arguments))
+
+
+def _with_source(macro: str, data: dict) -> dict:
+    """``data`` with ``expression``: the Python source the built-in macro writes for it,
+    kept for templates written against context version 1 (the built-ins call the
+    macros)."""
+    return {**data, "expression": _source(macro, data)}
 
 
 def build_context(spec: Spec, custom_templates: tuple[str, ...] = ()) -> dict:
     """The template context; ``custom_templates`` are the user templates taken
     (``TemplateSet.source_labels()``), recorded in the generated headers."""
     task = spec.task
+    # What OUTPUT_UNITS holds: the head's units; with named outputs (each head names
+    # its own units) the number output_units.
+    head_units = "output_units" if spec.outputs else task.head_units
     return {
         "context_version": CONTEXT_VERSION,
         "tool_version": __version__,
@@ -212,16 +251,16 @@ def build_context(spec: Spec, custom_templates: tuple[str, ...] = ()) -> dict:
         "output_units": spec.output_units,
         "hidden_units": spec.hidden_units,
         "uses_num_classes": uses_num_classes(spec),
-        "output_units_expression": output_units_expression(spec),
+        "head_units": head_units,
+        "output_units_expression": _source(
+            "output_units_value", head_units, spec.output_units
+        ),
         "layers": layers(spec),
-        "loss": {
-            "name": spec.loss.snake_name,
-            "expression": f"keras.losses.{spec.loss.class_name}("
-            + ("from_logits=True" if spec.recipe.logits else "")
-            + ")",
-        },
+        "loss": _loss(spec.loss, spec.recipe.logits),
         # Named outputs have their own metrics (outputs[].metrics).
-        "metrics": _metric_entries(() if spec.outputs else spec.metrics, spec),
+        "metrics": _metrics(
+            [m for m in spec.metrics if isinstance(m, catalog.Metric)], spec
+        ),
         # Named inputs and outputs (`--input`, `--output`); empty lists for one
         # unnamed input / output.
         "inputs": [
@@ -238,14 +277,10 @@ def build_context(spec: Spec, custom_templates: tuple[str, ...] = ()) -> dict:
             spec.model_type,
             spec.loss.snake_name,
         ),
-        "optimizer": {
-            "name": spec.optimizer,
-            "learning_rate": repr(spec.learning_rate),
-            "expression": _call(
-                f"keras.optimizers.{spec.optimizer}",
-                [("learning_rate", repr(spec.learning_rate))],
-            ),
-        },
-        # Answers that are template variables of their own (spec.Question.context).
+        "optimizer": _with_source(
+            "optimizer",
+            {"name": spec.optimizer, "learning_rate": repr(spec.learning_rate)},
+        ),
+        # Answers that are template variables of their own (Question.context).
         **answer_context(spec),
     }

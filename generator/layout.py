@@ -11,8 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # A generated project's own files for this tool, relative to the project root.
-ANSWERS_FILE = ".keras-jax-scaffold.json"  # the answers and tool version, sorted
-BASE_FILE = ".keras-jax-scaffold/base.json"  # the last render, the base of `update`
+ANSWERS_FILE = ".keras-jax-scaffold.json"  # the answers that apply, tool version
+# The last render, the base of `update`: one plain file per generated file, holding the
+# bytes written then (``.keras-jax-scaffold/base/src/NAME/model.py``, ...).
+BASE_DIR = ".keras-jax-scaffold/base"
+# The base as one JSON document ``{"files": {path: text}}``, as releases up to 0.1
+# wrote it; `update` reads it and replaces it with BASE_DIR.
+LEGACY_BASE_FILE = ".keras-jax-scaffold/base.json"
+# Everything this tool keeps in a project besides the answers file.
+RECORD_DIR = ".keras-jax-scaffold"
 # Found automatically in the output directory or any parent; overrides templates.
 LOCAL_TEMPLATE_DIR = ".keras-jax-scaffold/templates"
 
@@ -80,3 +87,29 @@ PROJECT = (
 )
 
 LAYOUTS = {"module": MODULE, "project": PROJECT}
+
+# The runtime: the modules of generator/runtime/ (the package
+# keras_jax_scaffold.runtime), copied byte for byte into every project as
+# src/PACKAGE/runtime/. They are not templates: read as package data (nothing of them
+# is imported when rendering), they pass through unchanged, and `update` replaces them
+# like any generated file (a 3-way merge where the user edited one).
+RUNTIME_FILES = (
+    "__init__.py",
+    "arrays.py",
+    "backup.py",
+    "batches.py",
+    "distribute.py",
+    "options.py",
+    "run.py",
+    "scan.py",
+)
+RUNTIME_DIR = "src/{package}/runtime"
+# The verbatim files of each layout, by file name in generator/runtime/.
+VERBATIM = {"module": (), "project": RUNTIME_FILES}
+
+
+def verbatim_paths(layout: str, package: str) -> dict[str, str]:
+    """``{output path: file name in generator/runtime/}`` of ``layout``'s verbatim
+    files for the package ``package``."""
+    directory = RUNTIME_DIR.format(package=package)
+    return {f"{directory}/{name}": name for name in VERBATIM[layout]}

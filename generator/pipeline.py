@@ -9,6 +9,7 @@ before the write succeeded.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,10 +19,11 @@ from .context import build_context
 from .errors import UserError
 from .format import format_files
 from .layout import LAYOUTS
-from .plan import Plan, conflicts, plan_writes
+from .plan import FileChange, Plan, conflicts, plan_writes
 from .render import render_files
 from .spec import Answers, Spec, build_spec
 from .template_set import TemplateSet
+from .verbatim import verbatim_files
 from .write import apply, preflight
 
 
@@ -43,7 +45,8 @@ def render_spec(
 
     A ``--var`` no template reads is an error, except ``recorded_vars``: those an
     existing project recorded (`update` keeps them whatever its templates read now;
-    those unread are appended to ``unread_vars``).
+    those unread are appended to ``unread_vars``). A project also gets the runtime,
+    copied unchanged (``verbatim_files``).
     """
     templates = TemplateSet(template_dirs)
     context = build_context(spec, tuple(templates.source_labels()))
@@ -51,7 +54,7 @@ def render_spec(
     rendered = render_files(context, files, templates, recorded_vars, unread_vars)
     formatted = format_files(rendered)
     check_files(formatted, rendered, files, context)
-    return formatted
+    return {**formatted, **verbatim_files(layout, context)}
 
 
 def relative_template_dirs(
@@ -108,11 +111,14 @@ def write_files(
     force: bool,
     dry_run: bool,
     notes: tuple[str, ...] = (),
+    last: Sequence[FileChange] = (),
 ) -> Plan:
     """Plan ``files`` against the disk and, unless ``dry_run``, write them (all or none).
 
     A dry run checks as much as a real run (the preflight) but leaves conflicts in the
-    plan for the caller to report; a real run refuses them before any write.
+    plan for the caller to report; a real run refuses them before any write. ``last``:
+    changes made after the files, in the same all-or-nothing step (a project's base),
+    and not in the returned plan.
     """
     plan = Plan(output_dir, plan_writes(files, output_dir, force), notes)
     if not dry_run:
@@ -122,7 +128,7 @@ def write_files(
                 f"{str(output_dir / refused[0])!r} exists and differs from the generated "
                 "code; use --force to overwrite it (or --dry-run to see the diff)"
             )
-    preflight(output_dir, plan.changes)
+    preflight(output_dir, [*plan.changes, *last])
     if not dry_run:
-        apply(output_dir, plan.changes)
+        apply(output_dir, [*plan.changes, *last])
     return plan

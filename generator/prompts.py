@@ -1,5 +1,6 @@
 """Interactive questions for the answers not given as flags, all derived from the answer
-table (:data:`keras_jax_scaffold.spec.ANSWERS`).
+table (:data:`keras_jax_scaffold.answer_table.ANSWERS`), each a walk of the table
+(:func:`keras_jax_scaffold.spec.walk`) with its own policy.
 
 Questions come in table order. An answer whose ``when`` is false, a single-valued
 choice with one choice, and a menu with no choice are not asked: they take their
@@ -17,8 +18,10 @@ from typing import Any
 
 import typer
 
+from .answer_table import Question, Resolved
 from .errors import UserError
-from .spec import ANSWERS, Answers, Question, split_items
+from .kinds import split_items
+from .spec import UNSETTLED, Answers, Policy, walk
 
 
 def stdin_is_terminal() -> bool:
@@ -86,8 +89,10 @@ def ask_question(question: Question, a: Mapping[str, Any]):
     default = question.default_for(a) if question.default is not None else None
     shown = None if default is None else question.kind.text(default)
     offered = question.offered(a)
+    assert question.prompt is not None  # asked questions have one
     text = _fill(question.prompt, a)
     if question.menu:
+        assert offered is not None  # a menu lists the question's choices
         typer.echo(_fill(question.menu, a))
         for number, (value, note) in enumerate(offered, start=1):
             typer.echo(f"  {number:>2}. {value:<36} {note}")
@@ -122,75 +127,96 @@ def _inputs_known(question: Question, known: Mapping[str, Any], given) -> bool:
     return all(d in known for d in question.depends_on)
 
 
-def _settle(given, *, strict: bool) -> dict[str, Any]:
-    """The answers known without asking: given (validated) or not asked (defaults),
-    each once the answers it depends on are known. ``strict``: a bad given answer
-    raises UserError; otherwise it stays unknown."""
-    known: dict[str, Any] = {}
-    for question in ANSWERS:
-        if not _inputs_known(question, known, given):
-            continue
-        raw = getattr(given, question.name)
-        try:
-            if raw is not None:
-                known[question.name] = question.resolve(raw, known)
-            elif not _asked(question, known, given) and question.default is not None:
-                known[question.name] = question.resolve(question.default(known), known)
-        except UserError:
-            if strict:
-                raise
-    return known
+class _Settle(Policy):
+    """The answers known without asking: given (validated: a bad one raises) or not
+    asked (defaults), each once the answers it depends on are known."""
+
+    def __init__(self, given: Answers):
+        self.given = given
+
+    def ready(self, question: Question, known: Resolved) -> bool:
+        return _inputs_known(question, known, self.given)
+
+    def raw(self, question: Question, known: Resolved) -> Any:
+        raw = getattr(self.given, question.name)
+        if raw is None and (
+            _asked(question, known, self.given) or question.default is None
+        ):
+            return UNSETTLED  # asked, or required: not known without asking
+        return raw
 
 
-def ask_missing(given):
+class _Ask(Policy):
+    """An interactive session: each answer not given and asked is asked (given the
+    answers before it), the others take their defaults; the answers known before
+    asking (``known``) are not resolved again."""
+
+    def __init__(self, given: Answers, known: Resolved):
+        self.given = given
+        self.known = known
+
+    def raw(self, question: Question, resolved: Resolved) -> Any:
+        value = getattr(self.given, question.name)
+        if value is not None:
+            return value
+        if _asked(question, resolved, self.given):
+            return ask_question(question, resolved)
+        if question.menu_empty and question.when(resolved):
+            typer.echo(_fill(question.menu_empty, resolved))
+        return question.default_for(resolved)
+
+    def resolve(self, question: Question, raw: Any, resolved: Resolved) -> Any:
+        if question.name in self.known:
+            return self.known[question.name]
+        return question.resolve(raw, resolved)
+
+
+def ask_missing(given: Answers) -> Answers:
     """Ask for every answer that ``given`` lacks and that applies, in table order.
 
     The given answers are checked first (those whose inputs are known), so no question
     is asked in vain. Returns the answers, every one explicit.
     """
-    known = _settle(given, strict=True)
-    raw: dict[str, Any] = {}
-    resolved: dict[str, Any] = {}
-    for question in ANSWERS:
-        value = getattr(given, question.name)
-        if value is None:
-            if _asked(question, resolved, given):
-                value = ask_question(question, resolved)
-            else:
-                if question.menu_empty and question.when(resolved):
-                    typer.echo(_fill(question.menu_empty, resolved))
-                value = question.default_for(resolved)
-        raw[question.name] = value
-        resolved[question.name] = (
-            known[question.name]
-            if question.name in known
-            else question.resolve(value, resolved)
-        )
-    return Answers(**raw)
+    known = walk(_Settle(given)).resolved
+    return Answers(**walk(_Ask(given, known)).raw)
 
 
-def missing_flags(given) -> list[str]:
-    """The options whose answers would be asked (to explain a non-terminal failure):
-    the questions of a session in which every asked answer takes its default."""
-    known: dict[str, Any] = {}
-    missing = []
-    for question in ANSWERS:
-        raw = getattr(given, question.name)
-        if _inputs_known(question, known, given):
-            if raw is None and _asked(question, known, given):
-                missing.append(question.option)
-            try:
-                value = raw if raw is not None else question.default_for(known)
-                known[question.name] = question.resolve(value, known)
-            except UserError:
-                pass  # unknown (a bad or a required answer): its dependents too
-        elif (
-            raw is None
+class _MissingFlags(Policy):
+    """The options whose answers a session would ask for, in ``missing``: the
+    questions of a session in which every asked answer takes its default. A bad or a
+    required answer stays unknown, and so do the answers depending on it."""
+
+    def __init__(self, given: Answers):
+        self.given = given
+        self.missing: list[str] = []
+
+    def ready(self, question: Question, known: Resolved) -> bool:
+        return _inputs_known(question, known, self.given)
+
+    def raw(self, question: Question, known: Resolved) -> Any:
+        raw = getattr(self.given, question.name)
+        if raw is None and _asked(question, known, self.given):
+            self.missing.append(question.option)
+        return raw
+
+    def skipped(self, question: Question, known: Resolved) -> Any:
+        if (
+            getattr(self.given, question.name) is None
             and question.prompt is not None
             and _asked_whatever_its_inputs(question)
         ):
-            missing.append(question.option)
-    return missing
+            self.missing.append(question.option)
+        return None
+
+    def failed(self, question: Question, error: UserError) -> None:
+        pass
+
+
+def missing_flags(given: Answers) -> list[str]:
+    """The options whose answers would be asked (to explain a non-terminal failure)."""
+    policy = _MissingFlags(given)
+    walk(policy)
+    return policy.missing
 
 
 def _asked_whatever_its_inputs(question: Question) -> bool:

@@ -2,7 +2,7 @@
 
 A recipe is a training algorithm written into the generated steps. Everything the rest of
 the tool knows about recipes comes from :data:`RECIPES` here: the ``--recipe`` choices
-and their settings (``spec.ANSWERS`` makes the ``recipe`` answer and one answer per
+and their settings (``answer_table.ANSWERS`` makes the ``recipe`` answer and one answer per
 setting from this registry, with ``when`` = the setting's recipe: flags, prompts,
 validation, help, answers file, `update`), the ``recipes`` listing, the README table
 (checked by a test), the template context (:func:`recipe_context`) and which project
@@ -23,7 +23,7 @@ How to add a recipe
    ``tests/test_parity.py`` that proves the recipe against its Keras oracle
    (``run_mine_and_oracle``, used by ``test_data_parallel.py`` too).
 3. Add a :class:`Recipe` to :data:`RECIPES` with its :class:`Setting`s, and a row for
-   the README's recipe table (``tests/test_recipes_cli.py`` checks they agree).
+   the README's recipe table (``tests/generated/test_recipes.py`` checks they agree).
 4. Prove it in ``tests/`` against a Keras oracle, with a negative control.
 
 Templates receive only plain data (:func:`recipe_context`); nothing here imports keras.
@@ -59,6 +59,8 @@ class Setting:
         shown = repr(typed) if typed is not None else repr(value)
         if self.type is str:
             return self._check_path(value, shown)
+        assert self.minimum is not None  # every number setting has one
+        converted: int | float
         try:
             if isinstance(value, bool):
                 raise ValueError
@@ -341,7 +343,7 @@ RECIPES: tuple[Recipe, ...] = (
 RECIPE_INDEX = {recipe.name: recipe for recipe in RECIPES}
 DEFAULT_RECIPE = "default"
 # Every setting of every recipe with its recipe, and by answer name (a name belongs
-# to one recipe): each is an answer of its own (spec.ANSWERS).
+# to one recipe): each is an answer of its own (answer_table.ANSWERS).
 SETTING_OWNERS = tuple(
     (recipe.name, setting) for recipe in RECIPES for setting in recipe.settings
 )

@@ -103,7 +103,7 @@ def _message(error: jinja2.TemplateError) -> str:
 
 
 def _not_found(name: str) -> str:
-    names = builtin_template_names()
+    names = list(builtin_template_names())
     if name.startswith(f"{BUILTIN_PREFIX}/"):
         names = [f"{BUILTIN_PREFIX}/{n}" for n in names]
     return f"template {name!r} not found{suggest_template(name, names)}"
@@ -121,7 +121,7 @@ def render_template(env: jinja2.Environment, name: str, context: dict) -> str:
         raise
     except jinja2.TemplateNotFound as error:
         location = _location(error, "")
-        message = _not_found(error.name)
+        message = _not_found(str(error.name))
         raise UserError(f"{location}: {message}" if location else message) from None
     except jinja2.TemplateError as error:  # syntax errors, undefined names, ...
         raise UserError(f"{_location(error, name)}: {_message(error)}") from None

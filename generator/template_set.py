@@ -103,7 +103,7 @@ def closest_template(name: str, names) -> str | None:
     names = list(names)
     close = difflib.get_close_matches(name, names, n=1)
     if not close:
-        by_file = {}
+        by_file: dict[str, str] = {}
         for candidate in names:
             by_file.setdefault(Path(candidate).name, candidate)
         given = Path(name).name

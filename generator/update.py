@@ -3,7 +3,8 @@
 Three versions of every file take part:
 
 * the **base**: what the last `new --project` / `update` rendered
-  (``.keras-jax-scaffold/base.json``);
+  (``.keras-jax-scaffold/base/``, one plain file per generated file; older projects
+  have ``.keras-jax-scaffold/base.json``, replaced by the tree on their first update);
 * **yours**: the file in the project directory now, edited or not;
 * the **template**'s: a fresh render of the recorded answers (with any changed by flags)
   and the current templates.
@@ -12,8 +13,10 @@ Each file gets one :class:`~keras_jax_scaffold.plan.FileChange` (its status says
 happens to it); the merge itself is ``merge3`` (the 3-way
 line merge of Bazaar/Breezy). Overlapping changes are written with conflict markers, as
 git and copier do, and listed. Nothing is written before every file has been planned and
-every directory to write checked; the base is written last, so an interrupted update can
-simply be run again.
+every directory to write checked; the answers file and then the base are written last,
+so an interrupted update can simply be run again. A file the templates no longer
+generate is deleted when you did not change it, else kept (with a note) and no longer
+tracked; a file they newly generate is created (merged with yours if you have one).
 """
 
 from __future__ import annotations
@@ -25,16 +28,19 @@ from pathlib import Path, PurePosixPath
 import merge3
 
 from .errors import UserError, os_reason
-from .layout import ANSWERS_FILE, BASE_FILE
+from .layout import ANSWERS_FILE, RECORD_DIR
 from .pipeline import relative_template_dirs
 from .plan import FileChange, Plan, Status, read_existing
 from .project import (
+    base_location,
+    base_summary,
+    plan_base,
     read_answers,
     read_base,
     recorded_template_dirs,
     render_project,
 )
-from .spec import ANSWERS, Answers, build_spec, rederive
+from .spec import ANSWERS, Answers, answers_from_spec, build_spec, rederive
 from .template_set import TemplateSet
 from .write import apply, preflight
 
@@ -185,7 +191,8 @@ def check_relative_path(path: str, where: str) -> None:
         or pure.is_absolute()
         or "\\" in path
         or any(part in ("", ".", "..") for part in path.split("/"))
-        or path in (ANSWERS_FILE, BASE_FILE)
+        or path == ANSWERS_FILE
+        or path.startswith(RECORD_DIR + "/")
     ):
         raise UserError(f"{where}: invalid file path {path!r}")
 
@@ -205,11 +212,14 @@ def update_answers(recorded: Answers, given: Answers) -> tuple[Answers, list[str
 
     The name never changes; variables merge key by key. Recorded answers that depend
     on a changed one are derived again by the table's one rule
-    (:func:`keras_jax_scaffold.spec.rederive`), each with a note.
+    (:func:`keras_jax_scaffold.spec.rederive`), each with a note. Those the answers
+    file leaves out (they did not apply) take part at the values they resolve to, as
+    when the file recorded every answer.
     """
     given = replace(given, name=None)
     try:
-        answers, notes = rederive(recorded, given)
+        explicit = answers_from_spec(build_spec(recorded))
+        answers, notes = rederive(explicit, given)
     except UserError:  # the recorded answers are broken; build_spec says why
         merged = {
             q.name: (
@@ -254,7 +264,7 @@ def update_project(
         raise UserError(f"{str(answers_path)!r}: the answers have no 'name'")
     base = read_base(project_dir)
     for path in base:
-        check_relative_path(path, repr(str(project_dir / BASE_FILE)))
+        check_relative_path(path, repr(str(base_location(project_dir))))
 
     given = given or Answers()
     if given.template_dirs is None:  # the recorded ones, which must exist
@@ -287,21 +297,22 @@ def update_project(
         "reads it; delete it there if it is no longer needed"
         for key in unread
     ]
-    meta = {path: rendered.pop(path) for path in (ANSWERS_FILE, BASE_FILE)}
-    theirs = read_theirs(project_dir, set(base) | set(rendered) | set(meta))
+    answers_file = rendered.pop(ANSWERS_FILE)
+    theirs = read_theirs(project_dir, set(base) | set(rendered) | {ANSWERS_FILE})
     changes = plan_update(base, theirs, rendered)
-    for path, content in meta.items():
-        old = theirs[path]
-        if old is None:
-            status = Status.CREATE
-        else:
-            status = Status.IDENTICAL if old == content else Status.UPDATE
-        changes.append(FileChange(path, status, content, old))
-    changes.sort(key=lambda change: change.path)
-    # The answers and the base last: an interrupted update can simply run again.
-    last = {ANSWERS_FILE: 1, BASE_FILE: 2}
-    ordered = sorted(changes, key=lambda change: last.get(change.path, 0))
+    old = theirs[ANSWERS_FILE]
+    if old is None:
+        status = Status.CREATE
+    else:
+        status = Status.IDENTICAL if old == answers_file else Status.UPDATE
+    answers_change = FileChange(ANSWERS_FILE, status, answers_file, old)
+    base_changes = plan_base(project_dir, rendered)
+    # The answers and then the base last: an interrupted update can simply run again.
+    ordered = [*changes, answers_change, *base_changes]
     preflight(project_dir, ordered)
     if not dry_run:
         apply(project_dir, ordered)
-    return Plan(project_dir, changes, tuple(notes))
+    shown = [*changes, answers_change, *base_summary(base_changes)]
+    return Plan(
+        project_dir, sorted(shown, key=lambda change: change.path), tuple(notes)
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -71,6 +72,16 @@ def preflight(root: Path, changes: Sequence[FileChange]) -> None:
     for change in changes:
         if change.changes_disk:
             check_writable(root / change.path)
+
+
+# The temporary file write_atomic writes next to ``path`` (a write interrupted by a
+# kill leaves it): "." + the name + "." + mkstemp's 8 random characters + ".tmp".
+_TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+
+
+def is_temporary(name: str) -> bool:
+    """Whether ``name`` is the name of a temporary file of :func:`write_atomic`."""
+    return _TEMPORARY.fullmatch(name) is not None
 
 
 def write_atomic(path: Path, content: str) -> None:
@@ -149,13 +160,15 @@ def apply(root: Path, changes: Sequence[FileChange]) -> None:
             else:
                 write_atomic(path, change.content or "")
         except OSError as error:
-            for made in reversed(done):
-                _undo(*made)
-            for directory in directories:  # the failed change's own, if any
+            # The failed change's own directories first: those of the changes before
+            # it (undone newest first) may hold them.
+            for directory in directories:
                 try:
                     directory.rmdir()
                 except OSError:
                     pass
+            for made in reversed(done):
+                _undo(*made)
             verb = "delete" if delete else "write"
             raise UserError(
                 f"cannot {verb} {str(path)!r}: {os_reason(error)}; nothing was changed"

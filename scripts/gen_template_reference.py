@@ -3,12 +3,13 @@
 The page is ``scripts/templates.md.jinja`` rendered with data read from the package: the
 built-in templates (their descriptions, blocks and macros), the layouts, the catalog's
 choices and the context version. ``BLOCK_DOCS`` and ``CONTEXT_DOCS`` are the only
-hand-written parts about templates and context; tests/test_templates.py checks them
-against the blocks the templates really define and the keys ``build_context`` really
-returns (both directions), so the page cannot drift. Imports neither keras nor jax.
+hand-written parts about templates and context; tests/generator/test_templates.py checks
+them against the blocks the templates really define and the keys ``build_context``
+really returns (both directions), so the page cannot drift. Imports neither keras nor
+jax.
 
 `--check` writes nothing and exits 1 when the committed page differs from what the code
-produces now (tests/test_templates.py runs it).
+produces now (tests/generator/test_templates.py runs it).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import jinja2
 from keras_jax_scaffold import catalog
 from keras_jax_scaffold.context import CONTEXT_VERSION
-from keras_jax_scaffold.layout import LAYOUTS, LOCAL_TEMPLATE_DIR
+from keras_jax_scaffold.layout import LAYOUTS, LOCAL_TEMPLATE_DIR, RUNTIME_FILES
 from keras_jax_scaffold.template_set import (
     BUILTIN_PREFIX,
     builtin_source,
@@ -97,6 +98,13 @@ BLOCK_DOCS = {
     "`evaluate` and as `val_...` in `fit`. Empty by default.",
 }
 
+# The note on the keys of context version 1 that hold Python source: each is what a
+# macro of partials/expressions.py.jinja writes (the built-ins call the macros).
+V1 = (
+    "Python source, kept for templates written against context version 1 (new "
+    "templates call the macro): what `partials/expressions.py.jinja` writes as "
+)
+
 # Every key of the template context: "a.b" is key b of mapping a, "a[].b" key b of each
 # item of list a. Types are Python types; "x | y" means either.
 CONTEXT_DOCS = {
@@ -147,19 +155,35 @@ CONTEXT_DOCS = {
         "What the target kind means for the code (`catalog.TARGETS` of the task).",
     ),
     "target.title": ("str", "The targets in words, e.g. `integer classes`."),
+    "target.scores_units": (
+        "str",
+        (
+            "The width of the random projection `y` is drawn from, as head units "
+            "(`output_units`, `one`, `num_classes`: macro `units` of "
+            "`partials/expressions.py.jinja`); empty when the kind draws `y` "
+            "otherwise (masks, label sequences)."
+        ),
+    ),
+    "target.labels": (
+        "str",
+        (
+            "Integer labels: `classes` (0 to NUM_CLASSES - 1) or `ctc` (1 to "
+            "NUM_CLASSES, 0 is the blank); macro `label_range` writes `low, high`. "
+            "Empty for float targets."
+        ),
+    ),
     "target.scores_width": (
         "str",
         (
-            "Python source: the width of the random projection `y` is drawn from "
-            "(`OUTPUT_UNITS`, `1`, `NUM_CLASSES`); empty when the kind draws `y` "
-            "otherwise (masks, label sequences)."
+            f"{V1}`units(target.scores_units)` (`OUTPUT_UNITS`, `1`, "
+            "`NUM_CLASSES`); empty without `scores_units`."
         ),
     ),
     "target.label_range": (
         "str",
         (
-            "Python source `low, high` of integer labels (CTC: `0, NUM_CLASSES` with "
-            "a comment); empty for float targets."
+            f"{V1}`label_range(target.labels)` (`0, NUM_CLASSES - 1`); empty for "
+            "float targets."
         ),
     ),
     "target.uses_output_units": (
@@ -196,10 +220,18 @@ CONTEXT_DOCS = {
             "defines `NUM_CLASSES` only then)."
         ),
     ),
+    "head_units": (
+        "str",
+        (
+            "What `OUTPUT_UNITS` holds: `output_units` (the number; always with "
+            "named outputs), `one`, `num_classes` or `num_classes_plus_blank` (CTC); "
+            "macro `output_units_value` writes it."
+        ),
+    ),
     "output_units_expression": (
         "str",
         (
-            "Python source for the head's units (`OUTPUT_UNITS = ...`): a number, "
+            f"{V1}`output_units_value(head_units, output_units)`: a number, "
             "`NUM_CLASSES` or `NUM_CLASSES + 1  # ...`."
         ),
     ),
@@ -211,9 +243,28 @@ CONTEXT_DOCS = {
         ),
     ),
     "layers[].attribute": ("str", "Attribute name of the layer in a subclassed model."),
+    "layers[].kind": (
+        "str",
+        (
+            "What the layer is: `hidden` (Dense, ReLU, L2 1e-4), `batch_norm`, "
+            "`dropout` (rate 0.1), `head` (Dense) or `normalize` "
+            "(UnitNormalization); macro `layer` constructs it."
+        ),
+    ),
+    "layers[].units": (
+        "str",
+        (
+            "A Dense layer's units, by name: `hidden_units`, `output_units`, `one` or "
+            "`num_classes` (macro `units`); empty for the others."
+        ),
+    ),
+    "layers[].activation": (
+        "str",
+        "A Dense layer's Keras activation name, e.g. `relu`; empty for linear.",
+    ),
     "layers[].expression": (
         "str",
-        "Python source that constructs the layer, e.g. `keras.layers.Dropout(0.1)`.",
+        f"{V1}`layer(layer)`, e.g. `keras.layers.Dropout(0.1)`.",
     ),
     "layers[].training": (
         "bool",
@@ -221,9 +272,15 @@ CONTEXT_DOCS = {
     ),
     "loss": ("dict", "The loss."),
     "loss.name": ("str", "Its snake_case name, e.g. `mean_squared_error`."),
+    "loss.class_name": ("str", "Its Keras class name, e.g. `MeanSquaredError`."),
+    "loss.from_logits": (
+        "bool",
+        "Whether it takes logits (`from_logits=True`: recipes whose model ends "
+        "without an activation).",
+    ),
     "loss.expression": (
         "str",
-        "Python source that constructs it, e.g. `keras.losses.MeanSquaredError()`.",
+        f"{V1}`loss(loss)`, e.g. `keras.losses.MeanSquaredError()`.",
     ),
     "metrics": ("list[dict]", "The compiled metrics, in order (may be empty)."),
     "metrics[].name": (
@@ -233,12 +290,18 @@ CONTEXT_DOCS = {
             "(`mae`, `accuracy`)."
         ),
     ),
+    "metrics[].class_name": ("str", "Its Keras class name, e.g. `AUC`."),
+    "metrics[].arguments": (
+        "list[list[bool | float | int | list[int] | str]]",
+        (
+            "Its constructor arguments besides `name`, as `[name, value]` pairs "
+            'filled from the model\'s settings, e.g. `["num_classes", 3]`; the '
+            "values are plain data (macro `literal` writes them)."
+        ),
+    ),
     "metrics[].expression": (
         "str",
-        (
-            "Python source that constructs it with its arguments, e.g. "
-            '`keras.metrics.AUC(name="auc")`.'
-        ),
+        f"{V1}`metric(metric)`, e.g. `keras.metrics.AUC(name='auc')`.",
     ),
     "inputs": (
         "list[dict]",
@@ -265,30 +328,49 @@ CONTEXT_DOCS = {
     "outputs[].task.target": ("str", "How `make_dataset` encodes its targets."),
     "outputs[].target": ("dict", "Its target kind, as `target`."),
     "outputs[].target.title": ("str", "See `target.title`."),
+    "outputs[].target.scores_units": ("str", "See `target.scores_units`."),
+    "outputs[].target.labels": ("str", "See `target.labels`."),
     "outputs[].target.scores_width": ("str", "See `target.scores_width`."),
     "outputs[].target.label_range": ("str", "See `target.label_range`."),
     "outputs[].target.uses_output_units": ("bool", "See `target.uses_output_units`."),
     "outputs[].target.sequence": ("bool", "See `target.sequence`."),
     "outputs[].loss": ("dict", "Its loss."),
     "outputs[].loss.name": ("str", "The loss's snake_case name."),
-    "outputs[].loss.expression": ("str", "Python source that constructs the loss."),
+    "outputs[].loss.class_name": ("str", "See `loss.class_name`."),
+    "outputs[].loss.from_logits": ("bool", "See `loss.from_logits` (always false)."),
+    "outputs[].loss.expression": ("str", "See `loss.expression`."),
     "outputs[].weight": ("str", "Its loss weight as a Python literal, e.g. `0.5`."),
     "outputs[].metrics": ("list[dict]", "Its metrics, as `metrics`."),
     "outputs[].metrics[].name": ("str", "The metric's log key (after `NAME_`)."),
-    "outputs[].metrics[].expression": ("str", "Python source that constructs it."),
+    "outputs[].metrics[].class_name": ("str", "See `metrics[].class_name`."),
+    "outputs[].metrics[].arguments": (
+        "list[list[bool | float | int | list[int] | str]]",
+        "See `metrics[].arguments`.",
+    ),
+    "outputs[].metrics[].expression": ("str", "See `metrics[].expression`."),
     "outputs[].layers": ("list[dict]", "Its head: Dense (and UnitNormalization)."),
     "outputs[].layers[].attribute": (
         "str",
         "Attribute name of the layer in a subclassed model (`NAME_head`, ...).",
     ),
-    "outputs[].layers[].expression": ("str", "Python source that constructs it."),
+    "outputs[].layers[].kind": ("str", "`head` or `normalize`; see `layers[].kind`."),
+    "outputs[].layers[].units": ("str", "See `layers[].units`."),
+    "outputs[].layers[].activation": ("str", "See `layers[].activation`."),
+    "outputs[].layers[].training": ("bool", "Always false (see `layers[].training`)."),
+    "outputs[].layers[].expression": ("str", "See `layers[].expression`."),
     "outputs[].functional_call": (
         "str",
-        "Python source applying the head to the hidden vector `x` (functional).",
+        (
+            f"{V1}`applied(output.layers)`: the head applied to the hidden vector "
+            "`x` (functional)."
+        ),
     ),
     "outputs[].subclassed_call": (
         "str",
-        "The same with the layer attributes, for `call` of a subclassed model.",
+        (
+            f"{V1}`applied(output.layers, functional=false)`: the same with the "
+            "layer attributes, for `call` of a subclassed model."
+        ),
     ),
     "outputs[].projection_seed": (
         "int",
@@ -303,7 +385,7 @@ CONTEXT_DOCS = {
     "optimizer.expression": (
         "str",
         (
-            "Python source that constructs it with the learning rate, e.g. "
+            f"{V1}`optimizer(optimizer)`, e.g. "
             "`keras.optimizers.Adam(learning_rate=0.001)`."
         ),
     ),
@@ -356,8 +438,10 @@ CONTEXT_DOCS = {
     "recipe.settings[].help": ("str", "One line on what it means."),
     "recipe.class_attributes": (
         "list[dict]",
-        "The numeric settings (same keys as `recipe.settings`), rendered as class "
-        "attributes of the steps (`self.clip_norm`); a path setting is not one.",
+        (
+            "The numeric settings (same keys as `recipe.settings`), rendered as class "
+            "attributes of the steps (`self.clip_norm`); a path setting is not one."
+        ),
     ),
     "recipe.class_attributes[].name": ("str", "As in `recipe.settings`."),
     "recipe.class_attributes[].flag": ("str", "As in `recipe.settings`."),
@@ -365,27 +449,35 @@ CONTEXT_DOCS = {
     "recipe.class_attributes[].help": ("str", "As in `recipe.settings`."),
     "recipe.model_template": (
         "str",
-        "The partial whose `model_class` macro writes the model class: "
-        "`partials/model_MODEL_TYPE.py.jinja`, or a multi-network recipe's "
-        "`partials/recipes/NAME_model.py.jinja` (same macro arguments; imported with "
-        "context, it reads `recipe`).",
+        (
+            "The partial whose `model_class` macro writes the model class: "
+            "`partials/model_MODEL_TYPE.py.jinja`, or a multi-network recipe's "
+            "`partials/recipes/NAME_model.py.jinja` (same macro arguments; imported with "
+            "context, it reads `recipe`)."
+        ),
     ),
     "recipe.build_template": (
         "str",
-        "The partial whose `build_model` macro writes `build_model`: "
-        "`partials/build_MODEL_TYPE.py.jinja`, or a multi-network recipe's "
-        "`partials/recipes/NAME_build.py.jinja` (its networks too; same macro arguments; "
-        "imported with context, it reads `recipe`, `optimizer`, `loss`).",
+        (
+            "The partial whose `build_model` macro writes `build_model`: "
+            "`partials/build_MODEL_TYPE.py.jinja`, or a multi-network recipe's "
+            "`partials/recipes/NAME_build.py.jinja` (its networks too; same macro arguments; "
+            "imported with context, it reads `recipe`, `optimizer`, `loss`)."
+        ),
     ),
     "recipe.networks_template": (
         "str",
-        "`partials/recipes/networks_MODEL_TYPE.py.jinja` (`build_network`) for the "
-        "multi-network recipes, else empty.",
+        (
+            "`partials/recipes/networks_MODEL_TYPE.py.jinja` (`build_network`) for the "
+            "multi-network recipes, else empty."
+        ),
     ),
     "recipe.data_template": (
         "str",
-        "The partial with `make_dataset`: `partials/data.py.jinja`, or "
-        "`partials/recipes/samples_data.py.jinja` (samples, no targets) for gan and vae.",
+        (
+            "The partial with `make_dataset`: `partials/data.py.jinja`, or "
+            "`partials/recipes/samples_data.py.jinja` (samples, no targets) for gan and vae."
+        ),
     ),
     "recipe.own_compile": (
         "bool",
@@ -393,8 +485,10 @@ CONTEXT_DOCS = {
     ),
     "recipe.networks": (
         "list[str]",
-        "The networks its model holds, e.g. `generator`, `discriminator` (empty for "
-        "one-network recipes).",
+        (
+            "The networks its model holds, e.g. `generator`, `discriminator` (empty for "
+            "one-network recipes)."
+        ),
     ),
     "recipe.imports": ("list[str]", "Standard-library modules its partials import."),
     "recipe.learns_distribution": (
@@ -408,8 +502,10 @@ CONTEXT_DOCS = {
     "recipe.log_keys": ("list[str]", "Every key `fit` logs besides compiled metrics."),
     "recipe.loss_logs": (
         "list[str]",
-        "The losses `fit` logs (`loss`; the gan's `d_loss`, `g_loss`): the project's "
-        "`train` stops when one is not finite.",
+        (
+            "The losses `fit` logs (`loss`; the gan's `d_loss`, `g_loss`): the project's "
+            "`train` stops when one is not finite."
+        ),
     ),
     "recipe.unit_samples": (
         "bool",
@@ -720,6 +816,7 @@ def page_data() -> dict:
         "templates": templates,
         "context": context,
         "errors": ERROR_DOCS,
+        "runtime_files": [f"`{name}`" for name in RUNTIME_FILES],
     }
 
 

@@ -1,9 +1,10 @@
 """Regenerate examples/ from the current templates: `python scripts/regen_examples.py`.
 
 `--check` writes nothing and exits 1 when a committed example differs from what the
-generator produces now (tests/test_examples.py and tests/test_custom_example.py run the
-same comparison). Custom-template examples (examples/custom_templates/) render with
-their template directory, as `new --template-dir DIR --var ...` would.
+generator produces now (tests/generated/test_examples.py and
+tests/generated/test_custom_example.py run the same comparison). Custom-template
+examples (examples/custom_templates/) render with their template directory, as `new
+--template-dir DIR --var ...` would.
 """
 
 from __future__ import annotations

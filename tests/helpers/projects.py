@@ -1,0 +1,118 @@
+"""Generated projects on disk: render and write one, break one on purpose, install one
+into a fresh virtual environment (reusing this environment's packages) and run
+commands there. Shared by tests/projects/ and the recipe tests in tests/generated/.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import site
+import subprocess
+import sys
+from pathlib import Path
+
+from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_DIR, PROJECT, verbatim_paths
+from keras_jax_scaffold.project import render_project
+from keras_jax_scaffold.spec import Answers, build_spec
+
+
+def expected_paths(name: str) -> set[str]:
+    """The files of a project render (its runtime too) and the answers file."""
+    context = {"module_name": name, "package_name": name}
+    rendered = {item.output_path(context) for item in PROJECT}
+    return rendered | set(verbatim_paths("project", name)) | {ANSWERS_FILE}
+
+
+def paths_on_disk(name: str) -> set[str]:
+    """A written project: its render and the base, a copy of each generated file."""
+    generated = expected_paths(name) - {ANSWERS_FILE}
+    return expected_paths(name) | {f"{BASE_DIR}/{path}" for path in generated}
+
+
+def render(directory: Path, name: str, **answers) -> dict[str, str]:
+    """The project NAME for ``answers``, in memory: {relative path: text}."""
+    spec = build_spec(Answers(name=name, **answers))
+    return render_project(spec, (), directory / name)
+
+
+def write(directory: Path, files: dict[str, str]) -> None:
+    for relative, source in files.items():
+        path = directory / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(source, encoding="utf-8")
+
+
+def parent_paths() -> list[str]:
+    """Where this environment's packages live, for the fresh environment's .pth file."""
+    paths = list(site.getsitepackages())
+    for package in ("keras", "jax", "numpy", "pytest", "pip", "setuptools"):
+        found = importlib.util.find_spec(package)
+        assert found is not None and found.origin, f"{package} is not installed"
+        paths.append(str(Path(found.origin).parents[1]))
+    return list(dict.fromkeys(paths))
+
+
+def make_venv(directory: Path) -> Path:
+    """A venv without pip whose .pth file points at this environment's packages."""
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(directory)], check=True
+    )
+    python = directory / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    Path(purelib, "_parent_environment.pth").write_text("\n".join(parent_paths()))
+    return python
+
+
+def install(project: Path, venv: Path, env: dict) -> Path:
+    """``pip install -e project`` into a fresh venv; its python."""
+    python = make_venv(venv)
+    installed = run(
+        [python, "-m", "pip", "install", "--no-deps", "--no-build-isolation"]
+        + ["--no-index", "--disable-pip-version-check", "-q", "-e", project],
+        venv.parent,
+        env,
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    return python
+
+
+def run(command, cwd: Path, env: dict, timeout: int = 300):
+    """``command`` in ``cwd`` with ``env``, its output captured; never raises."""
+    return subprocess.run(
+        [str(part) for part in command],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def clean_env() -> dict:
+    """This environment without what would change the project's behaviour."""
+    drop = ("KERAS_BACKEND", "XLA_FLAGS", "PYTEST_ADDOPTS", "PYTHONPATH")
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if key not in drop and not key.startswith("PYTEST_")
+    }
+
+
+def write_project(directory: Path, name: str = "runs_probe", **answers) -> Path:
+    """``render`` and ``write`` the project NAME under ``directory``; its folder."""
+    write(directory / name, render(directory, name, **answers))
+    return directory / name
+
+
+def break_file(path: Path, old: str, new: str) -> None:
+    """Replace the one occurrence of ``old`` in ``path`` (a deliberate break)."""
+    source = path.read_text()
+    assert source.count(old) == 1, f"{old!r} not found once in {path}"
+    path.write_text(source.replace(old, new))

@@ -1,0 +1,65 @@
+"""Negative controls for a project's own tests, which `tests/projects/test_project.py`
+runs in an installed project: a project is rendered into a temp dir and its tests run
+from the sources (`PYTHONPATH=src`) in a subprocess, after a deliberate break of the
+algorithm: they must fail. (The runtime's whole runs, killed and resumed, on several
+processes, are tested in tests/runtime/.)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.projects import break_file, write_project
+
+
+def run_project_tests(project: Path, *selection: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
+    env["PYTHONPATH"] = str(project / "src")
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
+        + ["-p", "no:xdist", "-p", "no:randomly", *selection],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_named_outputs_parity_detects_lost_per_output_loss_trackers(tmp_path):
+    """A subclassed project with two named inputs and outputs: its parity test
+    (per-output weights, `NAME_loss` logs) passes, and fails when the step drops
+    the metric state `compute_loss` returns (the per-output loss trackers live
+    there; the total loss and the weights stay right)."""
+    project = write_project(
+        tmp_path,
+        "named_probe",
+        model_type="subclassed",
+        outputs=("label:sparse_categorical_crossentropy", "box:mse:0.5"),
+        inputs=("features:6", "image:4,3"),
+        metrics=("label:accuracy", "box:mae"),
+    )
+    test = "tests/test_parity.py::test_same_as_builtin_steps_with_weights_per_output"
+    completed = run_project_tests(project, test)
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, output[-3000:]
+    break_file(
+        project / "src" / "named_probe" / "steps.py",
+        "        ]\n        metrics_variables = [scope.get_current_value(v) "
+        "for v in self.metrics_variables]\n\n        unscaled_loss",
+        "        ]\n        metrics_variables = list(metrics_variables)"
+        "\n\n        unscaled_loss",
+    )
+    completed = run_project_tests(project, test)
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 1, output[-3000:]
+    assert "1 failed" in output and "Not equal to tolerance" in output, output[-3000:]
+    assert re.search(r"\b(label|box)_loss\b", output), output[-3000:]

@@ -1,0 +1,16 @@
+"""Run by generator/test_templates.py in a fresh process (so that ``sys.modules``
+starts empty): render docs/templates.md with scripts/gen_template_reference.py and
+print which of keras and jax that imported (none).
+
+Usage: python tests/scripts/reference_imports.py
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo: `scripts`
+
+from scripts.gen_template_reference import render_reference
+
+render_reference()
+print(sorted({"keras", "jax"} & set(sys.modules)))
