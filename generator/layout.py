@@ -98,6 +98,7 @@ RUNTIME_FILES = (
     "arrays.py",
     "backup.py",
     "batches.py",
+    "contract.py",
     "distribute.py",
     "options.py",
     "run.py",

@@ -1,3 +1,5 @@
+# Copied verbatim from keras-jax-scaffold into this project: do not edit it here,
+# `keras-jax-scaffold update` replaces it (your edits would be merged 3-way).
 """The step contract: what a model's `train_step`, `test_step` and `predict_step` must do
 for `fit`, `evaluate` and `predict` to run them right.
 
@@ -31,12 +33,10 @@ import os
 import traceback
 import warnings
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
-
-import jax  # noqa: E402
-import jax.extend  # noqa: E402
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import jax
+import jax.extend
+import keras
+import numpy as np
 
 # Samples per checked batch: enough for BatchNorm statistics, small enough to be quick.
 BATCH_SIZE = 16

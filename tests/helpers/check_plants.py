@@ -9,8 +9,17 @@ variables (by path), and the line (marked ``# PLANTED``) where the check can kno
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+from keras_jax_scaffold.pipeline import render_spec
+from keras_jax_scaffold.spec import Answers, build_spec
+
+from tests.helpers import support
 
 MARKER = "# PLANTED"
+MODEL_TYPES = ("sequential", "functional", "subclassed")
+# Answers a recipe needs besides its defaults.
+NEEDS = {"gan": {"loss": "bce", "metrics": ()}, "vae": {"loss": "mse"}}
 
 # Anchors in the generated steps (templates/partials/steps.py.jinja).
 AUX = (
@@ -274,3 +283,41 @@ def planted(source: str, plant: Plant) -> str:
 
 def marker_line(source: str) -> int:
     return next(i for i, line in enumerate(source.splitlines(), 1) if MARKER in line)
+
+
+def render_module(directory: Path, name="demo", **answers) -> Path:
+    """``new NAME`` with ``answers`` into ``directory``; the module's path."""
+    spec = build_spec(Answers(name=name, **answers))
+    directory.mkdir(parents=True, exist_ok=True)
+    for relative, source in render_spec(spec).items():
+        (directory / relative).write_text(source, encoding="utf-8")
+    return directory / f"{name}.py"
+
+
+def check_module(path: Path):
+    """The contract's report on the module at ``path`` (imported afresh), as
+    `keras-jax-scaffold check` makes it."""
+    import keras
+    from keras_jax_scaffold.runtime import contract
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(0)
+    module = support.import_path(path)
+    data = contract.sample_data(module.make_dataset)
+    return contract.check_model(module.build_model(), data, sources=[str(path)])
+
+
+def assert_caught(plant: Plant, findings, source: str, path: Path) -> None:
+    """A finding of the plant's check names everything it must (and, when the plant
+    says so, points at its marked line)."""
+    mine = [f for f in findings if f.check == plant.check]
+    assert mine, f"{plant.name}: no {plant.check} finding in\n" + "\n".join(
+        map(str, findings)
+    )
+    assert all(f.severity == plant.severity for f in mine)
+    text = "\n".join(map(str, mine))
+    for name in plant.names:
+        assert name in text, f"{plant.name}: {name!r} not in\n{text}"
+    if plant.at_marker:
+        line = f"{path.name}:{marker_line(source)}"
+        assert any(f.where.endswith(line) for f in mine), (line, text)
