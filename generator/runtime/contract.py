@@ -611,9 +611,14 @@ class _StepRun:
         """`(traced, recorder)`: the jitted step (donating its state, as fit does)
         traced with the recorder on."""
         recorder = _Recorder(self.model, self.locator)
-        with recorder:
-            jitted = jax.jit(self.probe(recorder if capture else None), donate_argnums=0)
-            return jitted.trace(self.state, self.batches[0]), recorder
+        try:
+            with recorder:
+                jitted = jax.jit(
+                    self.probe(recorder if capture else None), donate_argnums=0
+                )
+                return jitted.trace(self.state, self.batches[0]), recorder
+        finally:
+            recorder.gradients.clear()  # tracers: not kept after their trace
 
     def run(self):
         try:
