@@ -68,7 +68,7 @@ def check(
     keras.backend.clear_session()  # fresh layer names, as in a new process
     try:
         model = build()
-    except Exception as error:  # the user's code: one line, no traceback
+    except Exception as error:  # noqa: BLE001 - the user's code: one line
         fail(f"{found.shown}: build_model() raised {_error_line(error, found)}", code=2)
 
     from .runtime.contract import check_model
@@ -136,9 +136,7 @@ def _target(path: Path) -> _Target:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     except (SyntaxError, UnicodeDecodeError, ValueError) as error:
         fail(f"{str(path)!r} does not parse ({error}); {_GIVE}", code=2)
-    defined = {
-        node.name for node in tree.body if isinstance(node, ast.FunctionDef)
-    }
+    defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
     missing = [name for name in ("build_model", "make_dataset") if name not in defined]
     if missing:
         fail(
@@ -180,7 +178,7 @@ def _error_line(error: BaseException, found: _Target) -> str:
 def _import(found: _Target, what: str, function):
     try:
         return function()
-    except (Exception, SystemExit) as error:
+    except (Exception, SystemExit) as error:  # noqa: BLE001 - the user's code
         fail(
             f"cannot import {what}: {_error_line(error, found)}; fix it, or {_GIVE}",
             code=2,
@@ -194,6 +192,7 @@ def _module_loader(found: _Target):
         def run():
             name = f"_checked_{found.path.stem}"
             spec = importlib.util.spec_from_file_location(name, found.path)
+            assert spec is not None and spec.loader is not None  # a .py file
             module = importlib.util.module_from_spec(spec)
             sys.modules[name] = module
             spec.loader.exec_module(module)
@@ -211,14 +210,14 @@ def _project_loader(found: _Target):
 
         sys.path.insert(0, str((found.path / "src").resolve()))
         model = _import(
-            found, f"{found.package}.model", lambda: importlib.import_module(
-                f"{found.package}.model"
-            )
+            found,
+            f"{found.package}.model",
+            lambda: importlib.import_module(f"{found.package}.model"),
         )
         data = _import(
-            found, f"{found.package}.data", lambda: importlib.import_module(
-                f"{found.package}.data"
-            )
+            found,
+            f"{found.package}.data",
+            lambda: importlib.import_module(f"{found.package}.data"),
         )
         return model.build_model, data.make_dataset, data
 
@@ -230,7 +229,7 @@ def _data(found: _Target, path: Path | None, make_dataset, project_data):
     if path is None:
         try:
             made = make_dataset(num_samples=NUM_SAMPLES)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - the user's code
             fail(
                 f"{found.shown}: make_dataset() raised {_error_line(error, found)}",
                 code=2,

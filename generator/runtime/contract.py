@@ -52,7 +52,11 @@ GROUPS = {
         "optimizer_variables",
         "metrics_variables",
     ),
-    "test_step": ("trainable_variables", "non_trainable_variables", "metrics_variables"),
+    "test_step": (
+        "trainable_variables",
+        "non_trainable_variables",
+        "metrics_variables",
+    ),
     "predict_step": ("trainable_variables", "non_trainable_variables"),
 }
 
@@ -210,8 +214,10 @@ def _directory(module):
 
 
 _JAX = (_directory(jax), os.path.join(os.path.dirname(_directory(jax)), "jaxlib"))
-_LIBRARIES = _JAX + tuple(map(_directory, (keras, np, os, contextlib))) + (
-    os.path.dirname(os.path.abspath(__file__)) + os.sep,
+_LIBRARIES = (
+    _JAX
+    + tuple(map(_directory, (keras, np, os, contextlib)))
+    + (os.path.dirname(os.path.abspath(__file__)) + os.sep,)
 )
 
 
@@ -342,7 +348,9 @@ class _Recorder:
 
     def __enter__(self):
         recorder = self
-        direct = next(c for c in keras.Variable.__mro__ if "_direct_assign" in c.__dict__)
+        direct = next(
+            c for c in keras.Variable.__mro__ if "_direct_assign" in c.__dict__
+        )
         direct_assign = direct.__dict__["_direct_assign"]
         add_update = keras.StatelessScope.add_update
 
@@ -472,7 +480,9 @@ def package_sources(module):
     found = []
     for directory, subdirectories, files in os.walk(root):
         subdirectories[:] = sorted(d for d in subdirectories if d != "runtime")
-        found += [os.path.join(directory, f) for f in sorted(files) if f.endswith(".py")]
+        found += [
+            os.path.join(directory, f) for f in sorted(files) if f.endswith(".py")
+        ]
     return found
 
 
@@ -577,7 +587,9 @@ class _StepRun:
         self.named = set()  # (check, path): each variable named once per check
 
     def add(self, check, message, where=None):
-        finding = Finding(check, where or self.locator.default, f"{self.step}: {message}")
+        finding = Finding(
+            check, where or self.locator.default, f"{self.step}: {message}"
+        )
         if finding not in self.report.findings:
             self.report.findings.append(finding)
 
@@ -623,10 +635,10 @@ class _StepRun:
     def run(self):
         try:
             traced, recorder = self.trace()
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - the user's step
             try:  # gradients captured inside a loop or a branch cannot leave it
                 traced, recorder = self.trace(capture=False)
-            except Exception as error:  # noqa: B025
+            except Exception as error:  # noqa: BLE001
                 return self._failed(error)
             self.report.notes.append(
                 f"{self.step}: gradients not checked (stateless_apply runs inside a "
@@ -644,14 +656,17 @@ class _StepRun:
         try:
             compiled = again.lower().compile()
             self.out, grads = compiled(_copy(self.state), self.batches[0])
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - the user's step
             return self._failed(error, " when run")
         # A LossScaleOptimizer gets scaled gradients that may overflow on purpose
         # (it then skips the step and lowers the scale): not checked.
         self.loss_scaled = any(
-            isinstance(o, keras.optimizers.LossScaleOptimizer) for o in recorder.optimizers
+            isinstance(o, keras.optimizers.LossScaleOptimizer)
+            for o in recorder.optimizers
         )
-        self.gradients = [] if self.loss_scaled else list(zip(recorder.optimizers, grads))
+        self.gradients = (
+            [] if self.loss_scaled else list(zip(recorder.optimizers, grads))
+        )
         self._check_finite()
         if structure_ok:
             self._check_run()
@@ -663,7 +678,9 @@ class _StepRun:
         if isinstance(error, jax.errors.UnexpectedTracerError):
             nested = any(name in str(error) for name in _NESTED_TRACERS)
             fix = _STATELESS_CALL if nested else "return traced values from the step"
-            self.add("leaked-tracer", f"raises {_first_line(error)[:160]}; {fix}", where)
+            self.add(
+                "leaked-tracer", f"raises {_first_line(error)[:160]}; {fix}", where
+            )
         else:
             self.add(
                 "step-fails",
@@ -795,8 +812,8 @@ class _StepRun:
         returned as they came in: the update is computed and thrown away."""
         jaxpr = traced.jaxpr.jaxpr
         invars = jaxpr.invars[len(jaxpr.invars) - traced.in_tree.num_leaves :]
-        ((state_in, _), _) = jax.tree.unflatten(traced.in_tree, invars)
-        ((_, state_out), _) = jax.tree.unflatten(traced.out_tree, jaxpr.outvars)
+        (state_in, _), _ = jax.tree.unflatten(traced.in_tree, invars)
+        (_, state_out), _ = jax.tree.unflatten(traced.out_tree, jaxpr.outvars)
         skip = len(self.groups) - len(self.out_groups)
         for group, variables, given, returned in zip(
             self.out_groups, self.out_variables, state_in[skip:], state_out
@@ -914,7 +931,7 @@ class _StepRun:
                 jax.jit(function)(_copy(self.state), self.batches[0])
         except FloatingPointError as error:
             return self.locator.of_exception(error)
-        except Exception:  # noqa: S110 - the finding stands without a line
+        except Exception:  # noqa: BLE001, S110 - the finding stands without a line
             pass
         return None
 
@@ -1009,7 +1026,7 @@ def _differential(model, train, report):
     step = jax.jit(lambda state, data: keras.Model.train_step(model, state, data))
     try:
         _, builtin = step(_copy(train.state), train.batches[0])
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - Keras's step on any model
         report.notes.append(
             "no differential against Keras's built-in train_step (it does not run on "
             f"this model: {_first_line(error)[:100]}); the other checks ran"
@@ -1021,11 +1038,16 @@ def _differential(model, train, report):
             left = [
                 variable
                 for variable, before, theirs, ours in zip(
-                    train.variables[index], train.state[index], builtin[index], mine[index]
+                    train.variables[index],
+                    train.state[index],
+                    builtin[index],
+                    mine[index],
                 )
                 if not _same_array(before, theirs) and _same_array(before, ours)
             ]
-            train.not_threaded(group, left, "Keras's own train_step updates {}; yours returns")
+            train.not_threaded(
+                group, left, "Keras's own train_step updates {}; yours returns"
+            )
 
 
 # --------------------------------------------------------------------------

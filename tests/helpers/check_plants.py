@@ -30,7 +30,9 @@ UNPACK = (
     "        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)\n\n"
     "        grad_fn"
 )
-EXTRA_LOSS = "            # loss = loss + 1e-3 * keras.ops.mean(keras.ops.square(y_pred))\n"
+EXTRA_LOSS = (
+    "            # loss = loss + 1e-3 * keras.ops.mean(keras.ops.square(y_pred))\n"
+)
 GRADS = "        # they are still scaled under mixed precision.\n"
 TRAIN_RETURN = "        return logs, state\n\n    def test_step"
 NUMPY = ("import jax\nimport keras\n", "import jax\nimport keras\nimport numpy as np\n")
@@ -64,7 +66,12 @@ PLANTS = (
     Plant(
         "assign-outside-the-state",
         "assign-in-step",
-        (_after(AUX, "        self.non_trainable_variables[0].assign(non_trainable_variables[0])"),),
+        (
+            _after(
+                AUX,
+                "        self.non_trainable_variables[0].assign(non_trainable_variables[0])",
+            ),
+        ),
         names=("batch_normalization/moving_mean",),
     ),
     Plant(
@@ -85,8 +92,10 @@ PLANTS = (
         (
             (
                 AUX,
-                f"        unscaled_loss, y_pred, _, metrics_variables = aux  {MARKER}\n\n"
-                "        # Custom algorithm: transform `grads`",
+                (
+                    f"        unscaled_loss, y_pred, _, metrics_variables = aux  {MARKER}\n\n"
+                    "        # Custom algorithm: transform `grads`"
+                ),
             ),
         ),
         names=(
@@ -101,10 +110,14 @@ PLANTS = (
         "state-not-threaded",
         (
             (
-                "            sample_weight,\n            training=True,\n        )\n"
-                "        unscaled_loss",
-                f"            sample_weight,\n            training=False,  {MARKER}\n"
-                "        )\n        unscaled_loss",
+                (
+                    "            sample_weight,\n            training=True,\n        )\n"
+                    "        unscaled_loss"
+                ),
+                (
+                    f"            sample_weight,\n            training=False,  {MARKER}\n"
+                    "        )\n        unscaled_loss"
+                ),
             ),
         ),
         names=("Keras's own train_step", "batch_normalization/moving_mean"),
@@ -115,14 +128,18 @@ PLANTS = (
         "metrics-not-threaded",
         (
             (
-                "        logs, metrics_variables = self.update_metrics(\n"
-                "            metrics_variables, unscaled_loss, x, y, y_pred, sample_weight\n"
-                "        )\n        state = (\n            trainable_variables,\n"
-                "            non_trainable_variables,\n            optimizer_variables,",
-                f"        logs, _ = self.update_metrics(  {MARKER}\n"
-                "            metrics_variables, unscaled_loss, x, y, y_pred, sample_weight\n"
-                "        )\n        state = (\n            trainable_variables,\n"
-                "            non_trainable_variables,\n            optimizer_variables,",
+                (
+                    "        logs, metrics_variables = self.update_metrics(\n"
+                    "            metrics_variables, unscaled_loss, x, y, y_pred, sample_weight\n"
+                    "        )\n        state = (\n            trainable_variables,\n"
+                    "            non_trainable_variables,\n            optimizer_variables,"
+                ),
+                (
+                    f"        logs, _ = self.update_metrics(  {MARKER}\n"
+                    "            metrics_variables, unscaled_loss, x, y, y_pred, sample_weight\n"
+                    "        )\n        state = (\n            trainable_variables,\n"
+                    "            non_trainable_variables,\n            optimizer_variables,"
+                ),
             ),
         ),
         names=("loss/total", "sparse_categorical_accuracy/count"),
@@ -150,7 +167,12 @@ PLANTS = (
     Plant(
         "fixed-numpy-array-in-the-step",
         "host-array",
-        (NUMPY, _after(UNPACK, "        x = x * np.linspace(0.5, 1.5, 16, dtype='float32')")),
+        (
+            NUMPY,
+            _after(
+                UNPACK, "        x = x * np.linspace(0.5, 1.5, 16, dtype='float32')"
+            ),
+        ),
         names=("(16,)",),
     ),
     Plant(
@@ -159,8 +181,10 @@ PLANTS = (
         (
             (
                 EXTRA_LOSS,
-                "            loss = loss + 0.0 * keras.ops.cast(self.optimizer.iterations, "
-                f"'float32')  {MARKER}\n",
+                (
+                    "            loss = loss + 0.0 * keras.ops.cast(self.optimizer.iterations, "
+                    f"'float32')  {MARKER}\n"
+                ),
             ),
         ),
         names=("adam/iteration",),
@@ -168,7 +192,12 @@ PLANTS = (
     Plant(
         "state-returned-as-a-list",
         "retrace",
-        ((TRAIN_RETURN, f"        return logs, list(state)  {MARKER}\n\n    def test_step"),),
+        (
+            (
+                TRAIN_RETURN,
+                f"        return logs, list(state)  {MARKER}\n\n    def test_step",
+            ),
+        ),
         names=("tuple", "list"),
         at_marker=False,
     ),
@@ -178,9 +207,11 @@ PLANTS = (
         (
             (
                 EXTRA_LOSS,
-                "            def _penalty(x_):\n"
-                f"                return keras.ops.sum(self.call(x_, training=True))  {MARKER}\n"
-                "\n            loss = loss + 1e-3 * keras.ops.sum(jax.grad(_penalty)(x) ** 2)\n",
+                (
+                    "            def _penalty(x_):\n"
+                    f"                return keras.ops.sum(self.call(x_, training=True))  {MARKER}\n"
+                    "\n            loss = loss + 1e-3 * keras.ops.sum(jax.grad(_penalty)(x) ** 2)\n"
+                ),
             ),
         ),
         names=("batch_normalization/moving_mean", "LinearizeTracer", "stateless_call"),
@@ -188,14 +219,24 @@ PLANTS = (
     Plant(
         "tracer-kept-in-an-attribute",
         "leaked-tracer",
-        ((TRAIN_RETURN, f"        self.last_loss = unscaled_loss  {MARKER}\n{TRAIN_RETURN}"),),
+        (
+            (
+                TRAIN_RETURN,
+                f"        self.last_loss = unscaled_loss  {MARKER}\n{TRAIN_RETURN}",
+            ),
+        ),
         names=(".last_loss",),
         at_marker=False,
     ),
     Plant(
         "non-finite-loss",
         "non-finite",
-        ((EXTRA_LOSS, f"            loss = loss + keras.ops.log(loss - loss)  {MARKER}\n"),),
+        (
+            (
+                EXTRA_LOSS,
+                f"            loss = loss + keras.ops.log(loss - loss)  {MARKER}\n",
+            ),
+        ),
         names=("loss = -inf", "the gradients of dense/kernel"),
     ),
     Plant(
@@ -203,7 +244,8 @@ PLANTS = (
         "no-gradient",
         (
             _after(
-                GRADS, "        grads = [keras.ops.zeros_like(grads[0])] + list(grads[1:])"
+                GRADS,
+                "        grads = [keras.ops.zeros_like(grads[0])] + list(grads[1:])",
             ),
         ),
         names=("dense/kernel",),
@@ -240,8 +282,10 @@ PLANTS = (
         (
             (
                 "    return compile_model(",
-                "    model.ema_kernel = keras.Variable(model.trainable_variables[0].value, "
-                f"trainable=False)  {MARKER}\n    return compile_model(",
+                (
+                    "    model.ema_kernel = keras.Variable(model.trainable_variables[0].value, "
+                    f"trainable=False)  {MARKER}\n    return compile_model("
+                ),
             ),
         ),
         names=("dense/kernel",),

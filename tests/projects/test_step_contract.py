@@ -25,12 +25,15 @@ def run_contract_tests(project: Path, *args: str) -> tuple[int, str]:
     output = project / "pytest-output.txt"
     sys.path.insert(0, src)
     try:
-        with open(output, "w", encoding="utf-8") as out:
-            with redirect_stdout(out), redirect_stderr(out):
-                code = pytest.main(
-                    [str(project / "tests" / "test_step_contract.py"), "-q", "-rw"]
-                    + ["-p", "no:cacheprovider", "--rootdir", str(project), *args]
-                )
+        with (
+            open(output, "w", encoding="utf-8") as out,
+            redirect_stdout(out),
+            redirect_stderr(out),
+        ):
+            code = pytest.main(
+                [str(project / "tests" / "test_step_contract.py"), "-q", "-rw"]
+                + ["-p", "no:cacheprovider", "--rootdir", str(project), *args]
+            )
     finally:
         sys.path.remove(src)
         # The project's package, conftest and test module: the next project has
@@ -74,7 +77,9 @@ def test_determinism_and_save_load_tests_fail_on_their_mistakes(tmp_path):
     steps = project / "src" / name / "steps.py"
     # Randomness that keras.utils.set_random_seed does not seed (it seeds np.random).
     source = planted(steps.read_text(), PLANT_INDEX["numpy-randomness-in-the-step"])
-    steps.write_text(source.replace("np.random.normal(", "np.random.default_rng().normal("))
+    steps.write_text(
+        source.replace("np.random.normal(", "np.random.default_rng().normal(")
+    )
     # A model class Keras cannot find when loading.
     break_file(
         project / "src" / name / "model.py",
