@@ -27,7 +27,7 @@ AUX = (
     "        # Custom algorithm: transform `grads`"
 )
 UNPACK = (
-    "        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)\n\n"
+    "        # before the forward pass (mixup, adversarial inputs, augmentation).\n\n"
     "        grad_fn"
 )
 EXTRA_LOSS = (
