@@ -799,7 +799,8 @@ class _StepRun:
                 self.add_variables(
                     "state-structure",
                     [v for v, _, _ in changed],
-                    f"returns {{}} as {_aval(b)} where {_aval(a)} came in"
+                    "returns {} as "
+                    + f"{_aval(b)} where {_aval(a)} came in"
                     + (f" (the first of {len(changed)})" if len(changed) > 1 else "")
                     + ": fit compiles the step again, a wrong shape "
                     f"breaks the next step; cast or reshape back (keras.ops.cast(value, "
