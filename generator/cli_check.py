@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import traceback
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -22,9 +23,6 @@ import typer
 
 from .console import fail
 from .layout import ANSWERS_FILE
-
-# Samples make_dataset() makes for the check: two batches of the contract's size.
-NUM_SAMPLES = 32
 
 
 def check(
@@ -58,33 +56,39 @@ def check(
     exits 1 when there is an error (a warning too, with --strict). See docs/check.md.
     """
     found = _target(target)
-    load = _module_loader(found) if found.module else _project_loader(found)
+    if data is not None:
+        _data_path(found, data)
     _compilation_cache()
     os.environ.setdefault("KERAS_BACKEND", "jax")
-    build, make_dataset, load_file = load()
-    arrays = _data(found, data, make_dataset, load_file)
+    build, make_dataset, project_data = _load_target(found)
+    from .runtime import contract
+
+    arrays = _data(found, data, make_dataset, project_data, contract)
     import keras  # imported by the module already
 
-    keras.backend.clear_session()  # fresh layer names, as in a new process
-    try:
-        model = build()
-    except Exception as error:  # noqa: BLE001 - the user's code: one line
-        fail(f"{found.shown}: build_model() raised {_error_line(error, found)}", code=2)
-
-    from .runtime.contract import check_model
-
-    report = check_model(model, arrays, sources=found.sources)
+    with warnings.catch_warnings():
+        # What Keras and JAX warn about while building and tracing is not a finding.
+        warnings.simplefilter("ignore")
+        keras.backend.clear_session()  # fresh layer names, as in a new process
+        try:
+            model = build()
+        except Exception as error:  # noqa: BLE001 - the user's code: one line
+            fail(
+                f"{found.shown}: build_model() raised {_error_line(error, found)}",
+                code=2,
+            )
+        report = contract.check_model(model, arrays, sources=found.sources)
     for line in report.lines():
         typer.echo(line)
-    errors, warnings = len(report.errors), len(report.warnings)
+    errors, warned = len(report.errors), len(report.warnings)
     if not report.findings:
         typer.echo(f"{found.shown}: the steps keep the contract (no findings)")
         return
     typer.echo(
         f"{found.shown}: {errors} error{'s' * (errors != 1)}, "
-        f"{warnings} warning{'s' * (warnings != 1)}"
+        f"{warned} warning{'s' * (warned != 1)}"
     )
-    if errors or (strict and warnings):
+    if errors or (strict and warned):
         raise typer.Exit(1)
 
 
@@ -109,11 +113,11 @@ class _Target:
         self.package = package
         self.shown = str(path)
         if module:
-            self.sources = [str(path.resolve())]
+            self.sources = [os.path.abspath(path)]
         else:
             root = path / "src" / package
             self.sources = [
-                str(p.resolve())
+                os.path.abspath(p)
                 for p in sorted(root.rglob("*.py"))
                 if "runtime" not in p.relative_to(root).parts
             ]
@@ -185,9 +189,11 @@ def _import(found: _Target, what: str, function):
         )
 
 
-def _module_loader(found: _Target):
-    def load():
-        import importlib.util
+def _load_target(found: _Target):
+    """`(build_model, make_dataset, the project's data module or None)`."""
+    import importlib.util
+
+    if found.module:
 
         def run():
             name = f"_checked_{found.path.stem}"
@@ -200,70 +206,58 @@ def _module_loader(found: _Target):
 
         module = _import(found, found.shown, run)
         return module.build_model, module.make_dataset, None
-
-    return load
-
-
-def _project_loader(found: _Target):
-    def load():
-        import importlib
-
-        sys.path.insert(0, str((found.path / "src").resolve()))
-        model = _import(
-            found,
-            f"{found.package}.model",
-            lambda: importlib.import_module(f"{found.package}.model"),
-        )
-        data = _import(
-            found,
-            f"{found.package}.data",
-            lambda: importlib.import_module(f"{found.package}.data"),
-        )
-        return model.build_model, data.make_dataset, data
-
-    return load
+    sys.path.insert(0, str((found.path / "src").resolve()))
+    model, data = (
+        _import(found, name, lambda name=name: importlib.import_module(name))
+        for name in (f"{found.package}.model", f"{found.package}.data")
+    )
+    return model.build_model, data.make_dataset, data
 
 
-def _data(found: _Target, path: Path | None, make_dataset, project_data):
-    """`(x, y, sample_weight)`: NUM_SAMPLES samples of make_dataset() or of --data."""
-    if path is None:
-        try:
-            made = make_dataset(num_samples=NUM_SAMPLES)
-        except Exception as error:  # noqa: BLE001 - the user's code
-            fail(
-                f"{found.shown}: make_dataset() raised {_error_line(error, found)}",
-                code=2,
-            )
-        return (*made, None)[:3]
+def _data_path(found: _Target, path: Path) -> None:
+    """--data must exist (a shard directory only for a project): said before the
+    seconds of importing keras and jax."""
     if not path.exists():
         fail(f"--data {str(path)!r}: no such file or directory", code=2)
-    if project_data is None:
-        if path.is_dir():
-            fail(
-                f"--data {str(path)!r}: a directory of .npy shards is read by a "
-                "project; for a module give an .npz file",
-                code=2,
-            )
-        arrays = _module_npz(path)
-    else:
-        read = project_data.load_shards if path.is_dir() else project_data.load_npz
-        try:
-            arrays = read(path)
-        except ValueError as error:
-            fail(f"--data: {error}", code=2)
-    return tuple(_head(part) for part in arrays)
+    if found.module and path.is_dir():
+        fail(
+            f"--data {str(path)!r}: a directory of .npy shards is read by a project; "
+            "for a module give an .npz file",
+            code=2,
+        )
 
 
-def _head(part):
-    """The first NUM_SAMPLES samples of an array, a dict of arrays or None (reading
-    only those from memory-mapped shards)."""
+def _data(found: _Target, path: Path | None, make_dataset, project_data, contract):
+    """`(x, y, sample_weight)`: the contract's samples of make_dataset(), or the first
+    as many of --data."""
+    if path is not None:
+        if project_data is None:
+            arrays = _module_npz(path)
+        else:
+            read = project_data.load_shards if path.is_dir() else project_data.load_npz
+            try:
+                arrays = read(path)
+            except ValueError as error:
+                fail(f"--data: {error}", code=2)
+        return tuple(_head(part, contract.NUM_SAMPLES) for part in arrays)
+    try:
+        return contract.sample_data(make_dataset)
+    except Exception as error:  # noqa: BLE001 - the user's code
+        fail(
+            f"{found.shown}: make_dataset() raised {_error_line(error, found)}", code=2
+        )
+
+
+def _head(part, count):
+    """The first `count` samples of an array, a dict of arrays or None (reading only
+    those from memory-mapped shards)."""
     import numpy as np
 
     if isinstance(part, dict):
-        return {name: _head(array) for name, array in part.items()}
+        return {name: _head(array, count) for name, array in part.items()}
     if part is None:
         return None
-    return np.asarray(part[np.arange(min(NUM_SAMPLES, len(part)))])
+    return np.asarray(part[np.arange(min(count, len(part)))])
 
 
 def _module_npz(path: Path):
