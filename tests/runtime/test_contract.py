@@ -66,6 +66,8 @@ MORE_CONFIGURATIONS = {
         "recipe": "gan",
         "dtype_policy": "mixed_bfloat16",
     },
+    "optax-sam": {"recipe": "sam", "optimizer": "optax:adamw"},
+    "optax-gan": {**NEEDS["gan"], "recipe": "gan", "optimizer": "optax:adam"},
     "named-inputs-and-outputs": {
         "outputs": (
             "label:sparse_categorical_crossentropy",
