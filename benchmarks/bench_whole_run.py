@@ -102,7 +102,7 @@ WORKLOADS = (
 # name: (package, answers besides the name, number of classes)
 PROJECTS = {
     "default": ("bench_default", {}, 3),
-    "digits": ("bench_digits", {"input_shape": (64,), "num_classes": 10}, 10),
+    "digits": ("bench_digits", {"input_shape": "64", "num_classes": 10}, 10),
 }
 VARIANTS = ("plain fit", "first run", "second run", "imports")
 

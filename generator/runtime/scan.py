@@ -53,6 +53,8 @@ class ScannedExecution:
             return
         steps = self.steps_per_execution
         traced = []  # the programs compiled: one entry per trace
+        # Traced once per batch shape, inlined into the programs below.
+        train_step = jax.jit(self.train_step)
 
         def scan_steps(state, batches, count):
             """`(logs, state)` after `train_step` on each of the first `count` of the
@@ -60,12 +62,13 @@ class ScannedExecution:
             the last. `count` is traced: one program for every count."""
             traced.append("scan")
             first = jax.tree.map(lambda array: array[0], batches)
-            shapes = jax.eval_shape(self.train_step, state, first)[0]
+            # The logs' shapes, from the trace the loop's body then reuses.
+            shapes = train_step.eval_shape(state, first)[0]
 
             def body(index, carry):
                 state, _ = carry
                 batch = jax.tree.map(lambda array: array[index], batches)
-                logs, state = self.train_step(state, batch)
+                logs, state = train_step(state, batch)
                 return state, logs
 
             logs = jax.tree.map(jnp.zeros_like, shapes)
