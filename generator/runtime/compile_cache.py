@@ -5,6 +5,8 @@ a run compiles are kept on disk, so that the next run of the same training loads
 instead of compiling again (the train steps, and the small programs Keras runs while
 it builds the model). JAX keys each program by its computation, the compile options,
 the JAX version and the device, so a changed model or another machine compiles anew.
+As JAX warns, a compilation cache is trusted code: keep it in a directory only you
+can write to (the default is in your own cache directory).
 
 No keras, no jax at import (the options' defaults come from here); `enable` imports
 jax.
@@ -53,6 +55,7 @@ def enable(directory):
     if directory is None:
         return False
     import jax
+    from jax.experimental.compilation_cache import compilation_cache
 
     try:
         Path(directory).mkdir(parents=True, exist_ok=True)
@@ -64,4 +67,6 @@ def enable(directory):
     # small model's take less, and the same run compiles them again every time.
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    # JAX reads these when it first compiles: start again in case it has.
+    compilation_cache.reset_cache()
     return True
