@@ -70,7 +70,7 @@ def make_parser(prog, description, learning_rate, steps_per_execution, dtype_pol
         type=int,
         default=steps_per_execution,
         metavar="N",
-        help="Train steps per dispatch, run as one jax.lax.scan (the same weights "
+        help="Train steps per dispatch, run as one compiled loop (the same weights "
         f"as one step at a time, several times faster). Default: {steps_per_execution}.",
     )
     parser.add_argument(
