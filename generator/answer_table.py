@@ -21,7 +21,8 @@ elsewhere:
 * ``update``'s re-derivation (``spec.rederive``): when an answer's inputs change, an
   answer that no longer validates, or still had its old default, is derived again,
   and the command says which;
-* README's option table (``tests/generator/test_answers.py`` checks it lists every entry).
+* the command-line reference docs/cli.md (``scripts/gen_cli_reference.py`` writes
+  its option tables from the entries; ``tests/generator/test_docs.py`` checks them).
 
 Adding an answer is one entry here, a field of that name in ``Answers`` and ``Spec``,
 plus its use in templates: an entry with ``context`` (e.g. ``context=float``) is a
@@ -109,7 +110,7 @@ class Question:
     name: str  # attribute of Answers and Spec, key in the answers file
     kind: Kind
     label: str  # in messages: "invalid {label} ...", notes of `update`
-    help: str  # --help of `new` (and README's table)
+    help: str  # --help of `new` (and docs/cli.md's table)
     # Raw answer -> validated value (raise UserError); may read ``a[dependency]``.
     resolve: Callable[[Any, Resolved], Any]
     # The raw default as a function of ``a``; None: required (``missing`` says so).
@@ -140,7 +141,7 @@ class Question:
     completion: tuple[str, ...] = ()  # shell completion values
     missing: str = ""  # the error when a required answer is missing
     stored: bool = True  # in the answers file's "answers" (else: project.py's own key)
-    readme_default: str = ""  # README's "default" column
+    readme_default: str = ""  # the "default" column of docs/cli.md
     # The template variable named after the answer: a plain value (str, number, bool
     # or a list of them) from the resolved one, e.g. ``context=int``; documented in
     # docs/templates.md with ``help``. None: context.py builds what templates see (the

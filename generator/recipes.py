@@ -4,9 +4,9 @@ A recipe is a training algorithm written into the generated steps. Everything th
 the tool knows about recipes comes from :data:`RECIPES` here: the ``--recipe`` choices
 and their settings (``answer_table.ANSWERS`` makes the ``recipe`` answer and one answer per
 setting from this registry, with ``when`` = the setting's recipe: flags, prompts,
-validation, help, answers file, `update`), the ``recipes`` listing, the README table
-(checked by a test), the template context (:func:`recipe_context`) and which project
-test carries the recipe's proof.
+validation, help, answers file, `update`), the ``recipes`` listing, the table of
+docs/recipes.md (checked by a test), the template context (:func:`recipe_context`) and
+which project test carries the recipe's proof.
 
 How to add a recipe
 -------------------
@@ -23,7 +23,8 @@ How to add a recipe
    ``tests/test_parity.py`` that proves the recipe against its Keras oracle
    (``run_mine_and_oracle``, used by ``test_data_parallel.py`` too).
 3. Add a :class:`Recipe` to :data:`RECIPES` with its :class:`Setting`s, and a row for
-   the README's recipe table (``tests/generated/test_recipes.py`` checks they agree).
+   the recipe table of docs/recipes.md (``tests/generated/test_recipes.py`` checks they
+   agree); regenerate docs/cli.md (``python scripts/gen_cli_reference.py``).
 4. Prove it in ``tests/`` against a Keras oracle, with a negative control.
 
 Templates receive only plain data (:func:`recipe_context`); nothing here imports keras.

@@ -18,6 +18,9 @@ import sys
 from pathlib import Path
 
 import jinja2
+
+if __package__ in (None, ""):  # run as a script: the repository root, for `scripts`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from keras_jax_scaffold import catalog
 from keras_jax_scaffold.context import CONTEXT_VERSION
 from keras_jax_scaffold.layout import LAYOUTS, LOCAL_TEMPLATE_DIR, RUNTIME_FILES
@@ -28,6 +31,8 @@ from keras_jax_scaffold.template_set import (
     description,
     parse,
 )
+
+from scripts.generated_page import write_or_check
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE_TEMPLATE = Path(__file__).resolve().with_name("templates.md.jinja")
@@ -844,19 +849,9 @@ def reference_path(root: Path) -> Path:
 
 def main(argv: list[str]) -> int:
     path = reference_path(ROOT)
-    text = render_reference()
-    relative = path.relative_to(ROOT).as_posix()
-    if "--check" in argv:
-        current = path.read_text(encoding="utf-8") if path.exists() else None
-        if current != text:
-            print(f"stale: {relative}; run: python scripts/gen_template_reference.py")
-            return 1
-        return 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
-    print(f"wrote {relative}")
-    return 0
+    return write_or_check(
+        ROOT, path, render_reference(), "gen_template_reference.py", argv
+    )
 
 
 if __name__ == "__main__":

@@ -528,13 +528,14 @@ def test_recipes_under_data_parallel_match_their_oracles(tmp_path, model_type):
         assert f"dataparallel-ok {recipe}" in stdout
 
 
-# ------------------------------------------- README, `recipes` and --help agree (fast)
+# ------------------------------ docs/recipes.md, `recipes` and --help agree (fast)
 
 
-def _readme_rows():
+def _table_rows():
     from pathlib import Path
 
-    text = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
+    page = Path(__file__).resolve().parents[2] / "docs" / "recipes.md"
+    text = page.read_text("utf-8")
     block = text.split("<!-- recipes table")[1].split("<!-- end recipes table -->")[0]
     rows = [line for line in block.splitlines() if line.startswith("| `")]
     return [
@@ -543,10 +544,10 @@ def _readme_rows():
     ]
 
 
-def test_readme_recipe_table_the_recipes_command_and_help_agree():
+def test_recipe_table_the_recipes_command_and_help_agree():
     from tests.helpers.cli import invoke
 
-    rows = _readme_rows()
+    rows = _table_rows()
     assert [row[0].strip("`") for row in rows] == list(recipes.RECIPE_INDEX)
     listing = invoke("recipes")
     assert listing.exit_code == 0, listing.output
