@@ -20,11 +20,9 @@ import re
 import sys
 from pathlib import Path
 
-import jinja2
-
 if __package__ in (None, ""):  # run as a script: the repository root, for `scripts`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from scripts.generated_page import write_or_check
+from scripts.generated_page import render_page, write_or_check
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE_TEMPLATE = Path(__file__).resolve().with_name("cli.md.jinja")
@@ -145,15 +143,7 @@ def page_data() -> dict:
 
 def render_reference() -> str:
     """The text of docs/cli.md."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(PAGE_TEMPLATE.parent)),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
-    return env.get_template(PAGE_TEMPLATE.name).render(page_data())
+    return render_page(PAGE_TEMPLATE, page_data())
 
 
 def reference_path(root: Path) -> Path:

@@ -32,7 +32,7 @@ from keras_jax_scaffold.template_set import (
     parse,
 )
 
-from scripts.generated_page import write_or_check
+from scripts.generated_page import render_page, write_or_check
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE_TEMPLATE = Path(__file__).resolve().with_name("templates.md.jinja")
@@ -831,16 +831,7 @@ def _cell(text: str) -> str:
 
 def render_reference() -> str:
     """The text of docs/templates.md."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(PAGE_TEMPLATE.parent)),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
-    env.filters["cell"] = _cell
-    return env.get_template(PAGE_TEMPLATE.name).render(page_data())
+    return render_page(PAGE_TEMPLATE, page_data(), {"cell": _cell})
 
 
 def reference_path(root: Path) -> Path:

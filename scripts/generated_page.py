@@ -1,4 +1,5 @@
-"""What the scripts that write a docs page share: write it, or check that it is current.
+"""What the scripts that write a docs page share: render the page's Jinja template,
+write it, or check that it is current.
 
 ``python scripts/gen_X.py`` writes the page; ``--check`` writes nothing and exits 1
 when the committed page differs from what the code produces now.
@@ -6,7 +7,27 @@ when the committed page differs from what the code produces now.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+
+import jinja2
+
+
+def render_page(
+    template: Path, data: dict, filters: dict[str, Callable] | None = None
+) -> str:
+    """``template`` (a ``.md.jinja`` file) rendered with ``data``: strict undefined
+    names, block tags leave no blank lines."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template.parent)),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters.update(filters or {})
+    return env.get_template(template.name).render(data)
 
 
 def write_or_check(
