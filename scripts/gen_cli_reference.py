@@ -29,6 +29,17 @@ PAGE_TEMPLATE = Path(__file__).resolve().with_name("cli.md.jinja")
 PROGRAM = "keras-jax-scaffold"
 # Commands whose output is a table of what the generator knows: shown on the page.
 LISTINGS = ("recipes", "losses", "metrics", "tasks")
+# The page of docs/ that explains a command (by its first word), linked below its help.
+GUIDES = {
+    "new": ("Getting started", "getting-started.md"),
+    "update": ("Updating a project", "update.md"),
+    "check": ("Checking your steps", "check.md"),
+    "recipes": ("Recipes", "recipes.md"),
+    "losses": ("Tasks, losses and metrics", "tasks-losses-metrics.md"),
+    "metrics": ("Tasks, losses and metrics", "tasks-losses-metrics.md"),
+    "tasks": ("Tasks, losses and metrics", "tasks-losses-metrics.md"),
+    "templates": ("Custom templates", "templates.md"),
+}
 
 
 def _commands():
@@ -109,6 +120,7 @@ def command_data(path: tuple[str, ...], command) -> dict:
         "anchor": "-".join(path),
         "usage": usage,
         "help": inspect.cleandoc(command.help or ""),
+        "guide": GUIDES.get(path[0]),
         "answers": answer_rows,
         "options": rows,
         "listing": listing(path[0]) if path[0] in LISTINGS and len(path) == 1 else None,
