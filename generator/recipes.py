@@ -67,8 +67,10 @@ Make a directory ``templates/recipes/NAME/`` with:
     ``tests/test_data_parallel.py`` too) and the tests comparing them, with a
     negative control where the oracle could be met by accident. The frame gives the
     built-in twin, ``build_with``, ``fit_and_evaluate`` and ``assert_same``; a
-    recipe with several networks extends ``partials/networks/test_parity.py.jinja``
-    (its ``run_mine_and_oracle(cls, data_parallel)`` and ``assert_matches``).
+    recipe with several networks replaces its ``docstring``, ``imports`` and
+    ``helpers`` as well (its ``run_mine_and_oracle(cls, data_parallel)`` and
+    ``assert_matches``, which ``partials/networks/test_data_parallel.py.jinja``
+    runs).
 
 ``model.py.jinja``, ``build.py.jinja``, ``compile.py.jinja`` (optional)
     A model class of its own (macro ``model_class``), networks and ``build_model``
@@ -78,8 +80,9 @@ Make a directory ``templates/recipes/NAME/`` with:
 Then prove it in ``tests/`` against a Keras oracle, with a negative control
 (``tests/generated/test_recipes.py``, ``test_multi_network_recipes.py``), and add its
 row to the README's recipe table. Nothing else changes: no shared template and no
-Python module names a recipe. Templates receive only plain data
-(:func:`recipe_context`); nothing here imports keras.
+Python module names a recipe (a test checks it). ``docs/adding-a-recipe.md`` says the
+same at more length. Templates receive only plain data (:func:`recipe_context`);
+nothing here imports keras.
 """
 
 from __future__ import annotations
@@ -250,7 +253,9 @@ class RecipeTemplates:
         """``{part: template name}`` for ``model_type`` (``helpers``: a list)."""
         parts = {role: getattr(self, role) for role in TEMPLATE_ROLES}
         return {
-            **{role: name.format(model_type=model_type) for role, name in parts.items()},
+            **{
+                role: name.format(model_type=model_type) for role, name in parts.items()
+            },
             "helpers": [name.format(model_type=model_type) for name in self.helpers],
             "files": [[layout, own] for layout, own in self.files],
         }

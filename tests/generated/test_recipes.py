@@ -27,8 +27,8 @@ from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.layout import LAYOUTS
 from keras_jax_scaffold.pipeline import render_spec
 from keras_jax_scaffold.render import builtin_template_names
-from keras_jax_scaffold.template_set import builtin_source, builtin_template_dir
 from keras_jax_scaffold.spec import Answers, build_spec
+from keras_jax_scaffold.template_set import builtin_source, builtin_template_dir
 
 from tests.helpers import support
 from tests.helpers.recipe_oracles import compare_with_oracle, run_mine_and_oracle

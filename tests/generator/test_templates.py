@@ -172,7 +172,16 @@ def test_exported_copies_are_the_builtins(tmp_path, templates, builtin_module):
     assert render(tmp_path, "-t", templates, record=True) == builtin_module
 
 
-GAN_FLAGS = ("--recipe", "gan", "--model-type", "functional", "--loss", "bce", "-m", "none")
+GAN_FLAGS = (
+    "--recipe",
+    "gan",
+    "--model-type",
+    "functional",
+    "--loss",
+    "bce",
+    "-m",
+    "none",
+)
 
 
 def _project_file(tmp_path: Path, relative: str, *flags) -> str:
