@@ -410,24 +410,26 @@ CONTEXT_DOCS = {
         "Seed of the fixed projection `make_dataset` derives its targets from.",
     ),
     "optimizer": ("dict", "The optimizer."),
-    "optimizer.name": ("str", "Its Keras class name, e.g. `Adam`."),
+    "optimizer.name": (
+        "str",
+        "Its Keras class name, e.g. `Adam`, or `optax:NAME` (`--optimizer optax:NAME`).",
+    ),
+    "optimizer.optax": (
+        "str",
+        "The optax optimizer's name (`--optimizer optax:NAME`), e.g. `adamw`, else "
+        "empty: the code defines `OptaxOptimizer` and `optax_transformation` "
+        "(`partials/optax_optimizer.py.jinja`) and imports optax.",
+    ),
     "optimizer.learning_rate": (
         "str",
         "The learning rate as a Python literal, e.g. `0.001`.",
     ),
-    "optimizer.expression": (
-        "str",
-        (
-            "Python source (the last such key, until the optimizers' rendering "
-            "settles): what macro `optimizer` of `partials/expressions.py.jinja` "
-            "writes, e.g. `keras.optimizers.Adam(learning_rate=0.001)`."
-        ),
-    ),
     "dependencies": (
         "list[str]",
         (
-            "A generated project's runtime requirements (keras, jax, jaxlib), with this "
-            "tool's tested version ranges, e.g. `keras>=3.15,<4`."
+            "A generated project's runtime requirements (keras, jax, jaxlib, and optax "
+            "for an optax optimizer), with this tool's tested version ranges, e.g. "
+            "`keras>=3.15,<4`."
         ),
     ),
     "answers_file": (
@@ -747,7 +749,8 @@ def _choices() -> dict[str, list[str]]:
         "task.name": sorted(catalog.TASKS),
         "task.input_kind": sorted({t.input_kind for t in tasks}),
         "task.target": sorted({t.target for t in tasks}),
-        "optimizer.name": [name for name, _ in catalog.OPTIMIZERS],
+        "optimizer.name": [name for name, _ in catalog.OPTIMIZERS]
+        + ["optax:" + name for name in catalog.OPTAX_OPTIMIZERS],
     }
 
 
@@ -766,7 +769,7 @@ def type_name(value) -> str:
 
 
 def flatten_context(context: dict, prefix: str = "") -> dict[str, str]:
-    """``{"task.name": "str", "layers[].expression": "str", ...}`` for a context."""
+    """``{"task.name": "str", "layers[].kind": "str", ...}`` for a context."""
     result = {}
     for key, value in context.items():
         path = f"{prefix}{key}"
