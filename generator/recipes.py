@@ -66,11 +66,11 @@ Make a directory ``templates/recipes/NAME/`` with:
     ``run_mine_and_oracle`` (the recipe and its Keras oracle, used by
     ``tests/test_data_parallel.py`` too) and the tests comparing them, with a
     negative control where the oracle could be met by accident. The frame gives the
-    built-in twin, ``build_with``, ``fit_and_evaluate`` and ``assert_same``; a
-    recipe with several networks replaces its ``docstring``, ``imports`` and
-    ``helpers`` as well (its ``run_mine_and_oracle(cls, data_parallel)`` and
-    ``assert_matches``, which ``partials/networks/test_data_parallel.py.jinja``
-    runs).
+    built-in twin, ``build_with``, ``fit_and_evaluate`` and ``assert_same``. A
+    recipe with several networks extends ``partials/networks/test_parity.py.jinja``
+    instead and brings its own helpers: its ``run_mine_and_oracle(cls,
+    data_parallel)`` and ``assert_matches`` are what
+    ``partials/networks/test_data_parallel.py.jinja`` runs.
 
 ``model.py.jinja``, ``build.py.jinja``, ``compile.py.jinja`` (optional)
     A model class of its own (macro ``model_class``), networks and ``build_model``

@@ -150,6 +150,9 @@ BLOCK_DOCS = {
     "only when the block is not empty.",
     "docstring": "The module docstring of a project test file (tests/test_parity.py, "
     "tests/test_save_load.py): what the file proves.",
+    "model_imports": "In tests/test_parity.py of the recipes with several networks "
+    "(`partials/networks/test_parity.py.jinja`): what the proof imports from the "
+    "model module (default: the model class).",
     "helpers": "In a project's tests/test_parity.py: the helpers of the proof, by "
     "default `twin`, `build_with` (the model built with another class) and "
     "`comparison`; a recipe with another oracle replaces them.",
