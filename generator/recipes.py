@@ -300,6 +300,8 @@ def _setting(recipe: str, data: dict) -> Setting:
     if unknown_keys:
         raise ValueError(f"recipe {recipe!r}: unknown setting keys {unknown_keys}")
     kind = SETTING_TYPES[data["type"]]
+    if kind is not str and "minimum" not in data:
+        raise ValueError(f"recipe {recipe!r}: setting {data['name']!r} needs a minimum")
     return Setting(
         name=data["name"],
         flag=data["flag"],
@@ -361,18 +363,24 @@ def read_recipe(directory: Path) -> tuple[int, Recipe]:
 
 
 def read_recipes(root: Path) -> tuple[Recipe, ...]:
-    """Every recipe under ``root/recipes/``, in their ``order``."""
+    """Every recipe under ``root/recipes/``, in their ``order`` (then by name)."""
     found = [
         read_recipe(d)
         for d in (root / RECIPES_DIR).iterdir()
         if (d / DESCRIPTION_FILE).is_file()
     ]
-    return tuple(recipe for _, recipe in sorted(found, key=lambda item: item[0]))
+    found.sort(key=lambda item: (item[0], item[1].name))
+    return tuple(recipe for _, recipe in found)
 
 
 RECIPES: tuple[Recipe, ...] = read_recipes(builtin_template_dir())
 RECIPE_INDEX = {recipe.name: recipe for recipe in RECIPES}
 DEFAULT_RECIPE = "default"
+if DEFAULT_RECIPE not in RECIPE_INDEX:  # an install without the recipes' data files
+    raise RuntimeError(
+        f"no {RECIPES_DIR}/{DEFAULT_RECIPE}/{DESCRIPTION_FILE} in "
+        f"{builtin_template_dir()}: reinstall keras-jax-scaffold"
+    )
 # Every setting of every recipe with its recipe, and by answer name (a name belongs
 # to one recipe): each is an answer of its own (answer_table.ANSWERS).
 SETTING_OWNERS = tuple(

@@ -209,9 +209,18 @@ def test_a_bad_description_is_refused_by_name(tmp_path):
     )
     with pytest.raises(ValueError, match=r"unknown template parts \['stpes'\]"):
         recipes.read_recipes(tmp_path)
+    setting = {"name": "k", "flag": "--k", "type": "int", "default": 1, "help": "h"}
+    (directory / "recipe.json").write_text(
+        json.dumps({**description, "settings": [setting]})
+    )
+    with pytest.raises(ValueError, match="setting 'k' needs a minimum"):
+        recipes.read_recipes(tmp_path)
     (directory / "recipe.json").write_text(json.dumps(description))
     [mine] = recipes.read_recipes(tmp_path)
     assert mine.templates.names("functional")["steps"] == "partials/steps.py.jinja"
+    assert mine.templates.files == (
+        ("project/tests/test_parity.py.jinja", "recipes/mine/proof.py.jinja"),
+    )
 
 
 @pytest.mark.parametrize("recipe", [r.name for r in recipes.RECIPES])
