@@ -154,6 +154,17 @@ class Recipe:
     # gan's own (it logs no "loss"); the others among ``logs`` follow them.
     loss_logs: tuple[str, ...] = ("loss",)
     predicts_from_noise: bool = False  # predict() takes latent vectors (the gan)
+    # The recipe's own loss, when it takes no --loss (wgan-gp: the Wasserstein loss
+    # and the gradient penalty): then ``losses`` holds the one loss whose task its
+    # data follows (real-valued samples), which is not asked, and --loss and --task
+    # are refused.
+    own_loss: str = ""
+    # The attributes of `model.optimizer` that hold one optimizer per network (gan,
+    # wgan-gp), in the order the steps apply them; () = `model.optimizer` itself.
+    optimizers: tuple[str, ...] = ()
+    # What the project's tests/test_parity.py needs besides the project's
+    # dependencies (its dev extra lists them): wgan-gp's oracle is written in optax.
+    test_requirements: tuple[str, ...] = ()
 
 
 MICROBATCHES = Setting(
@@ -191,7 +202,26 @@ NOISE_DIM = Setting(
     8,
     1,
     True,
-    "size of the generator's latent noise vectors (gan)",
+    "size of the generator's latent noise vectors (gan, wgan-gp)",
+)
+CRITIC_STEPS = Setting(
+    "critic_steps",
+    "--critic-steps",
+    int,
+    5,
+    1,
+    True,
+    "critic updates per train step, each on the step's real batch with fresh noise "
+    "(wgan-gp)",
+)
+GP_WEIGHT = Setting(
+    "gp_weight",
+    "--gp-weight",
+    float,
+    10.0,
+    0.0,
+    True,
+    "weight of the gradient penalty on the critic (wgan-gp)",
 )
 TEMPERATURE = Setting(
     "temperature",
@@ -307,6 +337,30 @@ RECIPES: tuple[Recipe, ...] = (
         learns_distribution=True,
         loss_logs=("d_loss", "g_loss"),
         predicts_from_noise=True,
+        optimizers=("discriminator_optimizer", "generator_optimizer"),
+    ),
+    Recipe(
+        "wgan-gp",
+        "Wasserstein GAN with gradient penalty: N critic updates (penalty on "
+        "interpolates of real and generated samples), then one generator update",
+        (NOISE_DIM, CRITIC_STEPS, GP_WEIGHT),
+        "partials/recipes/wgan_gp.py.jinja",
+        ("d_loss", "g_loss", "gp"),
+        "partials/proofs/wgan_gp.py.jinja",
+        model_types=MULTI_NETWORK_TYPES,
+        model_types_reason="its model holds two networks (a generator and a "
+        "critic) and a keras.Sequential is one stack of layers",
+        networks=("generator", "critic"),
+        losses=("mean_squared_error",),
+        takes_metrics=False,
+        own_compile=True,
+        learns_distribution=True,
+        loss_logs=("d_loss", "g_loss"),
+        predicts_from_noise=True,
+        own_loss="the Wasserstein loss and the gradient penalty",
+        compiles_loss=False,
+        optimizers=("critic_optimizer", "generator_optimizer"),
+        test_requirements=("optax",),
     ),
     Recipe(
         "distillation",
@@ -342,12 +396,16 @@ RECIPES: tuple[Recipe, ...] = (
 
 RECIPE_INDEX = {recipe.name: recipe for recipe in RECIPES}
 DEFAULT_RECIPE = "default"
-# Every setting of every recipe with its recipe, and by answer name (a name belongs
-# to one recipe): each is an answer of its own (answer_table.ANSWERS).
+# Every setting with the recipes it belongs to (gan and wgan-gp share --noise-dim),
+# in the order of first use, and by answer name: each is an answer of its own
+# (answer_table.ANSWERS).
+SETTINGS = {
+    setting.name: setting for recipe in RECIPES for setting in recipe.settings
+}
 SETTING_OWNERS = tuple(
-    (recipe.name, setting) for recipe in RECIPES for setting in recipe.settings
+    (tuple(r.name for r in RECIPES if setting in r.settings), setting)
+    for setting in SETTINGS.values()
 )
-SETTINGS = {setting.name: setting for _, setting in SETTING_OWNERS}
 
 
 def resolve_recipe(value: str) -> Recipe:
@@ -390,14 +448,16 @@ def check_metrics(recipe: Recipe, metric_names) -> None:
             )
 
 
-def check_setting(setting: Setting, owner: str, value, recipe: Recipe):
-    """A setting's value, checked; a setting of another recipe may only keep its
-    default (it does not apply), else the error names the recipe it belongs to."""
+def check_setting(setting: Setting, owners: tuple[str, ...], value, recipe: Recipe):
+    """A setting's value, checked; a setting of other recipes may only keep its
+    default (it does not apply), else the error names the recipes it belongs to."""
     checked = setting.check(value)
-    if recipe.name != owner and checked != setting.default:
+    if recipe.name not in owners and checked != setting.default:
+        which = "recipes " if len(owners) > 1 else "recipe "
         raise UserError(
-            f"{setting.flag} is a setting of recipe {owner!r}, not of "
-            f"{recipe.name!r}: add --recipe {owner}, or drop {setting.flag}"
+            f"{setting.flag} is a setting of {which}{' and '.join(map(repr, owners))}, "
+            f"not of {recipe.name!r}: add --recipe {' or --recipe '.join(owners)}, "
+            f"or drop {setting.flag}"
         )
     return checked
 
@@ -415,6 +475,11 @@ def description(recipe: Recipe) -> str:
 
 def check_loss(recipe: Recipe, loss_name: str) -> None:
     """Refuse a loss the recipe cannot train with, naming the ones it can."""
+    if recipe.own_loss and loss_name not in recipe.losses:
+        raise UserError(
+            f"recipe {recipe.name!r} has its own loss ({recipe.own_loss}) and takes "
+            "no --loss: drop it"
+        )
     if recipe.losses and loss_name not in recipe.losses:
         raise UserError(
             f"recipe {recipe.name!r} does not work with loss {loss_name!r}; "
@@ -476,6 +541,8 @@ def recipe_context(
         "own_compile": recipe.own_compile,
         "learns_distribution": recipe.learns_distribution,
         "predicts_from_noise": recipe.predicts_from_noise,
+        "own_loss": recipe.own_loss,
+        "optimizers": list(recipe.optimizers),
         # Every key `fit` logs besides compiled metrics.
         "log_keys": list(dict.fromkeys([*recipe.loss_logs, *recipe.logs])),
         # The logged losses: a non-finite one stops the project's training.

@@ -430,6 +430,14 @@ CONTEXT_DOCS = {
             "`keras>=3.15,<4`."
         ),
     ),
+    "dev_dependencies": (
+        "list[str]",
+        (
+            "A generated project's dev extra: pytest, ruff, and what the recipe's "
+            "proof needs besides the dependencies (optax for wgan-gp), with this "
+            "tool's tested version ranges."
+        ),
+    ),
     "answers_file": (
         "str",
         "Where a project records its answers (`.keras-jax-scaffold.json`).",
@@ -531,7 +539,22 @@ CONTEXT_DOCS = {
     ),
     "recipe.predicts_from_noise": (
         "bool",
-        "Whether `predict` takes latent vectors (the gan generates samples).",
+        "Whether `predict` takes latent vectors (gan and wgan-gp generate samples).",
+    ),
+    "recipe.own_loss": (
+        "str",
+        (
+            "The recipe's own loss when it takes no `--loss` (wgan-gp: \"the "
+            "Wasserstein loss and the gradient penalty\"), else \"\"."
+        ),
+    ),
+    "recipe.optimizers": (
+        "list[str]",
+        (
+            "The attributes of `model.optimizer` holding one optimizer per network "
+            "(gan: `discriminator_optimizer`, `generator_optimizer`); [] for one "
+            "optimizer."
+        ),
     ),
     "recipe.log_keys": ("list[str]", "Every key `fit` logs besides compiled metrics."),
     "recipe.loss_logs": (
