@@ -148,6 +148,35 @@ def test_data_parallel_on_four_cpu_devices(tmp_path):
     assert "wgan-gp-dataparallel-ok" in stdout
 
 
+@pytest.mark.slow
+def test_the_check_catches_the_critic_called_inside_the_penalty(tmp_path):
+    """The trap the recipe avoids (docs/own-algorithm.md): `self.critic(...)` inside
+    the penalty's nested `jax.grad` instead of `stateless_call`. `check` names the
+    line; the recipe's own code keeps the contract (tests/runtime/test_contract.py),
+    its critic updates inside a `jax.lax.scan` noted, not flagged."""
+    import re
+
+    from tests.helpers.check_plants import check_module, render_module
+
+    path = render_module(tmp_path, recipe="wgan-gp")
+    source, count = re.subn(
+        r"(        def summed_scores\(samples\):\n).*?"
+        r"(            return keras\.ops\.sum\(scores\), non_trainable\n)",
+        r"\1            scores = self.critic(samples, training=training)\n"
+        r"            return keras.ops.sum(scores), non_trainable_variables\n",
+        path.read_text(encoding="utf-8"),
+        flags=re.DOTALL,
+    )
+    assert count == 1
+    path.write_text(source, encoding="utf-8")
+    line = source.splitlines().index(
+        "            scores = self.critic(samples, training=training)"
+    )
+    findings = check_module(path).findings
+    assert {f.check for f in findings} == {"assign-in-step", "frozen-variable"}, findings
+    assert all(f.where.endswith(f"demo.py:{line + 1}") for f in findings), findings
+
+
 # --- fit, evaluate, predict, callbacks, save and load --------------------------------
 
 
