@@ -39,6 +39,11 @@ Make a directory ``templates/recipes/NAME/`` with:
     - ``logits`` (the loss takes logits), ``compiles_loss`` (false: ``compile()``
       gets the optimizer only, so no named outputs), ``imports`` (standard-library
       modules its templates use);
+    - ``own_loss``: what its own loss is, for a recipe that takes no ``--loss``
+      (wgan-gp); ``losses`` then holds the one loss whose task its data follows,
+      never asked, and ``--loss``/``--task`` are refused;
+    - ``test_requirements``: packages its project's tests need besides the
+      project's dependencies (the dev extra lists them, e.g. ``["optax"]``);
     - ``context``: data of its own for its templates (``recipe.context``), and
       ``context_by_loss``: what changes with the ``--loss`` (by snake name);
     - ``templates``: which template plays each part (:data:`TEMPLATE_ROLES`, each
@@ -136,6 +141,8 @@ DESCRIPTION_KEYS = (
     "imports",
     "context",
     "context_by_loss",
+    "own_loss",
+    "test_requirements",
     "templates",
     "files",
 )
@@ -282,6 +289,11 @@ class Recipe:
     compiles_loss: bool  # compile() gets the loss and metrics
     imports: tuple[str, ...]  # standard-library modules its templates need
     templates: RecipeTemplates
+    # Its own loss, when it takes no --loss (then `losses` holds the one loss whose
+    # task its data follows, never asked); "" for the others.
+    own_loss: str = ""
+    # What its project's tests need besides the project's dependencies (dev extra).
+    test_requirements: tuple[str, ...] = ()
     # Its own data for its templates, and what changes with the loss (by snake name).
     context: Mapping[str, Any] = field(default_factory=dict, hash=False)
     context_by_loss: Mapping[str, Mapping[str, Any]] = field(
@@ -355,6 +367,8 @@ def read_recipe(directory: Path) -> tuple[int, Recipe]:
         logits=data.get("logits", False),
         compiles_loss=data.get("compiles_loss", True),
         imports=tuple(data.get("imports", ())),
+        own_loss=data.get("own_loss", ""),
+        test_requirements=tuple(data.get("test_requirements", ())),
         templates=_templates(name, data["templates"], data.get("files", {})),
         context=dict(data.get("context", {})),
         context_by_loss=dict(data.get("context_by_loss", {})),
@@ -381,11 +395,30 @@ if DEFAULT_RECIPE not in RECIPE_INDEX:  # an install without the recipes' data f
         f"no {RECIPES_DIR}/{DEFAULT_RECIPE}/{DESCRIPTION_FILE} in "
         f"{builtin_template_dir()}: reinstall keras-jax-scaffold"
     )
-# Every setting of every recipe with its recipe, and by answer name (a name belongs
-# to one recipe): each is an answer of its own (answer_table.ANSWERS).
-SETTING_OWNERS = tuple(
-    (recipe.name, setting) for recipe in RECIPES for setting in recipe.settings
-)
+
+
+def setting_owners(
+    recipes: tuple[Recipe, ...],
+) -> tuple[tuple[tuple[str, ...], Setting], ...]:
+    """Every setting with the recipes it belongs to, in the order of first use. A
+    setting several recipes share (gan's and wgan-gp's ``--noise-dim``) is described
+    alike in each, else ValueError."""
+    owners: dict[str, list[str]] = {}
+    settings: dict[str, Setting] = {}
+    for recipe in recipes:
+        for setting in recipe.settings:
+            if settings.setdefault(setting.name, setting) != setting:
+                raise ValueError(
+                    f"recipe {recipe.name!r}: setting {setting.name!r} differs from "
+                    f"recipe {owners[setting.name][0]!r}'s"
+                )
+            owners.setdefault(setting.name, []).append(recipe.name)
+    return tuple((tuple(owners[name]), settings[name]) for name in settings)
+
+
+# Every setting with its recipes, and by answer name: each is an answer of its own
+# (answer_table.ANSWERS).
+SETTING_OWNERS = setting_owners(RECIPES)
 SETTINGS = {setting.name: setting for _, setting in SETTING_OWNERS}
 
 
@@ -429,14 +462,16 @@ def check_metrics(recipe: Recipe, metric_names) -> None:
             )
 
 
-def check_setting(setting: Setting, owner: str, value, recipe: Recipe):
-    """A setting's value, checked; a setting of another recipe may only keep its
-    default (it does not apply), else the error names the recipe it belongs to."""
+def check_setting(setting: Setting, owners: tuple[str, ...], value, recipe: Recipe):
+    """A setting's value, checked; a setting of other recipes may only keep its
+    default (it does not apply), else the error names the recipes it belongs to."""
     checked = setting.check(value)
-    if recipe.name != owner and checked != setting.default:
+    if recipe.name not in owners and checked != setting.default:
+        which = "recipes " if len(owners) > 1 else "recipe "
         raise UserError(
-            f"{setting.flag} is a setting of recipe {owner!r}, not of "
-            f"{recipe.name!r}: add --recipe {owner}, or drop {setting.flag}"
+            f"{setting.flag} is a setting of {which}{' and '.join(map(repr, owners))}, "
+            f"not of {recipe.name!r}: add --recipe {' or --recipe '.join(owners)}, "
+            f"or drop {setting.flag}"
         )
     return checked
 
@@ -454,6 +489,11 @@ def description(recipe: Recipe) -> str:
 
 def check_loss(recipe: Recipe, loss_name: str) -> None:
     """Refuse a loss the recipe cannot train with, naming the ones it can."""
+    if recipe.own_loss and loss_name not in recipe.losses:
+        raise UserError(
+            f"recipe {recipe.name!r} has its own loss ({recipe.own_loss}) and takes "
+            "no --loss: drop it"
+        )
     if recipe.losses and loss_name not in recipe.losses:
         raise UserError(
             f"recipe {recipe.name!r} does not work with loss {loss_name!r}; "
@@ -502,6 +542,8 @@ def recipe_context(
         # The logged losses: a non-finite one stops the project's training.
         "loss_logs": list(recipe.loss_logs),
         "networks": list(recipe.networks),
+        # Its own loss when it takes no --loss (else ""): what the README says.
+        "own_loss": recipe.own_loss,
         "imports": list(recipe.imports),
         "settings": settings,
         # The numeric settings, rendered as class attributes of the steps.

@@ -440,6 +440,14 @@ CONTEXT_DOCS = {
             "`keras>=3.15,<4`."
         ),
     ),
+    "dev_dependencies": (
+        "list[str]",
+        (
+            "A generated project's dev extra: pytest, ruff, and what the recipe's "
+            "proof needs besides the dependencies (its `test_requirements`, e.g. "
+            "optax), with this tool's tested version ranges."
+        ),
+    ),
     "answers_file": (
         "str",
         "Where a project records its answers (`.keras-jax-scaffold.json`).",
@@ -557,6 +565,13 @@ CONTEXT_DOCS = {
         (
             "The networks its model holds, e.g. `generator`, `discriminator` (empty for "
             "one-network recipes)."
+        ),
+    ),
+    "recipe.own_loss": (
+        "str",
+        (
+            "What the recipe's own loss is when it takes no `--loss` (wgan-gp: \"the "
+            "Wasserstein loss and the gradient penalty\"), else \"\"."
         ),
     ),
     "recipe.imports": ("list[str]", "Standard-library modules its partials import."),

@@ -173,14 +173,19 @@ def test_resolve_validates_against_the_answers_it_depends_on():
 
 
 def test_when_decides_what_applies():
-    mse = {"loss": catalog.LOSS_INDEX["mse"], "task": catalog.TASKS["regression"]}
+    mse = {
+        "loss": catalog.LOSS_INDEX["mse"],
+        "task": catalog.TASKS["regression"],
+        "recipe": DEFAULT_RECIPE,
+    }
     scce = build_spec(Answers(name="demo"))
     assert ANSWER_INDEX["output_units"].when(mse)
     assert not ANSWER_INDEX["num_classes"].when(mse)
     assert ANSWER_INDEX["num_classes"].when({"task": scce.task})
     # A choice with one choice left is not asked; a menu with none neither.
-    assert not ANSWER_INDEX["task"].asked({"loss": catalog.LOSS_INDEX["poisson"]})
-    bce = {"loss": catalog.LOSS_INDEX["bce"]}
+    poisson = {"loss": catalog.LOSS_INDEX["poisson"], "recipe": DEFAULT_RECIPE}
+    assert not ANSWER_INDEX["task"].asked(poisson)
+    bce = {"loss": catalog.LOSS_INDEX["bce"], "recipe": DEFAULT_RECIPE}
     assert ANSWER_INDEX["task"].asked(bce)
     ctc = {
         "loss": catalog.LOSS_INDEX["ctc"],
@@ -233,6 +238,7 @@ def test_every_asked_answer_is_asked_somewhere(monkeypatch):
         {"recipe": "gan", "loss": "bce", "metrics": ()},
         {"recipe": "distillation"},
         {"recipe": "vae", "loss": "mse"},
+        {"recipe": "wgan-gp"},
     )
     for given in (
         {},
