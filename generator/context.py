@@ -5,12 +5,14 @@ activations, losses and metrics by class with their arguments, target kinds); th
 templates write the Python (``partials/expressions.py.jinja`` holds the macros that
 write expressions from this data). Templates never call into Python objects.
 
-The keys of context version 1 that held Python source (``*.expression``,
-``output_units_expression``, ``target.scores_width``, ``target.label_range``,
-``outputs[].functional_call``/``subclassed_call``) are kept for templates written
-against them: each is what the built-in macro writes for the data beside it.
 ``CONTEXT_VERSION`` changes when a key is removed or changes meaning (adding a key
-does not change it), so custom templates can check what they get.
+does not change it), so custom templates can check what they get. Version 2 removed
+the keys of version 1 that held Python source (``*.expression``,
+``output_units_expression``, ``target.scores_width``, ``target.label_range``,
+``outputs[].functional_call``/``subclassed_call``: the macros write it from the data
+beside them) and recipe data written as Python (``recipe.settings[].value`` is the
+value itself); the recipes' switches became the templates and data each recipe names
+(``recipe.compile_template``, ...).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import functools
 import importlib.metadata
 import re
 from collections.abc import Iterable
-from typing import Any
 
 from . import __version__, catalog, recipes
 from .io_grammar import OutputMetric
@@ -27,7 +28,7 @@ from .layout import ANSWERS_FILE
 from .spec import Spec, answer_context, command_line
 from .values import optax_name
 
-CONTEXT_VERSION = 1
+CONTEXT_VERSION = 2
 
 # A metric's constructor argument in the context (catalog.Value, lists for tuples).
 PlainValue = int | float | str | bool | list[int]
@@ -70,7 +71,13 @@ def project_dependencies() -> tuple[str, ...]:
 
 def optax_dependency() -> str:
     """``"optax>=0.2.8,<0.3"``: the range of optax this tool's tests run with."""
-    return _requirements().get(("optax", OPTAX_EXTRA), "optax")
+    return test_dependency("optax")
+
+
+def test_dependency(name: str) -> str:
+    """The range of a package a recipe's project tests need (``optax``): the range this
+    tool's own tests run with (its dev extra)."""
+    return _requirements().get((name, OPTAX_EXTRA), name)
 
 
 def _plain(value: catalog.Value) -> PlainValue:
@@ -93,27 +100,21 @@ def _metrics(
     metrics: Iterable[catalog.Metric], spec: Spec, task: catalog.Task | None = None
 ) -> list[dict]:
     return [
-        _with_source(
-            "metric",
-            {
-                "name": m.name,
-                "class_name": m.class_name,
-                "arguments": [list(pair) for pair in metric_arguments(m, spec, task)],
-            },
-        )
+        {
+            "name": m.name,
+            "class_name": m.class_name,
+            "arguments": [list(pair) for pair in metric_arguments(m, spec, task)],
+        }
         for m in metrics
     ]
 
 
 def _loss(loss: catalog.Loss, from_logits: bool = False) -> dict:
-    return _with_source(
-        "loss",
-        {
-            "name": loss.snake_name,
-            "class_name": loss.class_name,
-            "from_logits": from_logits,
-        },
-    )
+    return {
+        "name": loss.snake_name,
+        "class_name": loss.class_name,
+        "from_logits": from_logits,
+    }
 
 
 def _layer(
@@ -124,18 +125,16 @@ def _layer(
     training: bool = False,
 ) -> dict:
     """One layer: its attribute in a subclassed model, what it is (``kind``: hidden,
-    batch_norm, dropout, head, normalize), the units (a name of the ``units`` macro)
+    batch_norm, dropout, head, normalize; input_scaling, target_scaling: see
+    :func:`scaled_model`), the units (a name of the ``units`` macro)
     and activation of a Dense layer, and whether its call takes ``training=``."""
-    return _with_source(
-        "layer",
-        {
-            "attribute": attribute,
-            "kind": kind,
-            "units": units,
-            "activation": activation,
-            "training": training,
-        },
-    )
+    return {
+        "attribute": attribute,
+        "kind": kind,
+        "units": units,
+        "activation": activation,
+        "training": training,
+    }
 
 
 def _head(task: catalog.Task, units: str, prefix: str = "") -> list[dict]:
@@ -171,10 +170,6 @@ def outputs(spec: Spec) -> list[dict]:
                     task,
                 ),
                 "layers": layers,
-                # The head applied to the hidden vector `x`: in `build_model` of a
-                # functional model, and in `call` of a subclassed one.
-                "functional_call": _source("applied", layers),
-                "subclassed_call": _source("applied", layers, False),
                 "projection_seed": 1234 + index,
             }
         )
@@ -208,25 +203,14 @@ NO_TARGET_SCALING_LOSSES = ("cosine_similarity",)
 
 def _scaling_layer(kind: str, name: str = "") -> dict:
     """A scaling layer of ``kind`` (input_scaling or target_scaling), for the named
-    input or output ``name`` (``kind_name``) or the one input or output (``kind``);
-    ``build_shape``: the shape it takes (batch axis first), as Python source."""
+    input or output ``name`` (Keras name ``kind_name``) or the one input or output
+    (``kind``); ``scaled``: that input's or output's name ("" for the one)."""
     full = f"{kind}_{name}" if name else kind
-    if kind == TARGET_SCALING:
-        shape = "(None, OUTPUT_UNITS)"
-    else:
-        shape = f'(None, *INPUT_SHAPES["{name}"])' if name else "(None, *INPUT_SHAPE)"
-    return _with_source(
-        "layer",
-        {
-            "attribute": full,
-            "kind": kind,
-            "units": "",
-            "activation": "",
-            "training": False,
-            "name": full,
-            "build_shape": shape,
-        },
-    )
+    return {
+        **_layer(full, kind),
+        "name": full,
+        "scaled": name,
+    }
 
 
 def _scales_targets(task: catalog.Task, loss: catalog.Loss) -> bool:
@@ -257,22 +241,12 @@ def scaled_model(
         for entry, i in zip(inputs, spec.inputs)
     ]
     named_outputs = [
-        _with_head(entry, [*entry["layers"], _scaling_layer(TARGET_SCALING, o.name)])
+        {**entry, "layers": [*entry["layers"], _scaling_layer(TARGET_SCALING, o.name)]}
         if _scales_targets(o.task, o.loss)
         else entry
         for entry, o in zip(named_outputs, spec.outputs)
     ]
     return trunk, inputs, named_outputs
-
-
-def _with_head(output: dict, head: list[dict]) -> dict:
-    """A named output (of :func:`outputs`) with the head layers ``head``."""
-    return {
-        **output,
-        "layers": head,
-        "functional_call": _source("applied", head),
-        "subclassed_call": _source("applied", head, False),
-    }
 
 
 def _has(kind: str, trunk: list[dict], inputs: list[dict], outputs: list[dict]) -> bool:
@@ -297,46 +271,17 @@ def target_data(task: catalog.Task) -> dict:
         "title": target.title,
         "scores_units": target.scores_units,
         "labels": target.labels,
-        "scores_width": (
-            _source("units", target.scores_units) if target.scores_units else ""
-        ),
-        "label_range": _source("label_range", target.labels) if target.labels else "",
         "uses_output_units": target.uses_output_units,
         "sequence": target.sequence,
     }
 
 
-# ------------------------------------------------- source text of context version 1
-
-# The macros that write Python expressions from the data above.
-EXPRESSIONS = "partials/expressions.py.jinja"
-
-
-@functools.cache
-def _macros() -> Any:
-    from .template_set import TemplateSet
-
-    return TemplateSet().environment.get_template(EXPRESSIONS).module
-
-
-def _source(macro: str, *arguments: Any) -> str:
-    """What the built-in macro ``macro`` of ``partials/expressions.py.jinja`` writes."""
-    return str(getattr(_macros(), macro)(*arguments))
-
-
-def _with_source(macro: str, data: dict) -> dict:
-    """``data`` with ``expression``: the Python source the built-in macro writes for it,
-    kept for templates written against context version 1 (the built-ins call the
-    macros)."""
-    return {**data, "expression": _source(macro, data)}
-
-
 def build_context(
     spec: Spec, custom_templates: tuple[str, ...] = (), layout: str = "module"
 ) -> dict:
-    """The template context; ``custom_templates`` are the user templates taken
-    (``TemplateSet.source_labels()``), recorded in the generated headers; ``layout``:
-    ``module`` or ``project`` (a project's model has scaling layers)."""
+    """The template context for ``layout`` (``module`` or ``project``);
+    ``custom_templates`` are the user templates taken (``TemplateSet.source_labels()``),
+    recorded in the generated headers."""
     task = spec.task
     # What OUTPUT_UNITS holds: the head's units; with named outputs (each head names
     # its own units) the number output_units.
@@ -347,8 +292,12 @@ def build_context(
     trunk, named_outputs = layers(spec), outputs(spec)
     if layout == "project":
         trunk, inputs, named_outputs = scaled_model(spec, trunk, inputs, named_outputs)
+    dependencies = list(project_dependencies()) + (
+        [optax_dependency()] if optax_name(spec.optimizer) else []
+    )
     return {
         "context_version": CONTEXT_VERSION,
+        "layout": layout,
         "tool_version": __version__,
         "command_line": command_line(spec),
         "module_name": spec.name,
@@ -368,9 +317,6 @@ def build_context(
         "hidden_units": spec.hidden_units,
         "uses_num_classes": uses_num_classes(spec),
         "head_units": head_units,
-        "output_units_expression": _source(
-            "output_units_value", head_units, spec.output_units
-        ),
         "layers": trunk,
         "loss": _loss(spec.loss, spec.recipe.logits),
         # Named outputs have their own metrics (outputs[].metrics).
@@ -384,8 +330,15 @@ def build_context(
         "scaling": _has(INPUT_SCALING, trunk, inputs, named_outputs)
         or _has(TARGET_SCALING, trunk, inputs, named_outputs),
         "target_scaling": _has(TARGET_SCALING, trunk, inputs, named_outputs),
-        "dependencies": list(project_dependencies())
-        + ([optax_dependency()] if optax_name(spec.optimizer) else []),
+        "dependencies": dependencies,
+        # The dev extra: the project's test and lint tools, and what its tests need
+        # besides its dependencies (wgan-gp's proof: optax).
+        "dev_dependencies": ["pytest>=8", "ruff>=0.5"]
+        + [
+            requirement
+            for requirement in map(test_dependency, spec.recipe.test_requirements)
+            if requirement not in dependencies
+        ],
         "answers_file": ANSWERS_FILE,
         "custom_templates": list(custom_templates),
         "vars": dict(spec.variables),
@@ -396,14 +349,11 @@ def build_context(
             spec.loss.snake_name,
         ),
         # `optax`: the optax optimizer's name (`--optimizer optax:NAME`), else "".
-        "optimizer": _with_source(
-            "optimizer",
-            {
-                "name": spec.optimizer,
-                "learning_rate": repr(spec.learning_rate),
-                "optax": optax_name(spec.optimizer),
-            },
-        ),
+        "optimizer": {
+            "name": spec.optimizer,
+            "learning_rate": repr(spec.learning_rate),
+            "optax": optax_name(spec.optimizer),
+        },
         # Answers that are template variables of their own (Question.context).
         **answer_context(spec),
     }
