@@ -26,11 +26,11 @@ class ScannedExecution:
     Two compiled programs at most, as in Keras's own loop: the loop, which also runs
     an execution of fewer full batches (the end of an epoch: its number of steps is
     an argument of the program, the batches padded to `steps_per_execution` and the
-    padding never run), and one step for a short last batch. When `fit` trains on an `EpochBatches` (runtime/
-    batches.py) whose arrays are in memory (`EpochBatches.on_device`), the arrays
-    stay on the device and each execution sends only the sample indices of its
-    batches (gathered inside the compiled program): no batch goes through Keras's
-    data adapter. Under a `keras.distribution` (data or model parallel, several
+    padding never run), and one step for a short last batch. When `fit` trains on
+    an `EpochBatches` (runtime/batches.py) whose arrays are in memory
+    (`EpochBatches.on_device`), the arrays stay on the device and each execution
+    sends only the sample indices of its batches (gathered inside the compiled
+    program): no batch goes through Keras's data adapter. Under a `keras.distribution` (data or model parallel, several
     processes) the batches come from Keras's data adapter and the state keeps every
     variable's layout, as in Keras's own train function. With
     `steps_per_execution=1`, `run_eagerly` or without `jit_compile`, Keras's own
@@ -93,10 +93,9 @@ class ScannedExecution:
         if keras.distribution.distribution() is not None:
             # As Keras does: the new state has the layouts of the variables.
             out_shardings = (None, self.state_shardings())
-        jit = jax.jit
 
         def compiled(function):
-            return jit(function, donate_argnums=0, out_shardings=out_shardings)
+            return jax.jit(function, donate_argnums=0, out_shardings=out_shardings)
 
         stack_and_scan, one_step_jit = compiled(stack_and_scan), compiled(one_step)
         gather_and_scan, gather_and_step = (
