@@ -160,21 +160,25 @@ def broken_module(tmp_path, old, new):
 
 
 @pytest.mark.slow
-def test_negative_control_a_scan_in_reverse_order_is_caught(tmp_path):
-    old = "lambda array: array[index]"
-    broken = broken_module(tmp_path, old, "lambda array: array[count - 1 - index]")
-    mine = train(scanned_class(broken.ScannedExecution), 4)
-    wrong = differences(mine, train(keras.Model, 4))
-    assert "loss" in wrong and any(name.startswith("trainable") for name in wrong)
-
-
-@pytest.mark.slow
-def test_negative_control_a_padding_step_applied_is_caught(tmp_path):
-    old = "jax.lax.fori_loop(0, count,"
-    broken = broken_module(tmp_path, old, "jax.lax.fori_loop(0, count + 1,")
-    mine = train_on_batches(scanned_class(broken.ScannedExecution), 4)
-    wrong = differences(mine, train_on_batches(keras.Model, 4))
-    assert any(name.startswith("trainable") for name in wrong)
+@pytest.mark.parametrize(
+    ("old", "new", "run"),
+    [
+        # The scan over the batches in reverse order.
+        ("lambda array: array[index]", "lambda array: array[count - 1 - index]", train),
+        # A padding step applied (the device-resident batches' loop).
+        (
+            "jax.lax.fori_loop(0, count,",
+            "jax.lax.fori_loop(0, count + 1,",
+            train_on_batches,
+        ),
+    ],
+    ids=["reverse-order", "padding-step-applied"],
+)
+def test_negative_control_a_broken_loop_is_caught(tmp_path, old, new, run):
+    broken = broken_module(tmp_path, old, new)
+    mine = run(scanned_class(broken.ScannedExecution), 4)
+    wrong = differences(mine, run(keras.Model, 4))
+    assert any(name.startswith("trainable") for name in wrong), wrong
 
 
 @pytest.mark.slow
