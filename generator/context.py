@@ -183,6 +183,34 @@ def uses_num_classes(spec: Spec) -> bool:
     return any(task.uses_num_classes for task in _tasks(spec))
 
 
+def model_constants(spec: Spec) -> list[str]:
+    """The names a project's ``model.py`` imports from ``constants.py``: those its
+    build code reads (the heads' OUTPUT_UNITS, not in the networks of the recipes
+    with several; NUM_CLASSES directly only in the distillation's networks)."""
+    names = ["HIDDEN_UNITS", "INPUT_SHAPES" if spec.inputs else "INPUT_SHAPE"]
+    names.append("LEARNING_RATE")
+    if spec.recipe.networks and uses_num_classes(spec):
+        names.append("NUM_CLASSES")
+    if not spec.recipe.networks:
+        names.append("OUTPUT_UNITS")
+    return [*names, "STEPS_PER_EXECUTION"]
+
+
+def class_target(spec: Spec) -> str:
+    """``CLASS_TARGET`` of a project's ``data.py`` as Python source: ``(output,
+    kind)`` of the first targets that hold classes (a named output, or None for the
+    one unnamed output; ``kind`` as catalog.Target.classes), for the stratified
+    validation split; ``None`` without class targets."""
+    if spec.recipe.learns_distribution:
+        return "None"
+    named = [(o.name, o.task) for o in spec.outputs] or [(None, spec.task)]
+    for name, task in named:
+        kind = catalog.TARGETS[task.target].classes
+        if kind:
+            return repr((name, kind))
+    return "None"
+
+
 def target_data(task: catalog.Task) -> dict:
     """What the templates need to know about the task's targets (see catalog.Target)."""
     target = catalog.TARGETS[task.target]
@@ -256,6 +284,8 @@ def build_context(spec: Spec, custom_templates: tuple[str, ...] = ()) -> dict:
             "output_units_value", head_units, spec.output_units
         ),
         "layers": layers(spec),
+        "model_constants": model_constants(spec),
+        "class_target": class_target(spec),
         "loss": _loss(spec.loss, spec.recipe.logits),
         # Named outputs have their own metrics (outputs[].metrics).
         "metrics": _metrics(

@@ -57,6 +57,9 @@ PROJECT = (
     OutputFile(".gitignore", "project/gitignore.jinja"),
     OutputFile("src/{package}/__init__.py", "project/src/package/__init__.py.jinja"),
     OutputFile(
+        "src/{package}/constants.py", "project/src/package/constants.py.jinja"
+    ),
+    OutputFile(
         "src/{package}/model.py",
         "project/src/package/model.py.jinja",
         ("{class_name}", "build_model", "compile_model"),
@@ -95,8 +98,10 @@ RUNTIME_FILES = (
     "arrays.py",
     "backup.py",
     "batches.py",
+    "curves.py",
     "distribute.py",
     "options.py",
+    "results.py",
     "run.py",
     "scan.py",
 )

@@ -19,7 +19,10 @@ Modules: ``options`` (the command line of ``train``, its one-line errors), ``arr
 epoch's batches, read ahead by threads, a process's part of each), ``scan``
 (``ScannedExecution``: one ``jax.lax.scan`` per execution), ``backup`` (exact
 backup/resume, the stop on a loss that is not finite), ``distribute`` (several
-processes, data and model parallelism) and ``run`` (``fit`` and the training run).
+processes, data and model parallelism), ``results`` (what a run leaves: CSV log,
+checkpoints, best and final models, test score, results.json), ``curves`` (the
+learning curves as a picture; matplotlib optional, no keras) and ``run`` (``fit``
+and the training run).
 """
 
 import os
