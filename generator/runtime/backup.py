@@ -76,6 +76,7 @@ class Backup(keras.callbacks.Callback):
         self.guard = guard
         self.restore = None  # the state to put back when `fit` starts
         self.restore_metrics = True  # False: the restored epoch starts afresh
+        self.stopped = False  # the backup read was written after training stopped
         self.epoch = 0
         self.first_batch = 0
         self.batches_per_epoch = 0
@@ -100,6 +101,8 @@ class Backup(keras.callbacks.Callback):
                     "options or use another --backup-dir"
                 )
         self.restore = arrays
+        # Training had stopped (early stopping) when this backup was written.
+        self.stopped = bool(arrays.get("stopped", 0))
         return int(arrays["epoch"]), int(arrays["step"])
 
     def start(self, first_batch, batches_per_epoch):
@@ -155,6 +158,7 @@ class Backup(keras.callbacks.Callback):
         if self.guard.stopped is not None:
             return  # never back up a state with a non-finite loss
         arrays = {"epoch": np.int64(epoch), "step": np.int64(step)}
+        arrays["stopped"] = np.int64(bool(self.model.stop_training))
         for name, value in self.options.items():
             arrays[f"option_{name}"] = np.int64(value)
         for group, variables in state_variables(self.model).items():

@@ -114,7 +114,7 @@ class EpochLog(keras.callbacks.Callback):
         if resuming and self.path.is_file():
             with open(self.path, newline="") as file:
                 self.rows = [
-                    {**row, "epoch": int(row["epoch"])}
+                    {**{k: v for k, v in row.items() if v}, "epoch": int(row["epoch"])}
                     for row in csv.DictReader(file)
                     if row.get("epoch", "").isdigit() and int(row["epoch"]) <= epoch
                 ]
@@ -178,8 +178,7 @@ class BestEpoch(keras.callbacks.Callback):
     restore_best_weights=True)` does (tests/runtime/ compares them).
 
     `replay(values)` goes through the epochs of the run before a resume (from the
-    CSV log) to get the same best epoch and patience as an uninterrupted run;
-    `stopped` then says whether that run had already stopped.
+    CSV log) to get the same best epoch and patience as an uninterrupted run.
     """
 
     def __init__(self, monitor, mode="auto", path=None, patience=None):
@@ -212,19 +211,26 @@ class BestEpoch(keras.callbacks.Callback):
             self.stopped_epoch = epoch
         return False
 
-    def replay(self, values):
-        """The epochs before a resume: `{epoch counted from 1: value}`."""
-        for epoch in sorted(values):
-            self.observe(epoch - 1, values[epoch])
-        self.best_weights = None  # of the run before: in `path`, not in memory
-
-    @property
-    def stopped(self):
-        return self.stopped_epoch is not None
+    def replay(self, values, patience_again=False):
+        """The epochs before a resume, `{epoch counted from 1: value}`, gone
+        through when `fit` starts (the mode may need the model's metrics);
+        `patience_again`: early stopping's patience starts over."""
+        self.earlier = (values, patience_again)
 
     def on_train_begin(self, logs=None):
         if self.mode == "auto":
             self.mode = monitor_mode(self.model, self.monitor)
+        values, patience_again = getattr(self, "earlier", ({}, False))
+        self.earlier = ({}, False)
+        for epoch in sorted(values):
+            self.observe(epoch - 1, values[epoch])
+        self.best_weights = None  # of the run before: in `path`, not in memory
+        if patience_again:
+            self.wait, self.stopped_epoch = 0, None
+
+    @property
+    def stopped(self):
+        return self.stopped_epoch is not None
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -324,7 +330,7 @@ class Results:
         back its log and the best epoch so far (in one process: several would have
         to read the same file); `patience_again`: early stopping's patience starts
         over (`--resume`: train more) instead of going on (a backup: the same run).
-        Returns whether training is already over (early stopping had stopped)."""
+        """
         if not resuming:
             removed = earlier_files(self.args)
             if removed and writes_files():
@@ -335,12 +341,8 @@ class Results:
                     f"({len(removed)}; use another {flag('output_dir')} to keep them)"
                 )
         self.log.start(epoch, resuming)
-        if self.best is None or jax.process_count() > 1:
-            return False
-        self.best.replay(self.log.values(self.best.monitor))
-        if patience_again:
-            self.best.wait, self.best.stopped_epoch = 0, None
-        return self.best.stopped
+        if self.best is not None and jax.process_count() == 1:
+            self.best.replay(self.log.values(self.best.monitor), patience_again)
 
     def finish(self, model, test=None, batch_size=32):
         """After `fit`: save the final model, evaluate `test` (`(x, y,
@@ -425,7 +427,7 @@ class Results:
         return {
             "model": chosen,
             "epoch": models[chosen].get("weights_of_epoch", models[chosen]["epoch"]),
-            "data": str(self.args.test_data),
+            "data": str(self.args.test_data or "the test data"),
             "samples": num_samples(test),
             "logs": {key: scalar(value) for key, value in logs.items()},
         }

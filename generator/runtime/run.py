@@ -102,11 +102,12 @@ class TrainingRun:
             backup.restore_metrics = False
         # A backup goes on with the same run; `--resume` trains more (early
         # stopping's patience starts over).
-        done = self.results.start(
+        self.results.start(
             initial_epoch,
             resuming=self.resuming or args.resume is not None,
             patience_again=not self.resuming,
         )
+        done = self.resuming and backup.stopped
         validation = validation_part(validation, args.batch_size)
         callbacks = [self.guard, *callbacks]
         if backup is not None:
