@@ -117,9 +117,10 @@ class Backup(keras.callbacks.Callback):
         if self.restore is None:
             return
         arrays = self.restore
+        # The metrics too: a run that was over keeps those of its last epoch (an
+        # epoch that starts resets them).
         for group, variables in state_variables(self.model).items():
-            if group != "metrics":
-                self._assign(variables, arrays, group)
+            self._assign(variables, arrays, group)
         self.last_saved = self._global_step(int(arrays["epoch"]), int(arrays["step"]))
 
     def on_epoch_begin(self, epoch, logs=None):
