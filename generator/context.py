@@ -183,17 +183,15 @@ def uses_num_classes(spec: Spec) -> bool:
     return any(task.uses_num_classes for task in _tasks(spec))
 
 
-def model_constants(spec: Spec) -> list[str]:
-    """The names a project's ``model.py`` imports from ``constants.py``: those its
-    build code reads (the heads' OUTPUT_UNITS, not in the networks of the recipes
-    with several; NUM_CLASSES directly only in the distillation's networks)."""
-    names = ["HIDDEN_UNITS", "INPUT_SHAPES" if spec.inputs else "INPUT_SHAPE"]
-    names.append("LEARNING_RATE")
-    if spec.recipe.networks and uses_num_classes(spec):
-        names.append("NUM_CLASSES")
-    if not spec.recipe.networks:
-        names.append("OUTPUT_UNITS")
-    return [*names, "STEPS_PER_EXECUTION"]
+def model_uses(spec: Spec) -> dict[str, bool]:
+    """Which of the constants that not every model reads a project's ``model.py``
+    imports from ``constants.py``: the heads' units (not in the networks of the
+    recipes with several), the number of classes (directly only in those networks:
+    the distillation's)."""
+    return {
+        "output_units": not spec.recipe.networks,
+        "num_classes": bool(spec.recipe.networks) and uses_num_classes(spec),
+    }
 
 
 def class_target(spec: Spec) -> str:
@@ -284,7 +282,7 @@ def build_context(spec: Spec, custom_templates: tuple[str, ...] = ()) -> dict:
             "output_units_value", head_units, spec.output_units
         ),
         "layers": layers(spec),
-        "model_constants": model_constants(spec),
+        "model_uses": model_uses(spec),
         "class_target": class_target(spec),
         "loss": _loss(spec.loss, spec.recipe.logits),
         # Named outputs have their own metrics (outputs[].metrics).

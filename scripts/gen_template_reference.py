@@ -235,6 +235,30 @@ CONTEXT_DOCS = {
             "`NUM_CLASSES` or `NUM_CLASSES + 1  # ...`."
         ),
     ),
+    "model_uses": (
+        "dict",
+        (
+            "Which constants that not every model reads a project's `model.py` "
+            "imports from its `constants.py`."
+        ),
+    ),
+    "model_uses.output_units": (
+        "bool",
+        "`OUTPUT_UNITS` (the heads' units; not read by the recipes with several networks).",
+    ),
+    "model_uses.num_classes": (
+        "bool",
+        "`NUM_CLASSES` (read directly only by the distillation's networks).",
+    ),
+    "class_target": (
+        "str",
+        (
+            "`CLASS_TARGET` of a project's `data.py`, as Python source: `(OUTPUT, KIND)`, "
+            "the targets whose classes `--validation-split` keeps in proportion (OUTPUT "
+            "a named output or `None`; KIND `index`, `onehot`, `binary` or `signed`), or "
+            "`None` without class targets."
+        ),
+    ),
     "layers": (
         "list[dict]",
         (

@@ -146,10 +146,12 @@ def test_pyproject_and_readme(tmp_path):
     assert pyproject["tool"]["pytest"]["ini_options"]["testpaths"] == ["tests"]
     assert ".keras-jax-scaffold" in pyproject["tool"]["ruff"]["extend-exclude"]
 
-    # The learning rate of the answers is the default of compile_model and train.
-    assert "LEARNING_RATE = 0.02\n" in files["src/my_net/model.py"]
+    # The learning rate of the answers is the default of compile_model and train,
+    # in constants.py (no keras: train reads it before importing keras).
+    assert "LEARNING_RATE = 0.02\n" in files["src/my_net/constants.py"]
     # So is the dtype policy of train (which sets it before building the model).
-    assert 'DTYPE_POLICY = "mixed_bfloat16"\n' in files["src/my_net/model.py"]
+    assert 'DTYPE_POLICY = "mixed_bfloat16"\n' in files["src/my_net/constants.py"]
+    assert project["optional-dependencies"]["plots"] == ["matplotlib>=3.5"]
     assert "dtype_policy=DTYPE_POLICY" in files["src/my_net/train.py"]
     assert "keras.optimizers.SGD(learning_rate=learning_rate)" in (
         files["src/my_net/model.py"]
