@@ -75,7 +75,18 @@ from .io_grammar import (
     split_output_metrics,
     vector_task,
 )
-from .kinds import FLOAT, INT, LIST, OUTPUT_SPECS, PAIRS, PATHS, SPECS, TEXT, Kind
+from .kinds import (
+    FLOAT,
+    INT,
+    LIST,
+    MODULE_OR_PROJECT,
+    OUTPUT_SPECS,
+    PAIRS,
+    PATHS,
+    SPECS,
+    TEXT,
+    Kind,
+)
 from .values import (
     at_least,
     check_learning_rate,
@@ -385,6 +396,27 @@ ANSWERS: tuple[Question, ...] = (
         readme_default="asked",
     ),
     Question(
+        name="project",
+        kind=MODULE_OR_PROJECT,
+        label="module or project",
+        help="Write an installable project NAME/ (package, `NAME-train` with "
+        "--data/--test-data and the run's files, tests, `update`) instead of the "
+        "module NAME.py; --no-project: the module. Default: the module (asked "
+        "interactively).",
+        resolve=lambda value, a: bool(value),
+        default=lambda a: False,
+        # What `new` writes, not what the templates render: not recorded in a
+        # project's answers file (`update` renders a project) nor written on the
+        # command lines of generated files.
+        applies=lambda a: False,
+        prompt="Write a module (NAME.py) or an installable project (NAME/)",
+        choices=lambda a: [
+            ("module", "one file: the model, its steps, a demo"),
+            ("project", "a package: train on your data files, tests, update"),
+        ],
+        readme_default="off (asked)",
+    ),
+    Question(
         name="model_type",
         kind=TEXT,
         label="model type",
@@ -535,8 +567,10 @@ ANSWERS: tuple[Question, ...] = (
         default=lambda a: (),
         # Asked where named inputs fit: not sequential, vector inputs (the heads of
         # named outputs always sit on one vector).
-        when=lambda a: a["model_type"] != "sequential"
-        and (bool(_outputs(a)) or a["task"].input_kind == "vector"),
+        when=lambda a: (
+            a["model_type"] != "sequential"
+            and (bool(_outputs(a)) or a["task"].input_kind == "vector")
+        ),
         prompt="Inputs (NAME:SHAPE, space-separated, e.g. image:8,8,3; 'none' for one "
         "unnamed input)",
         given_instead=("input_shape",),
@@ -630,8 +664,7 @@ ANSWERS: tuple[Question, ...] = (
         "float32 variables): the module's build_model builds the model under it, a "
         "project's train uses it as the --dtype-policy default. Default: float32 "
         "(the model follows Keras's global policy).",
-        update_help="Change the dtype policy (float32, mixed_float16, "
-        "mixed_bfloat16).",
+        update_help="Change the dtype policy (float32, mixed_float16, mixed_bfloat16).",
         resolve=lambda value, a: choose("dtype policy", value, DTYPE_POLICIES),
         default=lambda a: "float32",
         # Written on the command line only when not float32: the generated files

@@ -201,7 +201,9 @@ def class_target(spec: Spec) -> str:
     validation split; ``None`` without class targets."""
     if spec.recipe.learns_distribution:
         return "None"
-    named = [(o.name, o.task) for o in spec.outputs] or [(None, spec.task)]
+    named: list[tuple[str | None, catalog.Task]] = [
+        (o.name, o.task) for o in spec.outputs
+    ] or [(None, spec.task)]
     for name, task in named:
         kind = catalog.TARGETS[task.target].classes
         if kind:

@@ -2,7 +2,8 @@
 stored in the answers file and written back on a command line.
 
 One :class:`Kind` instance per kind (``TEXT``, ``INT``, ``FLOAT``, ``LIST``, ``PAIRS``,
-``PATHS``, ``SPECS``, ``OUTPUT_SPECS``); each entry of the answer table names its kind.
+``PATHS``, ``SPECS``, ``OUTPUT_SPECS``, ``MODULE_OR_PROJECT``); each entry of the answer
+table names its kind.
 A raw answer is what the user gave, before validation: a string, a number, or a tuple of
 strings (or of ``(key, value)`` pairs) for a repeatable flag.
 """
@@ -200,6 +201,41 @@ class _Specs(_List):
     def arguments(self, raw: Any) -> list[str]:
         return list(raw)  # none (the default): no flag
 
+
+class _Switch(Kind):
+    """On or off: a pair of flags ``--NAME/--no-NAME``; at a prompt, one of two words
+    (``off``, ``on``). It chooses what ``new`` writes (a module or a project), not
+    what a template renders: the command lines of generated files leave it out."""
+
+    name = "switch"
+    cli_type = bool
+    raw_type = "bool"
+    json_types = (bool,)
+
+    def __init__(self, off: str, on: str):
+        self.words = (off, on)
+
+    def from_cli(self, value: Any) -> Any:
+        return bool(value)
+
+    def from_text(self, text: str, label: str) -> Any:
+        for value, word in enumerate(self.words):
+            if text.lower() in (word, word[0]):
+                return bool(value)
+        off, on = self.words
+        raise UserError(f"invalid {label} {text!r}: answer {off} or {on}")
+
+    def text(self, raw: Any) -> str:
+        return self.words[bool(raw)]
+
+    def arguments(self, raw: Any) -> list[str]:
+        return []  # not on the command line of a generated file
+
+    def json_ok(self, value: Any) -> bool:
+        return isinstance(value, bool)
+
+
+MODULE_OR_PROJECT = _Switch("module", "project")
 
 TEXT, INT, FLOAT, LIST, PAIRS, PATHS, SPECS, OUTPUT_SPECS = (
     Kind(),

@@ -59,6 +59,7 @@ class Answers:
     entry's kind gives them); ``None`` means "not given"."""
 
     name: str | None = None
+    project: bool | None = None
     model_type: str | None = None
     outputs: tuple[str, ...] | None = None
     loss: str | None = None
@@ -100,6 +101,7 @@ class Spec:
     as the entry's ``resolve`` returns them), plus the class name."""
 
     name: str
+    project: bool  # a project NAME/ (else the module NAME.py)
     model_type: str
     outputs: tuple[Output, ...]
     loss: catalog.Loss
