@@ -185,12 +185,17 @@ def uses_num_classes(spec: Spec) -> bool:
 
 def model_uses(spec: Spec) -> dict[str, bool]:
     """Which of the constants that not every model reads a project's ``model.py``
-    imports from ``constants.py``: the heads' units (not in the networks of the
-    recipes with several), the number of classes (directly only in those networks:
-    the distillation's)."""
+    imports from ``constants.py``: those its layers' units name (a head of
+    ``output_units`` reads OUTPUT_UNITS, one of ``num_classes`` NUM_CLASSES); the
+    networks of the recipes with several read neither, but the distillation's read
+    NUM_CLASSES."""
+    if spec.recipe.networks:
+        return {"output_units": False, "num_classes": uses_num_classes(spec)}
+    heads = [layer["units"] for layer in layers(spec)]
+    heads += [layer["units"] for output in outputs(spec) for layer in output["layers"]]
     return {
-        "output_units": not spec.recipe.networks,
-        "num_classes": bool(spec.recipe.networks) and uses_num_classes(spec),
+        "output_units": "output_units" in heads,
+        "num_classes": "num_classes" in heads,
     }
 
 

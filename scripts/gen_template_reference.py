@@ -244,11 +244,11 @@ CONTEXT_DOCS = {
     ),
     "model_uses.output_units": (
         "bool",
-        "`OUTPUT_UNITS` (the heads' units; not read by the recipes with several networks).",
+        "`OUTPUT_UNITS` (a head's units; not in the recipes with several networks).",
     ),
     "model_uses.num_classes": (
         "bool",
-        "`NUM_CLASSES` (read directly only by the distillation's networks).",
+        "`NUM_CLASSES` (named outputs' class heads; the distillation's networks).",
     ),
     "class_target": (
         "str",

@@ -411,6 +411,7 @@ def check_output_arguments(parser, args):
             f"or --validation-data PATH, or monitor a training log ({monitor[4:]})"
         )
     args.monitor, args.monitor_mode = monitor, mode or "auto"
+    args.monitor_given = given
     args.keep_best = validation or given or args.early_stopping is not None
     output = args.output_dir
     if args.checkpoint_every is None and args.checkpoint_dir is not None:

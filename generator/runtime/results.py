@@ -303,12 +303,18 @@ class Results:
     """The callbacks of a run's files (`callbacks`), the start of a run (`start`:
     a new run replaces an earlier one's files, a resumed one goes on with them) and
     its end (`finish`: the final model, the test score, results.json, the curves,
-    the summary). `args`: the checked options (runtime/options.py)."""
+    the summary). `args`: the checked options (runtime/options.py); `loss_logs`:
+    the log keys of the model's losses (the default monitor when it logs no
+    `loss`)."""
 
-    def __init__(self, args):
+    def __init__(self, args, loss_logs=("loss",)):
         self.args = args
         self.log = EpochLog(args.csv_log)
         self.best = None
+        if not args.monitor_given and "loss" not in loss_logs:
+            # A model that logs no `loss` (a gan: d_loss, g_loss) watches its first.
+            prefix = "val_" if args.monitor.startswith("val_") else ""
+            args.monitor = f"{prefix}{loss_logs[0]}"
         if args.keep_best:
             self.best = BestEpoch(
                 args.monitor, args.monitor_mode, args.best, args.early_stopping

@@ -54,7 +54,7 @@ class TrainingRun:
     def __init__(self, args, loss_logs=("loss",)):
         self.args = args
         self.guard = StopOnNonFinite(loss_logs)
-        self.results = Results(args)
+        self.results = Results(args, loss_logs)
         self.backup = self.restored = None
         if args.execution_note and jax.process_index() == 0:
             print(f"note: {args.execution_note}")

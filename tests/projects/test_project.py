@@ -350,7 +350,13 @@ def test_installed_project_tests_and_training(tmp_path, model_type):
     assert math.isfinite(final_loss(resumed.stdout))
     rows = log.read_text().splitlines()
     assert rows[0].startswith("epoch,"), rows
-    assert [row.split(",")[0] for row in rows[1:]] == ["1"]  # only the resumed epoch
+    # Only the resumed epoch, counted from 1 as in epoch_001.keras and the messages.
+    assert [row.split(",")[0] for row in rows[1:]] == ["2"]
+    # The final model of each run, in the default output directory.
+    assert "  final model  runs/latest/final.keras (weights of epoch 2)" in (
+        resumed.stdout.splitlines()
+    )
+    assert (tmp_path / "runs" / "latest" / "final.keras").is_file()
 
     # A bad .npz: one `error:` line naming the file and the array, no traceback.
     bad = tmp_path / "bad.npz"
