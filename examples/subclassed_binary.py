@@ -57,6 +57,48 @@ def _loss_tracker(model):
     return tracker
 
 
+def values_by_path(variables, values):
+    """A named view of one part of a step's state: `{variable.path: value}`.
+
+    `variables` are Keras variables and `values` their values in a step, in the same
+    order: `(self.trainable_variables, trainable_variables)`,
+    `(self.optimizer.variables, optimizer_variables)`, ... Look entries up by path,
+    e.g. `view[self.optimizer.iterations.path]`, and go back to a list with
+    `values_in_order`, also for a sub-model: `values_in_order(
+    self.generator.trainable_variables, view)`.
+    """
+    variables, values = list(variables), list(values)
+    if len(variables) != len(values):
+        raise ValueError(
+            f"values_by_path: {len(variables)} variables but {len(values)} values; "
+            "pass a list of variables with the step's values of that list, e.g. "
+            "self.trainable_variables with trainable_variables"
+        )
+    view = {}
+    for variable, value in zip(variables, values):
+        if variable.path in view:
+            raise ValueError(
+                f"values_by_path: two variables have the path {variable.path!r}; "
+                "give their layers distinct names"
+            )
+        view[variable.path] = value
+    return view
+
+
+def values_in_order(variables, view):
+    """The values of `variables` from `view` (`{path: value}`, see `values_by_path`)
+    as a list in their order: what `stateless_call`, `stateless_apply` and the
+    steps' state take."""
+    missing = [variable.path for variable in variables if variable.path not in view]
+    if missing:
+        raise ValueError(
+            f"values_in_order: no value for {', '.join(missing)}; make the view with "
+            "values_by_path from a list that holds these variables (for a "
+            "sub-model's variables: the whole model's list)"
+        )
+    return [view[variable.path] for variable in variables]
+
+
 @keras.saving.register_keras_serializable(package="subclassed_binary")
 class SubclassedBinary(keras.Model):
     """A subclassed `keras.Model` with stateless JAX steps; put your layers here."""
@@ -170,6 +212,9 @@ class SubclassedBinary(keras.Model):
         ) = state
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
 
+        # Custom algorithm: transform the batch (`x`, `y`, `sample_weight`) here,
+        # before the forward pass (mixup, adversarial inputs, augmentation).
+
         grad_fn = jax.value_and_grad(self.forward_and_loss, has_aux=True)
         (_, aux), grads = grad_fn(
             trainable_variables,
@@ -189,6 +234,10 @@ class SubclassedBinary(keras.Model):
             optimizer_variables, grads, trainable_variables
         )
 
+        # Custom algorithm: change the weights after the update here (an EMA copy,
+        # a projection onto a constraint, lookahead); `trainable_variables` and
+        # `optimizer_variables` hold this step's new values.
+
         logs, metrics_variables = self.update_metrics(
             metrics_variables, unscaled_loss, x, y, y_pred, sample_weight
         )
@@ -205,8 +254,12 @@ class SubclassedBinary(keras.Model):
         trainable_variables, non_trainable_variables, metrics_variables = state
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
 
+        # Custom algorithm: the weights `evaluate` and `predict` use, e.g. an EMA
+        # copy held as non-trainable variables (the state keeps the trained ones).
+        evaluation_variables = trainable_variables
+
         _, aux = self.forward_and_loss(
-            trainable_variables,
+            evaluation_variables,
             non_trainable_variables,
             metrics_variables,
             None,
@@ -227,8 +280,13 @@ class SubclassedBinary(keras.Model):
         """One prediction step: `(y_pred, non_trainable_variables)`."""
         trainable_variables, non_trainable_variables = state
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+
+        # Custom algorithm: the weights `evaluate` and `predict` use, e.g. an EMA
+        # copy held as non-trainable variables (the state keeps the trained ones).
+        evaluation_variables = trainable_variables
+
         y_pred, non_trainable_variables = self.stateless_call(
-            trainable_variables,
+            evaluation_variables,
             non_trainable_variables,
             x,
             **_training_kwargs(self.call, False),

@@ -63,6 +63,28 @@ BLOCK_DOCS = {
     "`optimizer.stateless_apply`: transform the list `grads` (clipping, noise, "
     "masking). Under mixed precision the gradients are still multiplied by the loss "
     "scale here. Empty but for a comment by default.",
+    "transform_batch": "Inside `train_step`, before the forward pass: change the "
+    "batch `x`, `y`, `sample_weight` (mixup, adversarial inputs, augmentation). The "
+    "block runs in a stateless scope over the trainable and non-trainable variables "
+    "(this step's values), so a `keras.random.SeedGenerator` made in `init_state` "
+    "draws anew every step and its advanced state is kept; `trainable_variables`, "
+    "`non_trainable_variables`, `optimizer_variables` and `metrics_variables` are "
+    "in reach. The forward pass, the loss and `fit`'s training metrics then see the "
+    "new batch (the metrics compare the new `y` with the predictions for the new "
+    "`x`); `test_step` does not run it. The scope is generated only when the block "
+    "is not empty. See [docs/own-algorithm.md](own-algorithm.md).",
+    "after_update": "Inside `train_step`, right after `optimizer.stateless_apply`: "
+    "`trainable_variables` and `optimizer_variables` hold this step's new values, "
+    "`non_trainable_variables` the state after the forward pass (plus `grads`, "
+    "`unscaled_loss`, `x`, `y`); change them here (an EMA copy kept in "
+    "non-trainable variables, a projection onto a constraint, lookahead). Empty but "
+    "for a comment by default.",
+    "evaluation_weights": "In `test_step` and `predict_step` (one block, printed in "
+    "both): must set `evaluation_variables`, the trainable values the forward pass "
+    "of `evaluate`, `predict` and `fit`'s validation uses (default: "
+    "`trainable_variables`), e.g. an EMA copy held in `non_trainable_variables`. The "
+    "state `test_step` returns keeps `trainable_variables` (Keras writes it back "
+    "into the model after `evaluate`).",
     "extra_logs": "Inside `train_step`, after the metrics update: add entries to `logs` "
     "(empty by default). A value added here is the last batch's; for an epoch mean "
     "use a tracker (`init_state` and `train_metrics`).",
@@ -74,8 +96,10 @@ BLOCK_DOCS = {
     "`logs` and `metrics_variables` (the default calls `self.update_metrics`).",
     "track_loss": "Inside `update_metrics`, in the metrics' stateless scope, before "
     "`compute_metrics`: updates the loss mean, weighted by batch size.",
-    "extra_methods": "Methods added to the model class (or the `StatelessSteps` mixin) "
-    "after the step settings, e.g. a `metrics` property or helpers (empty by default).",
+    "extra_methods": "Methods and class constants added to the model class (or the "
+    "`StatelessSteps` mixin) after the step settings, e.g. a `metrics` property, "
+    "helpers, or an algorithm's strength setting (`MIXUP_ALPHA = 0.2`; see "
+    "[docs/own-algorithm.md](own-algorithm.md)). Empty by default.",
     "init_state": "The model's constructor, after Keras's own `__init__` (and, for a "
     "subclassed model, after its layers): create trackers or other state, e.g. "
     '`self.grad_norm_tracker = keras.metrics.Mean(name="grad_norm")`. Works for the '

@@ -78,6 +78,47 @@ CUSTOM_EXAMPLES = (
         "custom_templates/grad_norm",
         "custom_templates",
     ),
+    # The worked examples of docs/own-algorithm.md (tests/generated/test_algorithm_examples.py).
+    (
+        Answers(
+            name="mixup_classifier",
+            model_type="sequential",
+            loss="categorical_crossentropy",
+            metrics=("categorical_accuracy",),
+        ),
+        "custom_templates/mixup",
+        "custom_templates",
+    ),
+    (
+        Answers(
+            name="ema_classifier",
+            model_type="functional",
+            loss="sparse_categorical_crossentropy",
+            metrics=("sparse_categorical_accuracy",),
+        ),
+        "custom_templates/ema",
+        "custom_templates",
+    ),
+    (
+        Answers(
+            name="gradient_penalty_classifier",
+            model_type="subclassed",
+            loss="sparse_categorical_crossentropy",
+            metrics=("sparse_categorical_accuracy",),
+        ),
+        "custom_templates/input_gradient_penalty",
+        "custom_templates",
+    ),
+    (
+        Answers(
+            name="fgsm_classifier",
+            model_type="functional",
+            loss="sparse_categorical_crossentropy",
+            metrics=("sparse_categorical_accuracy",),
+        ),
+        "custom_templates/fgsm",
+        "custom_templates",
+    ),
 )
 
 

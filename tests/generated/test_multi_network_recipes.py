@@ -361,7 +361,7 @@ def test_installed_recipe_project_passes_its_tests(tmp_path, recipe, model_type)
     import re
     import sys
 
-    from tests.helpers.projects import clean_env, expected_paths, install, run
+    from tests.helpers.projects import clean_env, install, paths_on_disk, run
 
     name = f"{recipe}_project"
     env = clean_env()
@@ -375,7 +375,7 @@ def test_installed_recipe_project_passes_its_tests(tmp_path, recipe, model_type)
     on_disk = {
         p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()
     }
-    assert on_disk == expected_paths(name)
+    assert on_disk == paths_on_disk(name)
     python = install(project, tmp_path / "venv", env)
 
     tests = run(
