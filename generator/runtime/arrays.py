@@ -216,16 +216,21 @@ def read_shards(directory, form):
     )
 
 
-def select(data, index):
-    """`data` with every array (also inside dicts of named inputs/outputs) indexed;
-    None stays None."""
+def apply(data, function):
+    """`data` with `function` applied to every array (also inside dicts of named
+    inputs/outputs); None stays None."""
     if data is None:
         return None
     if isinstance(data, dict):
-        return {name: select(value, index) for name, value in data.items()}
+        return {name: apply(value, function) for name, value in data.items()}
     if isinstance(data, (tuple, list)):
-        return type(data)(select(value, index) for value in data)
-    return data[index]
+        return type(data)(apply(value, function) for value in data)
+    return function(data)
+
+
+def select(data, index):
+    """`data` with every array indexed."""
+    return apply(data, lambda array: array[index])
 
 
 def leaves(data):
@@ -247,15 +252,12 @@ def num_samples(data):
 def take(data, rows):
     """`data` at the samples `rows` (sorted indices): arrays in memory are indexed
     (copied), `ShardedArray`s become views that read nothing yet."""
-    if data is None:
-        return None
-    if isinstance(data, dict):
-        return {name: take(value, rows) for name, value in data.items()}
-    if isinstance(data, (tuple, list)):
-        return type(data)(take(value, rows) for value in data)
-    if isinstance(data, ShardedArray):
-        return data.take(rows)
-    return data[rows]
+    return apply(
+        data,
+        lambda array: (
+            array.take(rows) if isinstance(array, ShardedArray) else array[rows]
+        ),
+    )
 
 
 def class_labels(data, class_target):

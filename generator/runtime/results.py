@@ -20,6 +20,7 @@ import csv
 import json
 import math
 import os
+import tempfile
 from pathlib import Path
 
 import jax
@@ -52,8 +53,15 @@ def replace_file(path, write):
 
 
 def save_model(model, path):
-    """`model.save(path)`, written whole before it replaces an older file."""
-    replace_file(path, model.save)
+    """`model.save(path)`, written whole before it replaces an older file. With
+    several processes every one saves (saving reads variables laid out over all of
+    them: every process must take part), the first to `path`, the others to a
+    temporary file they remove."""
+    if writes_files():
+        replace_file(path, model.save)
+        return
+    with tempfile.TemporaryDirectory() as directory:
+        model.save(Path(directory) / Path(path).name)
 
 
 def scalar(value):
@@ -90,9 +98,11 @@ def monitor_mode(model, monitor):
         return "max"
     if any(word.endswith(("error", "crossentropy", "hinge")) for word in words):
         return "min"
+    known = ", ".join(["loss", *sorted({m.name for m in metrics} - {"loss"})])
     fail(
-        f"--monitor {monitor}: cannot tell whether lower or higher is better; "
-        f"write --monitor {monitor}:min or {monitor}:max"
+        f"--monitor {monitor}: no metric of this model is called {name!r} (its "
+        f"metrics: {known}; with val_ for validation); for a log of your own, say "
+        f"whether lower or higher is better: {monitor}:min or {monitor}:max"
     )
 
 
@@ -164,7 +174,7 @@ class EpochCheckpoints(keras.callbacks.Callback):
         self.every = every
 
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every == 0 and writes_files():
+        if (epoch + 1) % self.every == 0:
             path = self.directory / CHECKPOINT_NAME.format(epoch=epoch + 1)
             save_model(self.model, path)
 
@@ -241,7 +251,7 @@ class BestEpoch(keras.callbacks.Callback):
             )
         if self.observe(epoch, scalar(logs[self.monitor])):
             self.best_weights = self.model.get_weights()
-            if self.path is not None and writes_files():
+            if self.path is not None:
                 save_model(self.model, self.path)
         if self.stopped:
             self.model.stop_training = True
@@ -326,9 +336,10 @@ class Results:
             )
 
     def callbacks(self):
-        """The log, the checkpoints and the best model, in the order they run: a
-        backup (after them) never records an epoch they have not written."""
-        return [c for c in (self.log, self.checkpoints, self.best) if c is not None]
+        """The best model, the checkpoints and the log, in the order they run (a
+        --monitor that is not logged stops before the log has a row); a backup,
+        after them, never records an epoch they have not written."""
+        return [c for c in (self.best, self.checkpoints, self.log) if c is not None]
 
     def start(self, epoch, resuming, patience_again=False):
         """Before `fit`: `epoch` (counted from 0) is the first to train. A new run
@@ -355,8 +366,7 @@ class Results:
         sample_weight)` or None), write results.json and the curves, print the
         summary. Returns the results (as in results.json)."""
         args, best = self.args, self.best
-        if writes_files():
-            save_model(model, args.save)
+        save_model(model, args.save)
         last = self.log.rows[-1] if self.log.rows else None
         final_epoch = last["epoch"] if last else 0
         models = {"final": {"path": str(args.save), "epoch": final_epoch}}

@@ -148,13 +148,6 @@ def test_a_backup_of_another_run_or_unreadable_is_one_error_line(tmp_path):
 
 # In-process resumes (no kill: the backups an uninterrupted run wrote are put back
 # one at a time) from every boundary of an epoch.
-DEFAULTS = {
-    "prog": "net-train",
-    "description": "Train Net.",
-    "learning_rate": 0.01,
-    "steps_per_execution": 1,
-    "dtype_policy": "float32",
-}
 
 
 def backup_run(output, *argv, restore=None):
@@ -163,12 +156,11 @@ def backup_run(output, *argv, restore=None):
     `restore`: `(backup bytes, CSV text or None)` put in place first, as a killed
     run leaves them. Returns the final state, the CSV log and every backup written,
     by `(epoch, step)`, with the CSV log as it was then."""
-    from keras_jax_scaffold.runtime import options, run
+    from keras_jax_scaffold.runtime import run
 
-    args = options.parse_args(
-        ["--epochs", "2", "--batch-size", "8", "--verbose", "0", "--backup-every",
-         "1", "--output-dir", str(output), "--validation-data", "given", *argv],
-        **DEFAULTS,
+    args = small_model.options(
+        "--epochs", 2, "--batch-size", 8, "--verbose", 0, "--backup-every", 1,
+        "--output-dir", output, "--validation-data", "given", *argv,
     )  # fmt: skip
     if restore is not None:
         args.backup_dir.mkdir(parents=True)
@@ -263,13 +255,12 @@ def test_backups_at_exact_steps_keep_the_weights(tmp_path):
     after steps 3 and 6 and at the epoch end, the steps per execution become 3, and
     the weights are those of a run with 4 and no backup. Negative control: with 4
     steps per execution, the backups land at 4 and 8."""
-    from keras_jax_scaffold.runtime import options, run
+    from keras_jax_scaffold.runtime import run
 
     def one_epoch(output, *argv, unaligned=False):
-        args = options.parse_args(
-            ["--epochs", "1", "--batch-size", "4", "--verbose", "0",
-             "--steps-per-execution", "4", "--output-dir", str(output), *argv],
-            **DEFAULTS,
+        args = small_model.options(
+            "--epochs", 1, "--batch-size", 4, "--verbose", 0,
+            "--steps-per-execution", 4, "--output-dir", output, *argv,
         )  # fmt: skip
         if unaligned:
             args.steps_per_execution = 4

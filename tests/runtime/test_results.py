@@ -13,17 +13,9 @@ import sys
 import keras
 import numpy as np
 import pytest
-from keras_jax_scaffold.runtime import curves, options, results, run
+from keras_jax_scaffold.runtime import curves, results, run
 
 from tests.helpers import small_model
-
-DEFAULTS = {
-    "prog": "net-train",
-    "description": "Train Net.",
-    "learning_rate": 0.05,
-    "steps_per_execution": 1,
-    "dtype_policy": "float32",
-}
 
 # Scripted values of a monitored log, epoch by epoch, for the early stopping rules:
 # a stop, no stop (the best is the last), ties (not improvements), patience 0.
@@ -37,7 +29,7 @@ SCRIPTS = [
 
 
 def parse(*argv):
-    return options.parse_args([str(a) for a in argv], **DEFAULTS)
+    return small_model.options(*argv)
 
 
 def drive(callback, model, values):
@@ -123,8 +115,10 @@ def test_the_monitor_direction():
     with pytest.raises(SystemExit) as exit_info:
         results.monitor_mode(model, "val_novelty")
     assert exit_info.value.code == (
-        "error: --monitor val_novelty: cannot tell whether lower or higher is "
-        "better; write --monitor val_novelty:min or val_novelty:max"
+        "error: --monitor val_novelty: no metric of this model is called 'novelty' "
+        "(its metrics: loss, accuracy; with val_ for validation); for a log of "
+        "your own, say whether lower or higher is better: val_novelty:min or "
+        "val_novelty:max"
     )
 
 

@@ -9,22 +9,14 @@ import argparse
 import keras
 import numpy as np
 import pytest
-from keras_jax_scaffold.runtime import options, run
+from keras_jax_scaffold.runtime import run
 from keras_jax_scaffold.runtime.backup import StopOnNonFinite
 
 from tests.helpers import small_model
 
-DEFAULTS = {
-    "prog": "net-train",
-    "description": "Train Net.",
-    "learning_rate": 0.01,
-    "steps_per_execution": 1,
-    "dtype_policy": "float32",
-}
-
 
 def parse(*argv):
-    return options.parse_args([str(a) for a in argv], **DEFAULTS)
+    return small_model.options(*argv)
 
 
 def test_the_callbacks_of_the_options(tmp_path):
@@ -35,11 +27,11 @@ def test_the_callbacks_of_the_options(tmp_path):
     assert log.path == tmp_path / "history.csv"
     args = parse(*output, "--early-stopping", 2, "--checkpoint-every", 3,
                  "--validation-split", 0.2)  # fmt: skip
-    log, checkpoints, best = run.TrainingRun(args).callbacks()
+    best, checkpoints, log = run.TrainingRun(args).callbacks()
     assert (checkpoints.directory, checkpoints.every) == (tmp_path / "checkpoints", 3)
     assert (best.monitor, best.mode, best.patience) == ("val_loss", "auto", 2)
     assert best.path == tmp_path / "best.keras"
-    (_, best) = run.TrainingRun(parse(*output, "--monitor", "acc:max")).callbacks()
+    best, _ = run.TrainingRun(parse(*output, "--monitor", "acc:max")).callbacks()
     assert (best.monitor, best.mode, best.patience) == ("acc", "max", None)
 
 
