@@ -405,9 +405,8 @@ ANSWERS: tuple[Question, ...] = (
         "interactively).",
         resolve=lambda value, a: bool(value),
         default=lambda a: False,
-        # What `new` writes, not what the templates render: not recorded in a
-        # project's answers file (`update` renders a project) nor written on the
-        # command lines of generated files.
+        # Not recorded in a project's answers file: an answers file is a
+        # project's (`project.read_answers`).
         applies=lambda a: False,
         prompt="Write a module (NAME.py) or an installable project (NAME/)",
         choices=lambda a: [

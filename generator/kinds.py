@@ -10,6 +10,7 @@ strings (or of ``(key, value)`` pairs) for a repeatable flag.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,10 @@ class Kind:
     def arguments(self, raw: Any) -> list[str]:
         """The command-line values of ``raw``, one per flag."""
         return [self.text(raw)]
+
+    def flags(self, option: str, raw: Any) -> list[str]:
+        """``raw`` on a command line: ``option VALUE`` per value (shell-quoted)."""
+        return [f"{option} {shlex.quote(value)}" for value in self.arguments(raw)]
 
     def to_json(self, raw: Any) -> Any:
         return raw
@@ -204,8 +209,7 @@ class _Specs(_List):
 
 class _Switch(Kind):
     """On or off: a pair of flags ``--NAME/--no-NAME``; at a prompt, one of two words
-    (``off``, ``on``). It chooses what ``new`` writes (a module or a project), not
-    what a template renders: the command lines of generated files leave it out."""
+    (``off``, ``on``)."""
 
     name = "switch"
     cli_type = bool
@@ -228,8 +232,8 @@ class _Switch(Kind):
     def text(self, raw: Any) -> str:
         return self.words[bool(raw)]
 
-    def arguments(self, raw: Any) -> list[str]:
-        return []  # not on the command line of a generated file
+    def flags(self, option: str, raw: Any) -> list[str]:
+        return [option if raw else f"--no-{option[2:]}"]
 
     def json_ok(self, value: Any) -> bool:
         return isinstance(value, bool)

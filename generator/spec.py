@@ -317,7 +317,8 @@ def command_line(spec: Spec) -> str:
         if not question.when(values):
             continue
         raw = question.unparse(values[question.name])
-        for argument in question.kind.arguments(raw):
-            quoted = shlex.quote(argument)
-            parts.append(quoted if question.argument else f"{question.option} {quoted}")
+        if question.argument:
+            parts += [shlex.quote(value) for value in question.kind.arguments(raw)]
+        else:
+            parts += question.kind.flags(question.option, raw)
     return " ".join(parts)

@@ -277,6 +277,8 @@ def test_every_stored_answer_round_trips_through_the_answers_file(tmp_path):
             assert getattr(recorded.answers, question.name) == getattr(
                 expected, question.name
             ), question.name
+        elif question.name == "project":  # an answers file is a project's
+            assert recorded.answers.project is True
         elif question.stored:
             assert getattr(recorded.answers, question.name) is None, question.name
     assert recorded.template_dirs == ("../tpl",)
@@ -290,7 +292,9 @@ def test_the_command_line_names_every_answer_that_applies(tmp_path):
             assert words[2] == spec.name
         elif question.when({q.name: getattr(spec, q.name) for q in ANSWERS}):
             raw = question.unparse(getattr(spec, question.name))
-            if question.kind.arguments(raw):  # none named inputs/outputs: no flag
+            if question.kind.cli_type is bool:  # a switch: --NAME or --no-NAME
+                assert question.kind.flags(question.option, raw)[0] in words
+            elif question.kind.arguments(raw):  # none named inputs/outputs: no flag
                 assert question.option in words, question.name
     assert "--num-classes" not in words  # regression: the classes do not apply
     assert words[words.index("--var") + 1] == "clip=1.5"
