@@ -187,6 +187,12 @@ class Question:
         return len(offered) > (0 if self.kind.repeated else 1)
 
 
+def _default_model_type(a: Resolved) -> str:
+    """functional, when the recipe takes it; else the recipe's first model type."""
+    accepted = a["recipe"].model_types
+    return "functional" if "functional" in accepted else accepted[0]
+
+
 def _outputs(a: Resolved) -> tuple[Output, ...]:
     """The named outputs among the resolved answers ``a`` (none when not resolved)."""
     return a.get("outputs") or ()
@@ -204,8 +210,35 @@ def _no_sequential(a: Resolved, flag: str) -> None:
         )
 
 
+def _named_io(recipe: recipes.Recipe) -> bool:
+    """Whether ``recipe`` takes named inputs and outputs (see :func:`_refuse_named`)."""
+    return not recipe.networks
+
+
+def _named_outputs(recipe: recipes.Recipe) -> bool:
+    return _named_io(recipe) and recipe.compiles_loss
+
+
+def _refuse_named(recipe: recipes.Recipe, outputs: bool) -> None:
+    """Refuse named inputs (``outputs``: or outputs) that ``recipe`` cannot take."""
+    if recipe.networks:
+        raise UserError(
+            f"recipe {recipe.name!r} with named inputs or outputs: its networks "
+            f"({', '.join(recipe.networks)}) take one unnamed input and output; drop "
+            "--output/--input or choose another recipe"
+        )
+    if outputs and not recipe.compiles_loss:
+        raise UserError(
+            f"recipe {recipe.name!r} with named outputs: the model owns one loss "
+            "object for one output (compile gets no loss={...}); drop --output or "
+            "choose another recipe"
+        )
+
+
 def _resolve_outputs(values: Sequence[str], a: Resolved) -> tuple[Output, ...]:
     # A sequential model is refused in _resolve_inputs (which knows the model type).
+    if values:
+        _refuse_named(a["recipe"], outputs=True)
     taken: dict[str, str] = {}
     return tuple(parse_output(text, taken) for text in values)
 
@@ -216,6 +249,7 @@ def _resolve_inputs(values: Sequence[str], a: Resolved) -> tuple[Input, ...]:
     if not values:
         return ()
     _no_sequential(a, "--input")
+    _refuse_named(a["recipe"], outputs=False)
     taken = {o.name: "an output" for o in _outputs(a)}
     inputs = tuple(parse_input(text, taken) for text in values)
     if not _outputs(a):
@@ -223,10 +257,39 @@ def _resolve_inputs(values: Sequence[str], a: Resolved) -> tuple[Input, ...]:
     return inputs
 
 
+def _recipe_losses(a: Resolved) -> tuple[catalog.Loss, ...]:
+    """The losses the recipe trains with, in its order (every loss for most)."""
+    accepted = a["recipe"].losses
+    if not accepted:
+        return catalog.LOSSES
+    return tuple(catalog.LOSS_INDEX[name] for name in accepted)
+
+
 def _loss_choices(a: Resolved) -> list[tuple[str, str]]:
     return [
         (loss.snake_name, "; ".join(filter(None, [", ".join(loss.tasks), loss.notes])))
-        for loss in catalog.LOSSES
+        for loss in _recipe_losses(a)
+    ]
+
+
+def _default_loss(a: Resolved) -> str:
+    """A named output's loss; else the recipe's first loss (the usual one: sparse
+    categorical crossentropy when the recipe takes any)."""
+    if _outputs(a):
+        return _outputs(a)[0].loss.snake_name
+    if a["recipe"].losses:
+        return a["recipe"].losses[0]
+    return "sparse_categorical_crossentropy"
+
+
+def _recipe_metrics(recipe: recipes.Recipe, task: str) -> list[catalog.Metric]:
+    """The metrics that fit ``task`` and that ``recipe`` can work with."""
+    if not recipe.takes_metrics:
+        return []
+    return [
+        m
+        for m in catalog.compatible_metrics(task)
+        if m.snake_name not in recipe.refused_metrics
     ]
 
 
@@ -235,9 +298,11 @@ def _metric_choices(a: Resolved) -> list[tuple[str, str]]:
         return [
             (f"{o.name}:{m.snake_name}", m.notes)
             for o in _outputs(a)
-            for m in catalog.compatible_metrics(o.task.name)
+            for m in _recipe_metrics(a["recipe"], o.task.name)
         ]
-    return [(m.snake_name, m.notes) for m in catalog.compatible_metrics(a["task"].name)]
+    return [
+        (m.snake_name, m.notes) for m in _recipe_metrics(a["recipe"], a["task"].name)
+    ]
 
 
 def _metric_list(
@@ -259,24 +324,36 @@ def _resolve_metrics(
 ) -> tuple[catalog.Metric | OutputMetric, ...]:
     """The metrics; with named outputs, ``OutputMetric``s from ``OUTPUT:METRIC``."""
     if not _outputs(a):
-        return tuple(_metric_list(values, a["loss"], a["task"]))
+        single = _metric_list(values, a["loss"], a["task"])
+        recipes.check_metrics(a["recipe"], [m.snake_name for m in single])
+        return tuple(single)
     outputs = {o.name: o for o in _outputs(a)}
     per_output = split_output_metrics(values, list(outputs))
-    result: list[catalog.Metric | OutputMetric] = []
+    result: list[OutputMetric] = []
     for name, output in outputs.items():
         try:
             metrics = _metric_list(per_output[name], output.loss, output.task)
         except UserError as error:
             raise UserError(f"output {name!r}: {error}") from None
         result += [OutputMetric(name, metric) for metric in metrics]
+    recipes.check_metrics(a["recipe"], [m.metric.snake_name for m in result])
     return tuple(result)
+
+
+def _usual_metrics(recipe: recipes.Recipe, task: catalog.Task) -> tuple[str, ...]:
+    """The task's usual metrics that the recipe works with (none: it takes none)."""
+    if not recipe.takes_metrics:
+        return ()
+    return tuple(m for m in task.default_metrics if m not in recipe.refused_metrics)
 
 
 def _default_metrics(a: Resolved) -> tuple[str, ...]:
     if not _outputs(a):
-        return a["task"].default_metrics
+        return _usual_metrics(a["recipe"], a["task"])
     return tuple(
-        f"{o.name}:{metric}" for o in _outputs(a) for metric in o.task.default_metrics
+        f"{o.name}:{metric}"
+        for o in _outputs(a)
+        for metric in _usual_metrics(a["recipe"], o.task)
     )
 
 
@@ -312,6 +389,7 @@ def _resolve_loss(value: Any, a: Resolved) -> catalog.Loss:
             f"--loss {value!r} with --output: give each output's loss in --output "
             f"{OUTPUT_SYNTAX}"
         )
+    recipes.check_loss(a["recipe"], loss.snake_name)
     return loss
 
 
@@ -322,29 +400,6 @@ def _resolve_task(value: Any, a: Resolved) -> catalog.Task:
             f"{OUTPUT_SYNTAX}"
         )
     return resolve_task(a["loss"], value)
-
-
-def _resolve_recipe(value: Any, a: Resolved) -> recipes.Recipe:
-    recipe = recipes.resolve_recipe(
-        value,
-        a.get("model_type"),
-        # A named output's metric (OutputMetric) is checked by its catalog entry.
-        [getattr(m, "metric", m).snake_name for m in a.get("metrics") or ()],
-        a["loss"].snake_name if a.get("loss") else None,
-    )
-    if recipe.networks and (_outputs(a) or _inputs(a)):
-        raise UserError(
-            f"recipe {recipe.name!r} with named inputs or outputs: its networks "
-            f"({', '.join(recipe.networks)}) take one unnamed input and output; drop "
-            "--output/--input or choose another recipe"
-        )
-    if not recipe.compiles_loss and _outputs(a):
-        raise UserError(
-            f"recipe {recipe.name!r} with named outputs: the model owns one loss "
-            "object for one output (compile gets no loss={...}); drop --output or "
-            "choose another recipe"
-        )
-    return recipe
 
 
 def _learning_rate(value: Any, a: Resolved) -> float:
@@ -416,15 +471,41 @@ ANSWERS: tuple[Question, ...] = (
         readme_default="off (asked)",
     ),
     Question(
+        name="recipe",
+        kind=TEXT,
+        label="recipe",
+        help="The training algorithm in the steps: "
+        + "; ".join(f"{r.name}: {r.summary}" for r in recipes.RECIPES)
+        + ". Default: default. See `recipes`.",
+        update_help="Switch to another recipe (see `recipes`); the old recipe's "
+        "settings are dropped, the new one's take their defaults unless given.",
+        # The first answer after the name: the model type, named inputs and outputs,
+        # loss and metrics are checked against it, and their defaults follow it (a
+        # recipe that takes some losses or model types only: its first one).
+        resolve=lambda value, a: recipes.resolve_recipe(value),
+        unparse=lambda recipe: recipe.name,
+        default=lambda a: recipes.DEFAULT_RECIPE,
+        prompt="Recipe (see `keras-jax-scaffold recipes`)",
+        choices=lambda a: [(r.name, r.summary) for r in recipes.RECIPES],
+        completion=tuple(recipes.RECIPE_INDEX),
+        readme_default="`default`",
+    ),
+    # One entry per recipe setting; recipes.py holds their flags, types and checks.
+    *(_setting_question(owner, setting) for owner, setting in recipes.SETTING_OWNERS),
+    Question(
         name="model_type",
         kind=TEXT,
         label="model type",
-        help="sequential, functional or subclassed. Default: functional.",
+        help="sequential, functional or subclassed (the recipes with several "
+        "networks: functional or subclassed). Default: functional.",
         update_help="Change the model type (sequential, functional, subclassed).",
-        resolve=lambda value, a: resolve_model_type(value),
-        default=lambda a: "functional",
+        depends_on=("recipe",),
+        resolve=lambda value, a: recipes.check_model_type(
+            a["recipe"], resolve_model_type(value)
+        ),
+        default=_default_model_type,
         prompt="Model type",
-        choices=lambda a: [(t, "") for t in catalog.MODEL_TYPES],
+        choices=lambda a: [(t, "") for t in a["recipe"].model_types],
         completion=catalog.MODEL_TYPES,
         readme_default="`functional`",
     ),
@@ -442,13 +523,13 @@ ANSWERS: tuple[Question, ...] = (
         "Default: one unnamed output.",
         update_help="Replace the named outputs (repeatable; 'none' for one unnamed "
         "output). Recorded metrics that no longer fit are derived again.",
-        depends_on=("model_type",),
+        depends_on=("model_type", "recipe"),
         resolve=_resolve_outputs,
         unparse=lambda outputs: tuple(o.text for o in outputs),
         default=lambda a: (),
-        # Asked for the model types that take named outputs (the command line writes
-        # the flag only for named outputs: none gives no argument).
-        when=lambda a: a["model_type"] != "sequential",
+        # Asked for the model types and recipes that take named outputs (the command
+        # line writes the flag only for named outputs: none gives no argument).
+        when=lambda a: a["model_type"] != "sequential" and _named_outputs(a["recipe"]),
         prompt="Outputs (NAME:LOSS[@TASK][:WEIGHT], comma-separated; 'none' for one "
         "unnamed output)",
         given_instead=("loss", "task"),
@@ -459,26 +540,25 @@ ANSWERS: tuple[Question, ...] = (
         kind=TEXT,
         label="loss",
         help="A Keras loss: class name, snake_case name or alias (mse, mae, ...). "
-        "Default: sparse_categorical_crossentropy. See `losses`.",
+        "Default: sparse_categorical_crossentropy, or the recipe's first loss for a "
+        "recipe that takes some only (gan: binary_crossentropy, vae: "
+        "mean_squared_error). See `losses`.",
         update_help="Change the loss. Recorded answers that depend on it (task, "
         "metrics, input shape, classes, output units) are derived again unless given "
         "when they no longer fit or still had the old default; each is reported as a "
         "note.",
-        depends_on=("outputs",),
+        depends_on=("outputs", "recipe"),
         when=lambda a: not _outputs(a),
         resolve=_resolve_loss,
         unparse=lambda loss: loss.snake_name,
-        default=lambda a: (
-            _outputs(a)[0].loss.snake_name
-            if _outputs(a)
-            else "sparse_categorical_crossentropy"
-        ),
+        default=_default_loss,
         prompt="Loss (a number or a name)",
         choices=_loss_choices,
         menu="Losses (name, tasks; see `keras-jax-scaffold losses`):",
         item="loss",
         completion=tuple(loss.snake_name for loss in catalog.LOSSES),
-        readme_default="`sparse_categorical_crossentropy`",
+        readme_default="`sparse_categorical_crossentropy`; the recipe's first loss "
+        "for a recipe that takes some only",
     ),
     Question(
         name="task",
@@ -510,10 +590,14 @@ ANSWERS: tuple[Question, ...] = (
         help="A Keras metric; repeat or comma-separate for several, 'none' for no "
         "metric. 'accuracy'/'acc' and 'crossentropy'/'ce' resolve by the output's "
         "shape as in Keras's compile; a metric logs under the name given. With "
-        "--output: OUTPUT:METRIC. Default: the task's usual metric. See `metrics`.",
+        "--output: OUTPUT:METRIC. Default: the task's usual metric (none for a "
+        "recipe that takes no metrics). See `metrics`.",
         update_help="Replace the metrics; repeat or comma-separate, 'none' for no "
         "metric.",
-        depends_on=("loss", "task", "outputs"),
+        depends_on=("loss", "task", "outputs", "recipe"),
+        # Asked (and recorded) for the recipes that take metrics (gan logs its own
+        # losses only); given to another, it is refused unless 'none'.
+        when=lambda a: a["recipe"].takes_metrics,
         resolve=_resolve_metrics,
         unparse=lambda metrics: tuple(m.name for m in metrics),
         default=_default_metrics,
@@ -522,19 +606,22 @@ ANSWERS: tuple[Question, ...] = (
         menu="Metrics that fit {loss} ({task}):",
         menu_empty="No built-in metric fits {task}; the model logs its loss only.",
         completion=tuple(m.snake_name for m in catalog.METRICS),
-        readme_default="the task's usual metric",
+        readme_default="the task's usual metric (none for a recipe without metrics)",
     ),
     Question(
         name="optimizer",
         kind=TEXT,
         label="optimizer",
-        help="A Keras optimizer (adam, adamw, sgd, ...). Default: adam.",
-        update_help="Change the optimizer.",
+        help="A Keras optimizer (adam, adamw, sgd, ...) or an optax one, "
+        "optax:NAME (optax:adamw, optax:lion, optax:adafactor, ...: the generated "
+        "code then needs optax; see docs/optimizers.md). Default: adam.",
+        update_help="Change the optimizer (a Keras one, or optax:NAME).",
         resolve=lambda value, a: resolve_optimizer(value),
         unparse=str.lower,
         default=lambda a: "adam",
-        prompt="Optimizer",
-        completion=tuple(snake for _, snake in catalog.OPTIMIZERS),
+        prompt="Optimizer (a Keras one, or optax:NAME)",
+        completion=tuple(snake for _, snake in catalog.OPTIMIZERS)
+        + tuple(catalog.OPTAX_PREFIX + name for name in catalog.OPTAX_OPTIMIZERS),
         readme_default="`adam`",
     ),
     Question(
@@ -560,7 +647,7 @@ ANSWERS: tuple[Question, ...] = (
         "unnamed input.",
         update_help="Replace the named inputs (repeatable; 'none' for one unnamed "
         "input).",
-        depends_on=("model_type", "outputs", "loss", "task"),
+        depends_on=("model_type", "recipe", "outputs", "loss", "task"),
         resolve=_resolve_inputs,
         unparse=lambda inputs: tuple(i.text for i in inputs),
         default=lambda a: (),
@@ -568,6 +655,7 @@ ANSWERS: tuple[Question, ...] = (
         # named outputs always sit on one vector).
         when=lambda a: (
             a["model_type"] != "sequential"
+            and _named_io(a["recipe"])
             and (bool(_outputs(a)) or a["task"].input_kind == "vector")
         ),
         prompt="Inputs (NAME:SHAPE, space-separated, e.g. image:8,8,3; 'none' for one "
@@ -633,27 +721,6 @@ ANSWERS: tuple[Question, ...] = (
         prompt="Hidden units",
         readme_default="`32`",
     ),
-    Question(
-        name="recipe",
-        kind=TEXT,
-        label="recipe",
-        help="The training algorithm in the steps: "
-        + "; ".join(f"{r.name}: {r.summary}" for r in recipes.RECIPES)
-        + ". Default: default. See `recipes`.",
-        update_help="Switch to another recipe (see `recipes`); the old recipe's "
-        "settings are dropped, the new one's take their defaults unless given.",
-        # Checked against the model type, loss and metrics (resolved before it), but
-        # not derived from them.
-        resolve=_resolve_recipe,
-        unparse=lambda recipe: recipe.name,
-        default=lambda a: recipes.DEFAULT_RECIPE,
-        prompt="Recipe (see `keras-jax-scaffold recipes`)",
-        choices=lambda a: [(r.name, r.summary) for r in recipes.RECIPES],
-        completion=tuple(recipes.RECIPE_INDEX),
-        readme_default="`default`",
-    ),
-    # One entry per recipe setting; recipes.py holds their flags, types and checks.
-    *(_setting_question(owner, setting) for owner, setting in recipes.SETTING_OWNERS),
     Question(
         name="dtype_policy",
         kind=TEXT,

@@ -662,6 +662,41 @@ OPTIMIZERS: tuple[tuple[str, str], ...] = (
     ("SGD", "sgd"),
 )
 
+# `--optimizer optax:NAME`: optax's optimizers (functions of `optax`) that take a
+# learning rate as their first argument and whose state is arrays of numbers, so
+# that it can live in Keras variables (`OptaxOptimizer`). Not here: lbfgs and
+# polyak_sgd (their update needs the loss value), noisy_sgd (a PRNG key in its
+# state), the optimistic ones (for min-max games; booleans in their state).
+# tests/generated/test_optax.py checks each against the installed optax.
+OPTAX_PREFIX = "optax:"
+OPTAX_OPTIMIZERS: tuple[str, ...] = (
+    "adabelief",
+    "adadelta",
+    "adafactor",
+    "adagrad",
+    "adam",
+    "adamax",
+    "adamaxw",
+    "adamw",
+    "adan",
+    "amsgrad",
+    "fromage",
+    "lamb",
+    "lars",
+    "lion",
+    "nadam",
+    "nadamw",
+    "novograd",
+    "radam",
+    "rmsprop",
+    "rprop",
+    "sgd",
+    "sign_sgd",
+    "signum",
+    "sm3",
+    "yogi",
+)
+
 MODEL_TYPES = ("sequential", "functional", "subclassed")
 
 

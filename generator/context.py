@@ -25,6 +25,7 @@ from . import __version__, catalog, recipes
 from .io_grammar import OutputMetric
 from .layout import ANSWERS_FILE
 from .spec import Spec, answer_context, command_line
+from .values import optax_name
 
 CONTEXT_VERSION = 1
 
@@ -32,25 +33,44 @@ CONTEXT_VERSION = 1
 PlainValue = int | float | str | bool | list[int]
 
 # What a generated project depends on: the ranges this tool is tested with, read from
-# this tool's own metadata (pyproject.toml) so the two cannot drift apart.
+# this tool's own metadata (pyproject.toml) so the two cannot drift apart; optax (the
+# range of this tool's `dev` extra, which its tests use) only for an optax optimizer.
 PROJECT_RUNTIME_PACKAGES = ("keras", "jax", "jaxlib")
+OPTAX_EXTRA = "dev"
+
+
+@functools.cache
+def _requirements() -> dict[tuple[str, str], str]:
+    """``{(name, extra): "name>=x,<y"}`` of this tool's requirements (extra "" for
+    the dependencies themselves), the specifiers sorted (lower bound first)."""
+    result = {}
+    for requirement in importlib.metadata.requires("keras-jax-scaffold") or []:
+        match = re.match(r"([A-Za-z0-9_.-]+)\s*([^;]*)(?:;(.*))?", requirement)
+        assert match is not None  # any requirement starts with a name
+        name, specifiers, marker = match.groups()
+        extra = re.fullmatch(r"""\s*extra\s*==\s*["']([\w-]+)["']\s*""", marker or "")
+        if marker and not extra:
+            continue  # a platform or version marker: not what projects copy
+        ordered = sorted(
+            specifiers.strip().split(","), key=lambda s: (not s.startswith(">="), s)
+        )
+        key = (name.lower(), extra.group(1) if extra else "")
+        result[key] = name.lower() + ",".join(ordered)
+    return result
 
 
 @functools.cache
 def project_dependencies() -> tuple[str, ...]:
     """``["keras>=3.15,<4", ...]``: this tool's own ranges for keras, jax and jaxlib."""
-    requirements = importlib.metadata.requires("keras-jax-scaffold") or []
-    result = {}
-    for requirement in requirements:
-        match = re.match(r"([A-Za-z0-9_.-]+)\s*(.*)", requirement)
-        assert match is not None  # any requirement starts with a name
-        name, specifiers = match.groups()
-        if name.lower() in PROJECT_RUNTIME_PACKAGES and ";" not in specifiers:
-            ordered = sorted(
-                specifiers.split(","), key=lambda s: (not s.startswith(">="), s)
-            )
-            result[name.lower()] = name.lower() + ",".join(ordered)
-    return tuple(result[name] for name in PROJECT_RUNTIME_PACKAGES if name in result)
+    ranges = _requirements()
+    return tuple(
+        ranges[(name, "")] for name in PROJECT_RUNTIME_PACKAGES if (name, "") in ranges
+    )
+
+
+def optax_dependency() -> str:
+    """``"optax>=0.2.8,<0.3"``: the range of optax this tool's tests run with."""
+    return _requirements().get(("optax", OPTAX_EXTRA), "optax")
 
 
 def _plain(value: catalog.Value) -> PlainValue:
@@ -302,7 +322,8 @@ def build_context(spec: Spec, custom_templates: tuple[str, ...] = ()) -> dict:
             {"name": i.name, "shape": repr(tuple(i.shape))} for i in spec.inputs
         ],
         "outputs": outputs(spec),
-        "dependencies": list(project_dependencies()),
+        "dependencies": list(project_dependencies())
+        + ([optax_dependency()] if optax_name(spec.optimizer) else []),
         "answers_file": ANSWERS_FILE,
         "custom_templates": list(custom_templates),
         "vars": dict(spec.variables),
@@ -312,9 +333,14 @@ def build_context(spec: Spec, custom_templates: tuple[str, ...] = ()) -> dict:
             spec.model_type,
             spec.loss.snake_name,
         ),
+        # `optax`: the optax optimizer's name (`--optimizer optax:NAME`), else "".
         "optimizer": _with_source(
             "optimizer",
-            {"name": spec.optimizer, "learning_rate": repr(spec.learning_rate)},
+            {
+                "name": spec.optimizer,
+                "learning_rate": repr(spec.learning_rate),
+                "optax": optax_name(spec.optimizer),
+            },
         ),
         # Answers that are template variables of their own (Question.context).
         **answer_context(spec),

@@ -12,13 +12,14 @@ takes several).
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import typer
 
-from .answer_table import Question, Resolved
+from .answer_table import ANSWERS, Question, Resolved
 from .errors import UserError
 from .kinds import split_items
 from .spec import UNSETTLED, Answers, Policy, walk
@@ -178,7 +179,39 @@ def ask_missing(given: Answers) -> Answers:
     is asked in vain. Returns the answers, every one explicit.
     """
     known = walk(_Settle(given)).resolved
+    _check_given_for_every_choice(given, known)
     return Answers(**walk(_Ask(given, known)).raw)
+
+
+def _check_given_for_every_choice(given: Answers, known: Resolved) -> None:
+    """The given answers that depend on a choice still to be asked that depends on
+    nothing (the recipe, which the model type, loss and metrics follow), checked
+    against each of its choices: if they fit none, the error for its default choice
+    is raised before any question (a bad flag never costs a question)."""
+    for question in ANSWERS:
+        if (
+            question.name in known
+            or question.depends_on
+            or question.choices is None
+            or question.kind.repeated
+            or not _asked(question, known, given)
+        ):
+            continue
+        errors: dict[str, UserError] = {}
+        for value, _ in question.offered(known) or ():
+            try:
+                chosen: dict[str, Any] = {question.name: value}
+                walk(_Settle(dataclasses.replace(given, **chosen)))
+            except UserError as error:
+                errors[value] = error
+            else:
+                break
+        else:
+            default = question.unparse(
+                question.resolve(question.default_for(known), known)
+            )
+            if errors:
+                raise errors.get(default) or next(iter(errors.values()))
 
 
 class _MissingFlags(Policy):

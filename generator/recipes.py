@@ -350,27 +350,27 @@ SETTING_OWNERS = tuple(
 SETTINGS = {setting.name: setting for _, setting in SETTING_OWNERS}
 
 
-def resolve_recipe(
-    value: str, model_type: str | None, metric_names, loss_name: str | None = None
-) -> Recipe:
-    """The recipe named ``value`` (``_`` and case are forgiven) for this model type,
-    these metrics and this loss (``None``/empty: not known yet); UserError saying why
-    otherwise."""
+def resolve_recipe(value: str) -> Recipe:
+    """The recipe named ``value`` (``_`` and case are forgiven); UserError otherwise.
+    The model type, loss and metrics are checked against it later
+    (:func:`check_model_type`, :func:`check_loss`, :func:`check_metrics`)."""
     recipe = RECIPE_INDEX.get(value.strip().lower().replace("_", "-"))
     if recipe is None:
         raise unknown(
             "recipe", value, list(RECIPE_INDEX), hint="see `keras-jax-scaffold recipes`"
         )
-    if model_type is not None and model_type not in recipe.model_types:
+    return recipe
+
+
+def check_model_type(recipe: Recipe, model_type: str) -> str:
+    """``model_type``, if the recipe supports it; UserError saying why otherwise."""
+    if model_type not in recipe.model_types:
         reason = f" ({recipe.model_types_reason})" if recipe.model_types_reason else ""
         raise UserError(
             f"recipe {recipe.name!r} does not support model type {model_type!r}"
             f"{reason}; use --model-type {' or '.join(recipe.model_types)}"
         )
-    if loss_name is not None:
-        check_loss(recipe, loss_name)
-    check_metrics(recipe, metric_names or ())
-    return recipe
+    return model_type
 
 
 def check_metrics(recipe: Recipe, metric_names) -> None:

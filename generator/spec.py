@@ -60,6 +60,16 @@ class Answers:
 
     name: str | None = None
     project: bool | None = None
+    recipe: str | None = None
+    # The recipes' settings (recipes.SETTING_OWNERS), each an answer of its own.
+    microbatches: int | None = None
+    clip_norm: float | None = None
+    rho: float | None = None
+    noise_dim: int | None = None
+    temperature: float | None = None
+    alpha: float | None = None
+    teacher: str | None = None
+    latent_dim: int | None = None
     model_type: str | None = None
     outputs: tuple[str, ...] | None = None
     loss: str | None = None
@@ -72,16 +82,6 @@ class Answers:
     num_classes: int | None = None
     output_units: int | None = None
     hidden_units: int | None = None
-    recipe: str | None = None
-    # The recipes' settings (recipes.SETTING_OWNERS), each an answer of its own.
-    microbatches: int | None = None
-    clip_norm: float | None = None
-    rho: float | None = None
-    noise_dim: int | None = None
-    temperature: float | None = None
-    alpha: float | None = None
-    teacher: str | None = None
-    latent_dim: int | None = None
     dtype_policy: str | None = None
     variables: tuple[tuple[str, str], ...] | None = None
     template_dirs: tuple[str, ...] | None = None
@@ -102,19 +102,6 @@ class Spec:
 
     name: str
     project: bool  # a project NAME/ (else the module NAME.py)
-    model_type: str
-    outputs: tuple[Output, ...]
-    loss: catalog.Loss
-    task: catalog.Task
-    # With named outputs, an OutputMetric per ``OUTPUT:METRIC``.
-    metrics: tuple[catalog.Metric | OutputMetric, ...]
-    optimizer: str  # the Keras class name
-    learning_rate: float
-    inputs: tuple[Input, ...]
-    input_shape: tuple[int, ...]
-    num_classes: int
-    output_units: int
-    hidden_units: int
     recipe: recipes.Recipe
     microbatches: int
     clip_norm: float
@@ -124,6 +111,19 @@ class Spec:
     alpha: float
     teacher: str
     latent_dim: int
+    model_type: str
+    outputs: tuple[Output, ...]
+    loss: catalog.Loss
+    task: catalog.Task
+    # With named outputs, an OutputMetric per ``OUTPUT:METRIC``.
+    metrics: tuple[catalog.Metric | OutputMetric, ...]
+    optimizer: str  # the Keras class name, or optax:NAME
+    learning_rate: float
+    inputs: tuple[Input, ...]
+    input_shape: tuple[int, ...]
+    num_classes: int
+    output_units: int
+    hidden_units: int
     dtype_policy: str
     variables: tuple[tuple[str, str], ...]
     template_dirs: tuple[str, ...]

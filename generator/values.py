@@ -133,10 +133,36 @@ def resolve_metric(
 
 
 def resolve_optimizer(value: str) -> str:
-    cls = catalog.OPTIMIZER_INDEX.get(value.lower())
+    """A Keras optimizer's class name, or ``optax:NAME`` for an optax optimizer."""
+    text = value.strip()
+    if text.lower().startswith(catalog.OPTAX_PREFIX):
+        name = text[len(catalog.OPTAX_PREFIX) :].strip().lower()
+        if name not in catalog.OPTAX_OPTIMIZERS:
+            raise unknown(
+                "optax optimizer",
+                text,
+                [catalog.OPTAX_PREFIX + n for n in catalog.OPTAX_OPTIMIZERS],
+                hint="those that take a learning rate: "
+                + ", ".join(catalog.OPTAX_OPTIMIZERS),
+            )
+        return catalog.OPTAX_PREFIX + name
+    cls = catalog.OPTIMIZER_INDEX.get(text.lower())
     if cls is None:
-        raise unknown("optimizer", value, [snake for _, snake in catalog.OPTIMIZERS])
+        raise unknown(
+            "optimizer",
+            value,
+            [snake for _, snake in catalog.OPTIMIZERS],
+            hint="or an optax one as optax:NAME, e.g. optax:adamw",
+        )
     return cls
+
+
+def optax_name(optimizer: str) -> str:
+    """The optax optimizer of a resolved ``--optimizer`` (``adamw`` for
+    ``optax:adamw``), or "" for a Keras one."""
+    if optimizer.startswith(catalog.OPTAX_PREFIX):
+        return optimizer[len(catalog.OPTAX_PREFIX) :]
+    return ""
 
 
 def dims(text: str) -> tuple[int, ...]:

@@ -425,7 +425,16 @@ CONTEXT_DOCS = {
         "Seed of the fixed projection `make_dataset` derives its targets from.",
     ),
     "optimizer": ("dict", "The optimizer."),
-    "optimizer.name": ("str", "Its Keras class name, e.g. `Adam`."),
+    "optimizer.name": (
+        "str",
+        "Its Keras class name, e.g. `Adam`, or `optax:NAME` (`--optimizer optax:NAME`).",
+    ),
+    "optimizer.optax": (
+        "str",
+        "The optax optimizer's name (`--optimizer optax:NAME`), e.g. `adamw`, else "
+        "empty: the code defines `OptaxOptimizer` and `optax_transformation` "
+        "(`partials/optax_optimizer.py.jinja`) and imports optax.",
+    ),
     "optimizer.learning_rate": (
         "str",
         "The learning rate as a Python literal, e.g. `0.001`.",
@@ -440,8 +449,9 @@ CONTEXT_DOCS = {
     "dependencies": (
         "list[str]",
         (
-            "A generated project's runtime requirements (keras, jax, jaxlib), with this "
-            "tool's tested version ranges, e.g. `keras>=3.15,<4`."
+            "A generated project's runtime requirements (keras, jax, jaxlib, and optax "
+            "for an optax optimizer), with this tool's tested version ranges, e.g. "
+            "`keras>=3.15,<4`."
         ),
     ),
     "answers_file": (
@@ -743,7 +753,8 @@ def _choices() -> dict[str, list[str]]:
         "task.name": sorted(catalog.TASKS),
         "task.input_kind": sorted({t.input_kind for t in tasks}),
         "task.target": sorted({t.target for t in tasks}),
-        "optimizer.name": [name for name, _ in catalog.OPTIMIZERS],
+        "optimizer.name": [name for name, _ in catalog.OPTIMIZERS]
+        + ["optax:" + name for name in catalog.OPTAX_OPTIMIZERS],
     }
 
 

@@ -51,6 +51,8 @@ EXAMPLES = (
     Answers(
         name="sequential_embeddings", model_type="sequential", loss="circle", metrics=()
     ),
+    # An optax optimizer under `fit` (docs/optimizers.md).
+    Answers(name="functional_optax", model_type="functional", optimizer="optax:adamw"),
 )
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import typer.main
-from keras_jax_scaffold import catalog, prompts
+from keras_jax_scaffold import catalog, prompts, recipes
 from keras_jax_scaffold.cli import app
 from keras_jax_scaffold.errors import UserError
 from keras_jax_scaffold.project import dump_answers, read_answers
@@ -157,8 +157,15 @@ def test_defaults_are_a_function_of_the_answers_they_depend_on():
         build_spec(Answers())
 
 
+DEFAULT_RECIPE = recipes.RECIPE_INDEX["default"]
+
+
 def test_resolve_validates_against_the_answers_it_depends_on():
-    mse = {"loss": catalog.LOSS_INDEX["mse"], "task": catalog.TASKS["regression"]}
+    mse = {
+        "loss": catalog.LOSS_INDEX["mse"],
+        "task": catalog.TASKS["regression"],
+        "recipe": DEFAULT_RECIPE,
+    }
     with pytest.raises(UserError, match="does not fit loss 'mean_squared_error'"):
         ANSWER_INDEX["metrics"].resolve(("accuracy",), mse)
     with pytest.raises(UserError, match="rank 1"):
@@ -178,7 +185,11 @@ def test_when_decides_what_applies():
     assert not ANSWER_INDEX["task"].asked({"loss": catalog.LOSS_INDEX["poisson"]})
     bce = {"loss": catalog.LOSS_INDEX["bce"]}
     assert ANSWER_INDEX["task"].asked(bce)
-    ctc = {"loss": catalog.LOSS_INDEX["ctc"], "task": catalog.TASKS["sequence_ctc"]}
+    ctc = {
+        "loss": catalog.LOSS_INDEX["ctc"],
+        "task": catalog.TASKS["sequence_ctc"],
+        "recipe": DEFAULT_RECIPE,
+    }
     assert not ANSWER_INDEX["metrics"].asked(ctc)
 
 

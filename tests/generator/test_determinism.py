@@ -91,10 +91,11 @@ def test_the_recorded_command_line_renders_the_same_file(tmp_path, config):
 
 COMMANDS = {
     "new": [["new", "demo", "--no-input", "--loss", "bce", "-m", "auc",
-             "--model-type", "subclassed"]],
+             "--model-type", "subclassed"],
+            ["new", "demo_optax", "--no-input", "--optimizer", "optax:adamw"]],
     "new --project, update": [
         ["new", "proj", "--project", "--no-input", "--model-type", "sequential"],
-        ["update", "proj", "--learning-rate", "0.01"],
+        ["update", "proj", "--learning-rate", "0.01", "--optimizer", "optax:lion"],
     ],
     "templates": [["templates", "list"], ["templates", "export", "exported"]],
 }  # fmt: skip

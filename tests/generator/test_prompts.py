@@ -15,9 +15,9 @@ import sys
 import time
 
 import pytest
-from keras_jax_scaffold import catalog, prompts
+from keras_jax_scaffold import catalog, prompts, recipes
 from keras_jax_scaffold.errors import UserError
-from keras_jax_scaffold.spec import ANSWER_INDEX, Answers
+from keras_jax_scaffold.spec import ANSWER_INDEX, Answers, build_spec
 
 from tests.helpers.cli import invoke
 from tests.helpers.cli import new_module as no_input
@@ -29,7 +29,7 @@ PROMPTS = {
     "loss": "Loss (a number or a name)",
     "task": "Task [",
     "metrics": "Metrics (numbers or names, comma-separated; 'none' for no metric)",
-    "optimizer": "Optimizer [adam]",
+    "optimizer": "Optimizer (a Keras one, or optax:NAME) [adam]",
     "learning_rate": "Learning rate [0.001]",
     "input_shape": "Input shape (",
     "num_classes": "Number of classes [3]",
@@ -40,6 +40,9 @@ PROMPTS = {
     "inputs": "Inputs (NAME:SHAPE, space-separated",
     "rho": "--rho (",
 }
+
+
+DEFAULT_RECIPE = recipes.RECIPE_INDEX["default"]
 
 
 @pytest.fixture
@@ -77,6 +80,10 @@ def test_every_answer_is_asked_and_bad_answers_are_reasked(tmp_path, terminal):
             "my_net",
             "modul",  # neither module nor project
             "m",  # module
+            "samm",  # typo
+            "sam",
+            "-1",  # rho below 0
+            "0.1",
             "sequental",  # typo
             "sequential",
             "mean_sqared_error",  # typo
@@ -98,10 +105,6 @@ def test_every_answer_is_asked_and_bad_answers_are_reasked(tmp_path, terminal):
             "2",  # output units
             "0",
             "16",  # hidden units
-            "samm",  # typo
-            "sam",
-            "-1",  # rho below 0
-            "0.1",
         ],
     )
     assert result.exit_code == 0, result.output
@@ -110,6 +113,10 @@ def test_every_answer_is_asked_and_bad_answers_are_reasked(tmp_path, terminal):
         "name",
         "project",
         "project",
+        "recipe",
+        "recipe",
+        "rho",
+        "rho",
         "model_type",
         "model_type",
         "loss",
@@ -124,10 +131,6 @@ def test_every_answer_is_asked_and_bad_answers_are_reasked(tmp_path, terminal):
         *["output_units"] * 3,
         "hidden_units",
         "hidden_units",
-        "recipe",
-        "recipe",
-        "rho",
-        "rho",
     ]
     # Each bad answer is explained, on stderr, before it is asked again.
     for reason in [
@@ -174,6 +177,7 @@ def test_enter_everywhere_gives_the_no_input_defaults(tmp_path, terminal):
     assert asked(result.stdout) == [
         "name",
         "project",
+        "recipe",
         "model_type",
         "outputs",
         "loss",
@@ -184,7 +188,6 @@ def test_enter_everywhere_gives_the_no_input_defaults(tmp_path, terminal):
         "input_shape",
         "num_classes",
         "hidden_units",
-        "recipe",
     ]
     assert (out / "demo.py").read_text(encoding="utf-8") == no_input(tmp_path)
 
@@ -267,7 +270,7 @@ def test_metric_menu_offers_only_metrics_that_fit_the_loss(tmp_path, terminal):
         "mse",
         "--task",
         "regression",
-        answers=["", "2, r2_score,2", "", "", "", "", "", "", ""],
+        answers=["", "", "2, r2_score,2", "", "", "", "", "", "", ""],  # project, recipe
     )
     assert result.exit_code == 0, result.output
     offered = catalog.compatible_metrics("regression")
@@ -304,7 +307,7 @@ def test_metric_none_at_the_prompt(tmp_path, terminal):
         "mse",
         "--task",
         "regression",
-        answers=["", "none"] + [""] * 7,
+        answers=["", "", "none"] + [""] * 7,  # project, recipe: Enter
     )
     assert result.exit_code == 0, result.output
     text = (tmp_path / "demo.py").read_text(encoding="utf-8")
@@ -350,6 +353,7 @@ def test_missing_flags():
     assert prompts.missing_flags(Answers()) == [
         "NAME",
         "--project",
+        "--recipe",
         "--model-type",
         "--output",
         "--loss",
@@ -360,7 +364,6 @@ def test_missing_flags():
         "--input-shape",
         "--num-classes",
         "--hidden-units",
-        "--recipe",
     ]
     full = {
         "name": "demo",
@@ -394,6 +397,7 @@ def test_parse_metric_choice():
     resolved = {
         "loss": catalog.LOSS_INDEX["mse"],
         "task": catalog.TASKS["regression"],
+        "recipe": DEFAULT_RECIPE,
     }
     question = ANSWER_INDEX["metrics"]
     offered = question.offered(resolved)
@@ -416,11 +420,12 @@ def test_parse_metric_choice():
 
 def test_parse_loss_choice():
     question = ANSWER_INDEX["loss"]
-    offered = question.offered({})
+    resolved = {"recipe": DEFAULT_RECIPE}
+    offered = question.offered(resolved)
     assert [name for name, _ in offered] == [loss.snake_name for loss in catalog.LOSSES]
 
     def parse(text):
-        return prompts.parse_choice(text, question, offered, {})
+        return prompts.parse_choice(text, question, offered, resolved)
 
     assert parse("1") == catalog.LOSSES[0].snake_name
     assert parse("MSE") == "mean_squared_error"
@@ -431,10 +436,10 @@ def test_parse_loss_choice():
 
 
 def test_loss_question_is_a_numbered_menu_like_the_metrics(tmp_path, terminal):
-    # Module or project, model type and outputs: Enter (a module, functional, one
-    # unnamed output); loss: 4.
+    # Module or project, recipe, model type and outputs: Enter (a module, default,
+    # functional, one unnamed output); loss: 4.
     result = interact(
-        "new", "demo", "-o", tmp_path, answers=["", "", "", "4"] + [""] * 8
+        "new", "demo", "-o", tmp_path, answers=["", "", "", "", "4"] + [""] * 8
     )
     assert result.exit_code == 0, result.output
     menu = re.findall(r"^\s+(\d+)\. (\w+)", result.stdout, re.MULTILINE)
@@ -527,6 +532,7 @@ def test_real_terminal_session(tmp_path):
         for prompt, answer in [
             (PROMPTS["name"], "pty_model"),
             (f"{PROMPTS['project']} [module/project] [module]", ""),
+            (PROMPTS["recipe"], ""),
             (PROMPTS["model_type"], "sequential"),
             (PROMPTS["loss"], "mean_sqared_error"),  # typo: re-asked
             ("did you mean 'mean_squared_error'?", None),
@@ -541,7 +547,6 @@ def test_real_terminal_session(tmp_path):
             ("Input shape (vector) [16]", "6"),
             ("Output units [1]", "2"),
             (PROMPTS["hidden_units"], ""),
-            (PROMPTS["recipe"], ""),
             ("create", None),
         ]:
             terminal.expect(prompt)
@@ -664,3 +669,44 @@ def test_module_or_project_is_asked_first_and_the_flags_skip_it(tmp_path, termin
         result = interact("new", name, "-o", tmp_path, flag, answers=[""] * 12)
         assert result.exit_code == 0, result.output
         assert "project" not in asked(result.stdout) and (tmp_path / written).is_file()
+
+
+@pytest.mark.parametrize("recipe", [r.name for r in recipes.RECIPES])
+def test_every_recipe_works_with_no_input_and_its_first_loss(tmp_path, recipe):
+    """A recipe that takes some losses only defaults to its first (and the metrics
+    to that task's usual ones, or none for a recipe without metrics)."""
+    result = invoke("new", "demo", "--recipe", recipe, "--no-input", "-o", tmp_path)
+    assert result.exit_code == 0, result.output
+    entry = recipes.RECIPE_INDEX[recipe]
+    loss = entry.losses[0] if entry.losses else "sparse_categorical_crossentropy"
+    header = (tmp_path / "demo.py").read_text(encoding="utf-8").splitlines()[4]
+    assert f" --loss {loss} " in header
+    spec = build_spec(Answers(name="demo", recipe=recipe))
+    assert spec.loss.snake_name == loss and spec.model_type == "functional"
+    usual = spec.task.default_metrics if entry.takes_metrics else ()
+    assert tuple(m.snake_name for m in spec.metrics) == usual
+    assert ("--metric" in header) == bool(usual)
+
+
+def test_the_prompts_offer_only_the_recipes_losses(tmp_path, terminal):
+    """vae: the loss menu lists its six losses, Enter takes the first; gan: one loss,
+    not asked, and no metric question."""
+    result = interact(
+        "new", "demo", "-o", tmp_path / "vae", "--recipe", "vae", answers=[""] * 12
+    )
+    assert result.exit_code == 0, result.output
+    menu = re.findall(r"^\s+\d+\. (\w+)", result.stdout, re.MULTILINE)
+    assert menu[: len(recipes.VAE_LOSSES)] == list(recipes.VAE_LOSSES)
+    assert "sparse_categorical_crossentropy" not in result.stdout
+    assert "Model type [functional/subclassed] [functional]" in result.stdout
+    text = (tmp_path / "vae" / "demo.py").read_text(encoding="utf-8")
+    assert "--loss mean_squared_error" in text.splitlines()[4]
+
+    result = interact(
+        "new", "demo", "-o", tmp_path / "gan", "--recipe", "gan", answers=[""] * 12
+    )
+    assert result.exit_code == 0, result.output
+    assert "loss" not in asked(result.stdout) and "metrics" not in asked(result.stdout)
+    assert "No built-in metric" not in result.stdout
+    text = (tmp_path / "gan" / "demo.py").read_text(encoding="utf-8")
+    assert "--loss binary_crossentropy" in text.splitlines()[4]

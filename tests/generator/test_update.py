@@ -1362,3 +1362,74 @@ def test_update_to_named_outputs_rederives_the_loss_with_a_note(project):
     assert "note: loss" not in result.stdout
     assert "loss" not in _answers(project)["answers"]
     assert build_spec(read_answers(project).answers).outputs[1].name == "b"
+
+
+@pytest.mark.parametrize(
+    ("recipe", "loss"), [("gan", "binary_crossentropy"), ("vae", "mean_squared_error")]
+)
+def test_switching_to_and_from_a_recipe_of_some_losses_follows_its_defaults(
+    tmp_path, recipe, loss
+):
+    """`update --recipe gan` (or vae) on a sequential default project: the recorded
+    model type and loss no longer fit and take the recipe's (functional, its first
+    loss; gan: no metrics), with notes; the way back takes the default recipe's loss
+    and metrics again; the user's edits of the merged files stay."""
+    project = make_project(tmp_path, model_type="sequential")
+    with_user_edit(project)
+    model = project / MODEL_PATH
+    model.write_text(model.read_text(encoding="utf-8") + USER_LINE, encoding="utf-8")
+    edited = (f"src/{NAME}/data.py", MODEL_PATH)
+
+    def assert_rendered(**answers):
+        expected = with_base(fresh_render(project, model_type="functional", **answers))
+        on_disk = files_on_disk(project)
+        assert on_disk[edited[0]] == USER_LINE + expected[edited[0]]
+        assert on_disk[edited[1]] == expected[edited[1]] + USER_LINE
+        assert {k: v for k, v in on_disk.items() if k not in edited} == {
+            k: v for k, v in expected.items() if k not in edited
+        }
+
+    result = invoke("update", project, "--recipe", recipe)
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.stdout.splitlines() if line.startswith("note:")]
+    assert notes[0].startswith("note: model type: functional (the recorded one no ")
+    assert notes[1].startswith(f"note: loss: {loss} (the recorded one no longer fits")
+    assert ("metrics" in _answers(project)["answers"]) == (recipe != "gan")
+    assert_rendered(recipe=recipe)
+
+    result = invoke("update", project, "--recipe", "default")
+    assert result.exit_code == 0, result.output
+    assert "note: loss: sparse_categorical_crossentropy (the default for the new " in (
+        result.stdout
+    )
+    spec = build_spec(read_answers(project).answers)
+    assert [m.snake_name for m in spec.metrics] == ["sparse_categorical_accuracy"]
+    assert_rendered()
+
+
+def test_switching_to_and_from_an_optax_optimizer_keeps_the_user_edits(tmp_path):
+    """`update --optimizer optax:adamw` adds OptaxOptimizer, the optax expression and
+    the optax dependency to the project, merged with the user's edits of model.py;
+    `--optimizer adam` takes them all out again."""
+    project = make_project(tmp_path, model_type="subclassed")
+    with_user_edit(project)
+    model = project / MODEL_PATH
+    model.write_text(model.read_text(encoding="utf-8") + USER_LINE, encoding="utf-8")
+    edited = (f"src/{NAME}/data.py", MODEL_PATH)
+
+    for optimizer in ("optax:adamw", "adam"):
+        result = invoke("update", project, "--optimizer", optimizer)
+        assert result.exit_code == 0, result.output
+        expected = with_base(
+            fresh_render(project, model_type="subclassed", optimizer=optimizer)
+        )
+        on_disk = files_on_disk(project)
+        assert on_disk[edited[0]] == USER_LINE + expected[edited[0]]
+        assert on_disk[edited[1]] == expected[edited[1]] + USER_LINE
+        assert {k: v for k, v in on_disk.items() if k not in edited} == {
+            k: v for k, v in expected.items() if k not in edited
+        }
+        uses_optax = optimizer.startswith("optax:")
+        assert ("optax" in on_disk["pyproject.toml"]) == uses_optax
+        assert ("class OptaxOptimizer(" in on_disk[MODEL_PATH]) == uses_optax
+    assert _answers(project)["answers"]["optimizer"] == "adam"

@@ -43,6 +43,20 @@ def write(directory: Path, files: dict[str, str]) -> None:
         path.write_text(source, encoding="utf-8")
 
 
+def ruff_check(directory: Path) -> str:
+    """`ruff check` of everything under ``directory`` (with the settings of the
+    projects in it); its output, after asserting it found nothing."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", str(directory)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=directory,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    return completed.stdout
+
+
 def parent_paths() -> list[str]:
     """Where this environment's packages live, for the fresh environment's .pth file."""
     paths = list(site.getsitepackages())
