@@ -176,8 +176,7 @@ ROWS = [
 
 
 def test_the_curves_picture(tmp_path):
-    pytest.importorskip("matplotlib")
-    from matplotlib import image
+    from matplotlib import image  # a dev dependency (the projects' `plots` extra)
 
     plots = curves.panels(curves.series(ROWS))
     assert [(name, [label for label, _ in lines]) for name, lines in plots] == [
