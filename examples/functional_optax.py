@@ -10,7 +10,7 @@ The steps follow Keras's own JAX trainer, so `fit`, `evaluate` and `predict` giv
 same weights and logs as the built-in steps (callbacks, metrics, distribution and
 progress bars keep working). Edit the places marked "Custom algorithm".
 
-Needs optax (`pip install "optax"`): it trains with optax's
+Needs optax (`pip install "optax>=0.2.8,<0.3"`): it trains with optax's
 `adamw` under `fit` (`OptaxOptimizer`; edit `optax_transformation`).
 """
 
