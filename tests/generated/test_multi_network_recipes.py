@@ -43,6 +43,7 @@ NEEDS = {
     "gan": {"loss": "binary_crossentropy", "metrics": ()},
     "distillation": {},
     "vae": {"loss": "mse"},
+    "wgan-gp": {},
 }
 
 
@@ -334,9 +335,9 @@ def test_recipe_projects_pass_ruff(tmp_path):
 
     from tests.helpers.projects import render, write
 
-    for recipe in ("gan", "distillation", "vae"):
+    for recipe in ("gan", "distillation", "vae", "wgan-gp"):
         for model_type in MODEL_TYPES:
-            name = f"{recipe}_{model_type}"
+            name = f"{recipe.replace('-', '_')}_{model_type}"
             files = render(
                 tmp_path, name, recipe=recipe, model_type=model_type, **NEEDS[recipe]
             )
@@ -354,17 +355,23 @@ def test_recipe_projects_pass_ruff(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("recipe", "model_type"),
-    [("gan", "subclassed"), ("distillation", "functional"), ("vae", "subclassed")],
+    [
+        ("gan", "subclassed"),
+        ("distillation", "functional"),
+        ("vae", "subclassed"),
+        ("wgan-gp", "functional"),
+    ],
 )
 def test_installed_recipe_project_passes_its_tests(tmp_path, recipe, model_type):
-    """The project's own tests (its oracle and negative control, save/load, smoke; its
-    DataParallel test is left to `test_data_parallel_on_four_cpu_devices` above)."""
+    """The project's own tests (its oracle and negative controls, save/load, smoke;
+    its DataParallel test is left to `test_data_parallel_on_four_cpu_devices` above
+    and tests/generated/test_wgan_gp.py)."""
     import re
     import sys
 
     from tests.helpers.projects import clean_env, install, paths_on_disk, run
 
-    name = f"{recipe}_project"
+    name = f"{recipe.replace('-', '_')}_project"
     env = clean_env()
     flags = {"gan": ["--loss", "bce", "-m", "none"], "vae": ["--loss", "mse"]}
     command = [sys.executable, "-m", "keras_jax_scaffold", "new", name, "--project"]
@@ -390,8 +397,8 @@ def test_installed_recipe_project_passes_its_tests(tmp_path, recipe, model_type)
     assert tests.returncode == 0, output[-6000:]
     summary = output.strip().splitlines()[-1]
     # Smoke 4 (its data files and `train.main` too), its oracle and negative
-    # control, save/load, the step contract (a test per check and 3 more);
-    # `python -m NAME.train` runs once, in tests/projects/.
-    count = 7 + len(contract.CHECKS) + 3
+    # control (wgan-gp: three), save/load, the step contract (a test per check and 3
+    # more); `python -m NAME.train` runs once, in tests/projects/.
+    count = (9 if recipe == "wgan-gp" else 7) + len(contract.CHECKS) + 3
     assert re.search(rf"\b{count} passed\b", summary), summary
     assert not re.search(r"failed|error|skipped", summary), summary
