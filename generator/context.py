@@ -213,21 +213,22 @@ def model_uses(spec: Spec) -> dict[str, bool]:
     }
 
 
-def class_target(spec: Spec) -> str:
-    """``CLASS_TARGET`` of a project's ``data.py`` as Python source: ``(output,
-    kind)`` of the first targets that hold classes (a named output, or None for the
-    one unnamed output; ``kind`` as catalog.Target.classes), for the stratified
-    validation split; ``None`` without class targets."""
-    if spec.recipe.learns_distribution:
-        return "None"
+def class_target(spec: Spec) -> dict | None:
+    """``CLASS_TARGET`` of a project's ``data.py``, as data: ``{"output", "kind"}``
+    of the first targets that hold classes (``output`` a named output, or None for
+    the one unnamed output; ``kind`` as catalog.Target.classes), for the stratified
+    validation split; None without class targets (or without targets: a recipe
+    whose arrays are samples of x only)."""
+    if spec.recipe.templates.arrays != recipes.TEMPLATE_ROLES["arrays"]:
+        return None
     named: list[tuple[str | None, catalog.Task]] = [
         (o.name, o.task) for o in spec.outputs
     ] or [(None, spec.task)]
     for name, task in named:
         kind = catalog.TARGETS[task.target].classes
         if kind:
-            return repr((name, kind))
-    return "None"
+            return {"output": name, "kind": kind}
+    return None
 
 
 def target_data(task: catalog.Task) -> dict:

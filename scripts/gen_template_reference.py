@@ -323,13 +323,18 @@ CONTEXT_DOCS = {
         "`NUM_CLASSES` (named outputs' class heads; the distillation's networks).",
     ),
     "class_target": (
-        "str",
+        "dict | NoneType",
         (
-            "`CLASS_TARGET` of a project's `data.py`, as Python source: `(OUTPUT, KIND)`, "
-            "the targets whose classes `--validation-split` keeps in proportion (OUTPUT "
-            "a named output or `None`; KIND `index`, `onehot`, `binary` or `signed`), or "
-            "`None` without class targets."
+            "The targets whose classes `--validation-split` keeps in proportion "
+            "(`CLASS_TARGET` of a project's `data.py`): `output` (a named output, or "
+            "none for the one output) and `kind` (`index`, `onehot`, `binary` or "
+            "`signed`); none without class targets."
         ),
+    ),
+    "class_target.output": ("str | NoneType", "The named output holding the classes, or none."),
+    "class_target.kind": (
+        "str",
+        "How a sample's class is read: `index`, `onehot`, `binary` or `signed`.",
     ),
     "layers": (
         "list[dict]",
