@@ -119,8 +119,11 @@ BLOCK_DOCS = {
     "two optimizers).",
     "forward_and_loss": "The method `forward_and_loss` (its blocks `forward`, "
     "`compute_loss`, `extra_loss`): the forward pass and loss the train and test "
-    "steps differentiate and evaluate. A recipe whose steps do not use it (the gan) "
-    "empties it and brings its own methods in `extra_methods`.",
+    "steps differentiate and evaluate. A recipe whose steps do not use it (the gan, "
+    "wgan-gp) empties it and brings its own methods in `network_methods`.",
+    "network_methods": "In `partials/networks/network_steps.py.jinja`, the steps of "
+    "a recipe with several networks (gan, wgan-gp): the recipe's own methods (its "
+    "losses, each network's forward pass), before the update of its loss trackers.",
     "update_metrics": "The method `update_metrics` (its blocks `track_loss`, "
     "`compute_metrics`, `extra_metrics`): the stateless update of the loss mean and "
     "the metrics.",
@@ -600,7 +603,7 @@ CONTEXT_DOCS = {
         "str",
         (
             "What the recipe's own loss is when it takes no `--loss` (wgan-gp: \"the "
-            "Wasserstein loss and the gradient penalty\"), else \"\"."
+            'Wasserstein loss and the gradient penalty"), else "".'
         ),
     ),
     "recipe.imports": ("list[str]", "Standard-library modules its partials import."),
