@@ -175,4 +175,10 @@ class Backup(keras.callbacks.Callback):
         self.last_saved = self._global_step(epoch, step)
 
     def remove(self):
+        """The run is complete: its backup goes, and its directory if nothing else
+        is in it."""
         self.path.unlink(missing_ok=True)
+        try:
+            self.path.parent.rmdir()
+        except OSError:  # not empty (or already gone)
+            pass

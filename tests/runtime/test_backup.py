@@ -54,7 +54,7 @@ def uninterrupted(project: Path, work: Path) -> Path:
     """The final state of the run never killed; the backup is gone at its end."""
     done = run_train(project, train_command(work), FINAL_STATE=str(work / "final.npz"))
     assert done.returncode == 0, done.stderr[-3000:]
-    assert not (work / "backup" / "backup.npz").exists()  # removed when complete
+    assert not (work / "backup").exists()  # removed when complete
     return work / "final.npz"
 
 
