@@ -21,8 +21,11 @@ epoch's batches, read ahead by threads, a process's part of each), ``scan``
 backup/resume, the stop on a loss that is not finite), ``distribute`` (several
 processes, data and model parallelism), ``compile_cache`` (JAX's persistent
 compilation cache), ``scaling`` (the scaling layers set from the training data),
-``run`` (``fit`` and the training run) and ``contract`` (the step contract:
-``keras-jax-scaffold check`` and the project's tests/test_step_contract.py).
+``results`` (what a run leaves: CSV log, checkpoints, best and final models, test
+score, results.json), ``curves`` (the learning curves as a picture; matplotlib
+optional, no keras), ``run`` (``fit`` and the training run) and ``contract`` (the
+step contract: ``keras-jax-scaffold check`` and the project's
+tests/test_step_contract.py).
 """
 
 import os

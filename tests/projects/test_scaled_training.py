@@ -2,7 +2,9 @@
 targets of scale 100 (shaped like scikit-learn's diabetes: columns of very different
 scales, targets 152 ± 77) reaches the test R² of the same data standardized by hand
 with the training part's statistics, and predicts in the targets' units. Negative
-control: `--no-scaling` on the raw data does not come near it.
+control: `--no-scaling` on the raw data does not come near it. With
+`--validation-split`, the layers hold the statistics of the training part (not of
+all the data).
 
 The project is rendered (not installed) and its `train.main` runs in this process.
 """
@@ -69,6 +71,11 @@ def test_targets_of_scale_100_reach_the_r2_of_data_standardized_by_hand(
         raw = score((x, y))
         hand = score(by_hand, "--no-scaling") * std_y + mean_y
         unscaled = score((x, y), "--no-scaling")
+        # With a validation split, only the training part sets the layers.
+        split = ["--validation-split", "0.25", "--epochs", "1", "--verbose", "0"]
+        model = train.main(["--data", str(tmp_path / "train.npz"), *split]).model
+        arrays = import_module(f"{NAME}.runtime.arrays")
+        part, held_out = arrays.split_validation((x[fit], y[fit], None), 0.25)
     finally:
         for module in [m for m in sys.modules if m.split(".")[0] == NAME]:
             del sys.modules[module]
@@ -80,3 +87,11 @@ def test_targets_of_scale_100_reach_the_r2_of_data_standardized_by_hand(
     )
     assert abs(float(raw.mean()) - 152) < 40  # predictions in the targets' units
     assert r2(y[test], unscaled) < reference - 0.5, r2(y[test], unscaled)
+    layers = {"input_scaling": (part[0], x[fit]), "target_scaling": (part[1], y[fit])}
+    for layer, (training_part, everything) in layers.items():
+        mean = np.asarray(model.get_layer(layer).adapt_mean.numpy())
+        expected = training_part.astype("float64").mean(0)
+        np.testing.assert_allclose(mean, expected, rtol=1e-6)
+        # Negative control: the statistics of all the data are not those.
+        assert not np.allclose(mean, everything.mean(0), rtol=1e-6), layer
+    assert len(held_out[0]) == 90
