@@ -399,7 +399,10 @@ def _setting_question(owner: str, setting: recipes.Setting) -> Question:
     """The entry of one setting of recipe ``owner``: asked only for that recipe."""
 
     def resolve(value: Any, a: Resolved) -> int | float | str:
-        return recipes.check_setting(setting, owner, value, a["recipe"])
+        return recipes.check_setting(setting, owner, value, a["recipe"], a)
+
+    def when(a: Resolved) -> bool:
+        return a["recipe"].name == owner and recipes.setting_applies(setting, a)
 
     return Question(
         name=setting.name,
@@ -409,12 +412,18 @@ def _setting_question(owner: str, setting: recipes.Setting) -> Question:
         help=f"{setting.help[:1].upper()}{setting.help[1:]}. "
         f"Default: {setting.default!r}.",
         update_help=f"Change {setting.flag} (recipe {owner}).",
-        depends_on=("recipe",),
-        when=lambda a: a["recipe"].name == owner,
+        depends_on=("recipe", *setting.requires[:1]) if setting.requires else ("recipe",),
+        when=when,
         resolve=resolve,
         default=lambda a: setting.default,
         prompt=f"{setting.flag} ({setting.help})",
-        readme_default=f"`{setting.default!r}`",
+        choices=(lambda a: [(c, "") for c in setting.choices])
+        if setting.choices
+        else None,
+        completion=setting.choices,
+        readme_default=f"`{setting.default}`"
+        if setting.choices
+        else f"`{setting.default!r}`",
     )
 
 

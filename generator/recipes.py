@@ -53,10 +53,18 @@ class Setting:
     minimum_inclusive: bool
     help: str
     maximum: int | float | None = None  # the largest valid value (inclusive)
+    # A str setting that names one of these (``--attack fgsm|pgd``), not a path.
+    choices: tuple[str, ...] = ()
+    # ``(setting, value)``: the setting only applies when that other setting of its
+    # recipe has that value (``--attack-steps`` with ``--attack pgd``); otherwise it
+    # keeps its default.
+    requires: tuple[str, str] | None = None
 
     def check(self, value: Any, typed: str | None = None) -> int | float | str:
         """``value`` converted and validated; UserError naming it otherwise."""
         shown = repr(typed) if typed is not None else repr(value)
+        if self.choices:
+            return self._check_choice(value, shown)
         if self.type is str:
             return self._check_path(value, shown)
         assert self.minimum is not None  # every number setting has one
@@ -93,6 +101,16 @@ class Setting:
             )
         return converted
 
+    def _check_choice(self, value: Any, shown: str) -> str:
+        """One of ``choices`` (case forgiven)."""
+        choice = value.strip().lower() if isinstance(value, str) else value
+        if choice not in self.choices:
+            raise UserError(
+                f"invalid {self.flag} {shown}: choose {' or '.join(self.choices)} "
+                f"(default {self.default!r})"
+            )
+        return choice
+
     def _check_path(self, value: Any, shown: str) -> str:
         """A ``.keras`` file path, or "" for none."""
         if not isinstance(value, str):
@@ -107,7 +125,7 @@ class Setting:
     def note(self, value: Any) -> str:
         """A note on a path setting naming no file yet (the generated code reads the
         file when it builds the model, so it may come later), else ""."""
-        if self.type is not str or not value or Path(value).exists():
+        if not self.is_path or not value or Path(value).exists():
             return ""
         return (
             f"{self.flag} {value!r} does not exist yet; the generated code loads it "
@@ -115,7 +133,15 @@ class Setting:
         )
 
     @property
+    def is_path(self) -> bool:
+        """A path setting (a module constant); the others are class attributes of
+        the steps."""
+        return self.type is str and not self.choices
+
+    @property
     def constraint(self) -> str:
+        if self.choices:
+            return "|".join(self.choices)
         if self.type is str:
             return "path to a .keras file"
         if self.maximum is not None:
@@ -134,8 +160,11 @@ class Recipe:
     project_test: str  # the body of the project's tests/test_parity.py
     compiles_loss: bool = True  # compile() gets the loss and metrics
     model_types: tuple[str, ...] = MODEL_TYPES
-    # Metrics the recipe cannot own (their variables are created on first use).
+    # Metrics the recipe cannot work with, and why.
     refused_metrics: tuple[str, ...] = ()
+    refused_metrics_reason: str = (
+        "Keras creates its variables on first use, which only compile() arranges"
+    )
     # Why a model type is refused (the recipes with several networks).
     model_types_reason: str = ""
     # Multi-network recipes (gan, distillation, vae): the model class holds several
@@ -231,6 +260,54 @@ LATENT_DIM = Setting(
     True,
     "size of the latent space (vae)",
 )
+MIXUP_ALPHA = Setting(
+    "mixup_alpha",
+    "--mixup-alpha",
+    float,
+    0.2,
+    0.0,
+    True,
+    "alpha of lambda ~ Beta(alpha, alpha) (mixup); 0 is the default step",
+)
+ATTACK = Setting(
+    "attack",
+    "--attack",
+    str,
+    "fgsm",
+    None,
+    True,
+    "fgsm (one signed-gradient step) or pgd (projected steps) (adversarial)",
+    choices=("fgsm", "pgd"),
+)
+EPSILON = Setting(
+    "epsilon",
+    "--epsilon",
+    float,
+    0.1,
+    0.0,
+    True,
+    "max-norm of the attack (adversarial); 0 is the default step",
+)
+ATTACK_STEPS = Setting(
+    "attack_steps",
+    "--attack-steps",
+    int,
+    7,
+    1,
+    True,
+    "steps of 2.5 * epsilon / steps (adversarial, --attack pgd)",
+    requires=("attack", "pgd"),
+)
+ADVERSARIAL_WEIGHT = Setting(
+    "adversarial_weight",
+    "--adversarial-weight",
+    float,
+    0.5,
+    0.0,
+    True,
+    "W in (1 - W) * clean + W * adversarial (adversarial)",
+    maximum=1.0,
+)
 MULTI_NETWORK_TYPES = ("functional", "subclassed")
 VAE_LOSSES = (
     "mean_squared_error",
@@ -239,6 +316,54 @@ VAE_LOSSES = (
     "log_cosh",
     "binary_crossentropy",
     "binary_focal_crossentropy",
+)
+# mixup mixes the targets, or for integer labels the losses of the two labels; not
+# label sequences (ctc), labels compared within the batch (circle), nor a loss of
+# integer labels that is not a mean over the samples' cross-entropies.
+MIXUP_LOSSES = (
+    "sparse_categorical_crossentropy",
+    "categorical_crossentropy",
+    "categorical_focal_crossentropy",
+    "categorical_hinge",
+    "kl_divergence",
+    "binary_crossentropy",
+    "binary_focal_crossentropy",
+    "dice",
+    "tversky",
+    "hinge",
+    "squared_hinge",
+    "mean_squared_error",
+    "mean_absolute_error",
+    "huber",
+    "log_cosh",
+    "cosine_similarity",
+    "mean_absolute_percentage_error",
+    "mean_squared_logarithmic_error",
+    "poisson",
+)
+# adversarial trains on the clean and adversarial samples as one batch, weighted by
+# sample weights: the loss must be a mean over samples (not dice or tversky, one
+# overlap over the whole batch, nor circle, which pairs the samples of a batch).
+ADVERSARIAL_LOSSES = (
+    "sparse_categorical_crossentropy",
+    "categorical_crossentropy",
+    "categorical_focal_crossentropy",
+    "categorical_generalized_cross_entropy",
+    "categorical_hinge",
+    "kl_divergence",
+    "binary_crossentropy",
+    "binary_focal_crossentropy",
+    "hinge",
+    "squared_hinge",
+    "ctc",
+    "mean_squared_error",
+    "mean_absolute_error",
+    "huber",
+    "log_cosh",
+    "cosine_similarity",
+    "mean_absolute_percentage_error",
+    "mean_squared_logarithmic_error",
+    "poisson",
 )
 # Losses whose targets are probabilities: a vae's decoder ends in a sigmoid and its
 # samples lie in (0, 1).
@@ -338,6 +463,29 @@ RECIPES: tuple[Recipe, ...] = (
         losses=VAE_LOSSES,
         learns_distribution=True,
     ),
+    Recipe(
+        "mixup",
+        "mix each batch with a shuffled copy of itself: inputs and targets by "
+        "lambda ~ Beta(alpha, alpha) (integer labels: the losses of both labels)",
+        (MIXUP_ALPHA,),
+        "partials/recipes/mixup.py.jinja",
+        (),
+        "partials/proofs/mixup.py.jinja",
+        losses=MIXUP_LOSSES,
+    ),
+    Recipe(
+        "adversarial",
+        "adversarial training: inputs attacked along the input gradient at the "
+        "current weights (fgsm or pgd), loss (1 - W) * clean + W * adversarial",
+        (ATTACK, EPSILON, ATTACK_STEPS, ADVERSARIAL_WEIGHT),
+        "partials/recipes/adversarial.py.jinja",
+        (),
+        "partials/proofs/adversarial.py.jinja",
+        losses=ADVERSARIAL_LOSSES,
+        refused_metrics=("pearson_correlation", "concordance_correlation"),
+        refused_metrics_reason="it passes sample weights to the metrics (the clean "
+        "and adversarial samples weighted in one batch), which this metric refuses",
+    ),
 )
 
 RECIPE_INDEX = {recipe.name: recipe for recipe in RECIPES}
@@ -384,22 +532,41 @@ def check_metrics(recipe: Recipe, metric_names) -> None:
     for name in metric_names:
         if name in recipe.refused_metrics:
             raise UserError(
-                f"recipe {recipe.name!r} cannot own metric {name!r}: Keras creates its "
-                "variables on first use, which only compile() arranges; use "
-                "--recipe default, or another metric"
+                f"recipe {recipe.name!r} cannot work with metric {name!r}: "
+                f"{recipe.refused_metrics_reason}; use --recipe default, or another "
+                "metric"
             )
 
 
-def check_setting(setting: Setting, owner: str, value, recipe: Recipe):
+def check_setting(setting: Setting, owner: str, value, recipe: Recipe, others=None):
     """A setting's value, checked; a setting of another recipe may only keep its
-    default (it does not apply), else the error names the recipe it belongs to."""
+    default (it does not apply), else the error names the recipe it belongs to. So
+    may a setting whose ``requires`` is not met by ``others`` (the answers resolved
+    before it, by name)."""
     checked = setting.check(value)
     if recipe.name != owner and checked != setting.default:
         raise UserError(
             f"{setting.flag} is a setting of recipe {owner!r}, not of "
             f"{recipe.name!r}: add --recipe {owner}, or drop {setting.flag}"
         )
+    if not setting_applies(setting, others or {}) and checked != setting.default:
+        needed, value_needed = setting.requires or ("", "")
+        flag = SETTINGS[needed].flag
+        raise UserError(
+            f"{setting.flag} {checked!r} applies to {flag} {value_needed} only, not "
+            f"{flag} {others[needed]}: add {flag} {value_needed}, or drop "
+            f"{setting.flag}"
+        )
     return checked
+
+
+def setting_applies(setting: Setting, others) -> bool:
+    """Whether ``setting``'s ``requires`` holds among ``others`` (the answers by
+    name; one not resolved yet counts as holding)."""
+    if setting.requires is None:
+        return True
+    needed, value = setting.requires
+    return others.get(needed, value) == value
 
 
 def setting_notes(recipe: Recipe, values) -> tuple[str, ...]:
@@ -486,11 +653,11 @@ def recipe_context(
         "unit_samples": unit_samples,
         "decoder_activation": repr("sigmoid") if unit_samples else "None",
         "teacher_path": repr(values["teacher"]) if values.get("teacher") else "",
-        # The numeric settings, rendered as class attributes of the steps.
+        # The settings but paths, rendered as class attributes of the steps.
         "class_attributes": [
             setting
             for setting, s in zip(settings, recipe.settings)
-            if s.type is not str
+            if not s.is_path
         ],
         "name": recipe.name,
         "is_default": recipe.name == DEFAULT_RECIPE,

@@ -37,6 +37,10 @@ PROOF_SETTINGS = {
     "clip-gradients": {"clip_norm": 0.1},
     "sam": {"rho": 0.0},
     "custom-trackers": {},
+    # mixup on one-hot targets: the recipe mixes them as its oracle does in numpy.
+    # (Integer labels are proven in tests/generated/test_mixup_adversarial.py.)
+    "mixup": {"loss": "categorical_crossentropy"},
+    "adversarial": {},
 }
 
 
@@ -145,11 +149,14 @@ def test_every_recipe_renders_for_every_model_type(recipe, model_type):
     compile(source, "demo.py", "exec")
     assert f"--recipe {recipe}" in source.splitlines()[4]
     for setting in spec.recipe.settings:
-        if setting.type is not str:  # a path is a module constant, not an attribute
-            assert f"    {setting.name} = {setting.default!r}\n" in source
+        if not setting.is_path:  # a path is a module constant, not an attribute
+            value = setting.default
+            shown = f'"{value}"' if isinstance(value, str) else repr(value)
+            assert f"    {setting.name} = {shown}\n" in source
     assert ("def __init__" in source) == (
         model_type == "subclassed"
-        or recipe in ("clip-gradients", "custom-trackers")
+        # Recipes with state of their own (trackers, seed generators).
+        or recipe in ("clip-gradients", "custom-trackers", "mixup", "adversarial")
         or bool(spec.recipe.networks)  # a model class that holds its networks
     )
     assert ("loss=keras.losses." in source) == spec.recipe.compiles_loss
@@ -188,7 +195,7 @@ def test_settings_are_validated_with_one_line_errors():
         ),
         (
             {"recipe": "custom-trackers", "metrics": ("f1_score",), "loss": "bce"},
-            "recipe 'custom-trackers' cannot own metric 'f1_score'",
+            "recipe 'custom-trackers' cannot work with metric 'f1_score'",
         ),
     ]:
         with pytest.raises(UserError) as error:
