@@ -229,7 +229,10 @@ def _resolve_outputs(values: Sequence[str], a: Resolved) -> tuple[Output, ...]:
     if values:
         _refuse_named(a["recipe"], outputs=True)
     taken: dict[str, str] = {}
-    return tuple(parse_output(text, taken) for text in values)
+    outputs = tuple(parse_output(text, taken) for text in values)
+    for output in outputs:
+        recipes.check_loss(a["recipe"], output.loss.snake_name, output.name)
+    return outputs
 
 
 def _resolve_inputs(values: Sequence[str], a: Resolved) -> tuple[Input, ...]:

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import catalog
 from .errors import UserError, unknown
 
 MODEL_TYPES = ("sequential", "functional", "subclassed")
@@ -175,6 +176,10 @@ class Recipe:
     # ``project_test`` is the whole ``tests/test_parity.py``, not a body.
     networks: tuple[str, ...] = ()
     losses: tuple[str, ...] = ()  # the losses it accepts (snake names); () = any
+    losses_reason: str = ""  # why it refuses the others
+    # The losses of named outputs, when fewer than ``losses``, and why.
+    named_output_losses: tuple[str, ...] | None = None
+    named_output_reason: str = ""
     takes_metrics: bool = True  # --metric makes sense (compiled metrics)
     logits: bool = False  # the loss takes logits (`from_logits=True`)
     own_compile: bool = False  # its build partial defines compile_model
@@ -321,7 +326,7 @@ VAE_LOSSES = (
 # label sequences (ctc), labels compared within the batch (circle), nor a loss of
 # integer labels that is not a mean over the samples' cross-entropies.
 MIXUP_LOSSES = (
-    "sparse_categorical_crossentropy",
+    "sparse_categorical_crossentropy",  # the only one of integer labels: first
     "categorical_crossentropy",
     "categorical_focal_crossentropy",
     "categorical_hinge",
@@ -472,6 +477,12 @@ RECIPES: tuple[Recipe, ...] = (
         (),
         "partials/proofs/mixup.py.jinja",
         losses=MIXUP_LOSSES,
+        losses_reason="it mixes the targets of two samples, or the losses of their "
+        "integer labels: not label sequences, labels compared within the batch, nor "
+        "integer labels whose loss is not a cross-entropy",
+        named_output_losses=MIXUP_LOSSES[1:],
+        named_output_reason="with named outputs every output's targets are mixed; "
+        "integer labels only with one unnamed output",
     ),
     Recipe(
         "adversarial",
@@ -482,6 +493,9 @@ RECIPES: tuple[Recipe, ...] = (
         (),
         "partials/proofs/adversarial.py.jinja",
         losses=ADVERSARIAL_LOSSES,
+        losses_reason="it trains on clean and adversarial samples as one batch "
+        "weighted by sample weights, so the loss must be a mean over the samples: "
+        "not one overlap of the whole batch, nor pairs within it",
         refused_metrics=("pearson_correlation", "concordance_correlation"),
         refused_metrics_reason="it passes sample weights to the metrics (the clean "
         "and adversarial samples weighted in one batch), which this metric refuses",
@@ -580,13 +594,30 @@ def description(recipe: Recipe) -> str:
     return recipe.summary + logs
 
 
-def check_loss(recipe: Recipe, loss_name: str) -> None:
-    """Refuse a loss the recipe cannot train with, naming the ones it can."""
-    if recipe.losses and loss_name not in recipe.losses:
-        raise UserError(
-            f"recipe {recipe.name!r} does not work with loss {loss_name!r}; "
-            f"use --loss {' or '.join(recipe.losses)}"
-        )
+def check_loss(recipe: Recipe, loss_name: str, output: str = "") -> None:
+    """Refuse a loss the recipe cannot train with, naming the ones it can (or, when
+    it takes most, the ones it cannot); ``output``: the named output it is for."""
+    accepted, reason = recipe.losses, recipe.losses_reason
+    if output and recipe.named_output_losses is not None:
+        accepted, reason = recipe.named_output_losses, recipe.named_output_reason
+    if not accepted or loss_name in accepted:
+        return
+    refused = [
+        loss.snake_name for loss in catalog.LOSSES if loss.snake_name not in accepted
+    ]
+    flag = f"--output {output}:" if output else "--loss "
+    if len(refused) < len(accepted):
+        fix = f"use any loss but {', '.join(refused)}, e.g. {flag}{accepted[0]}"
+    else:
+        fix = f"use {flag}{f' or {flag}'.join(accepted)}"
+    where = f" for output {output!r}" if output else ""
+    raise UserError(
+        f"recipe {recipe.name!r} does not work with loss {loss_name!r}{where} "
+        f"({reason}); {fix}"
+        if reason
+        else f"recipe {recipe.name!r} does not work with loss {loss_name!r}{where}; "
+        f"{fix}"
+    )
 
 
 def format_value(value: float | str) -> str:
