@@ -14,6 +14,7 @@ import typer
 
 from . import __version__, catalog
 from .answer_table import ANSWERS, Question
+from .cli_check import check
 from .cli_templates import templates_app
 from .console import fail, fail_with, print_changes, table
 from .errors import UserError
@@ -313,6 +314,7 @@ def tasks() -> None:
 
 
 app.add_typer(templates_app, name="templates")
+app.command()(check)
 
 
 def main() -> None:

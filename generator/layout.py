@@ -79,6 +79,9 @@ PROJECT = (
     OutputFile("tests/test_parity.py", "project/tests/test_parity.py.jinja"),
     OutputFile("tests/test_save_load.py", "project/tests/test_save_load.py.jinja"),
     OutputFile(
+        "tests/test_step_contract.py", "project/tests/test_step_contract.py.jinja"
+    ),
+    OutputFile(
         "tests/test_data_parallel.py", "project/tests/test_data_parallel.py.jinja"
     ),
 )
@@ -95,6 +98,7 @@ RUNTIME_FILES = (
     "arrays.py",
     "backup.py",
     "batches.py",
+    "contract.py",
     "distribute.py",
     "options.py",
     "run.py",

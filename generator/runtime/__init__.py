@@ -19,7 +19,9 @@ Modules: ``options`` (the command line of ``train``, its one-line errors), ``arr
 epoch's batches, read ahead by threads, a process's part of each), ``scan``
 (``ScannedExecution``: one ``jax.lax.scan`` per execution), ``backup`` (exact
 backup/resume, the stop on a loss that is not finite), ``distribute`` (several
-processes, data and model parallelism) and ``run`` (``fit`` and the training run).
+processes, data and model parallelism), ``run`` (``fit`` and the training run) and
+``contract`` (the step contract: ``keras-jax-scaffold check`` and the project's
+tests/test_step_contract.py).
 """
 
 import os

@@ -18,6 +18,7 @@ import keras
 import numpy as np
 import pytest
 from keras_jax_scaffold.cli import app
+from keras_jax_scaffold.runtime import contract
 from typer.testing import CliRunner
 
 from tests.helpers import multi_network_oracles as oracles
@@ -389,6 +390,8 @@ def test_installed_recipe_project_passes_its_tests(tmp_path, recipe, model_type)
     assert tests.returncode == 0, output[-6000:]
     summary = output.strip().splitlines()[-1]
     # Smoke 4 (its data files and `train.main` too), its oracle and negative
-    # control, save/load; `python -m NAME.train` runs once, in tests/projects/.
-    assert re.search(r"\b7 passed\b", summary), summary
+    # control, save/load, the step contract (a test per check and 3 more);
+    # `python -m NAME.train` runs once, in tests/projects/.
+    count = 7 + len(contract.CHECKS) + 3
+    assert re.search(rf"\b{count} passed\b", summary), summary
     assert not re.search(r"failed|error|skipped", summary), summary

@@ -132,6 +132,32 @@ def test_every_catalog_name_is_an_optax_optimizer_of_a_learning_rate():
     assert len(set(catalog.OPTAX_OPTIMIZERS)) == len(catalog.OPTAX_OPTIMIZERS)
 
 
+def test_keras_private_update_hook_contract():
+    """The one private name `OptaxOptimizer` uses: Keras's optimizers call
+    `_backend_update_step(grads, trainable_variables, learning_rate)` once per applied
+    step with every gradient and variable. If Keras renames or changes it, this fails
+    loudly: see `_backend_update_step` in templates/partials/optax_optimizer.py.jinja."""
+    calls = []
+
+    class Recording(keras.optimizers.SGD):
+        def _backend_update_step(self, grads, trainable_variables, learning_rate):
+            calls.append((list(grads), list(trainable_variables), learning_rate))
+            super()._backend_update_step(grads, trainable_variables, learning_rate)
+
+    variables = [
+        keras.Variable(np.ones(2, "float32")),
+        keras.Variable(np.ones(3, "float32")),
+    ]
+    optimizer = Recording(learning_rate=0.5)
+    grads = [np.full(2, 2.0, "float32"), np.full(3, 4.0, "float32")]
+    optimizer.apply(grads, variables)
+    assert len(calls) == 1
+    seen_grads, seen_variables, _ = calls[0]
+    assert seen_variables == variables
+    np.testing.assert_allclose(np.asarray(seen_grads[1]), grads[1])
+    np.testing.assert_allclose(variables[0].numpy(), 1.0 - 0.5 * 2.0)
+
+
 @pytest.mark.slow
 def test_every_catalog_optimizer_keeps_a_numeric_state_and_trains():
     """Each one's state is arrays of numbers (Keras variables can hold them) and it

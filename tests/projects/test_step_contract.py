@@ -1,0 +1,91 @@
+"""A project's tests/test_step_contract.py: it passes on a fresh project of every kind
+of recipe, and fails on each planted mistake (tests/helpers/check_plants.py) in the
+project's steps.py or model.py (a warning's plant passes with a pytest warning); its
+determinism and save/load tests fail on their own mistakes.
+
+The project's tests run in this process (pytest.main, its src on sys.path): installing
+a project takes longer than its tests.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.check_plants import NEEDS, PLANT_INDEX, PLANTS, planted
+from tests.helpers.projects import break_file, write_project
+
+
+def run_contract_tests(project: Path, *args: str) -> tuple[int, str]:
+    """pytest on the project's tests/test_step_contract.py: (exit code, output)."""
+    src = str(project / "src")
+    output = project / "pytest-output.txt"
+    sys.path.insert(0, src)
+    try:
+        with (
+            open(output, "w", encoding="utf-8") as out,
+            redirect_stdout(out),
+            redirect_stderr(out),
+        ):
+            code = pytest.main(
+                [str(project / "tests" / "test_step_contract.py"), "-q", "-rw"]
+                + ["-p", "no:cacheprovider", "--rootdir", str(project), *args]
+            )
+    finally:
+        sys.path.remove(src)
+        # The project's package, conftest and test module: the next project has
+        # modules of the same names.
+        for name, module in list(sys.modules.items()):
+            if str(getattr(module, "__file__", None) or "").startswith(str(project)):
+                del sys.modules[name]
+    return int(code), output.read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe", ["default", "gan", "vae", "distillation"])
+def test_a_fresh_project_passes_its_step_contract(tmp_path, recipe):
+    name = f"contract_{recipe}"
+    project = write_project(tmp_path, name, recipe=recipe, **NEEDS.get(recipe, {}))
+    code, output = run_contract_tests(project)
+    assert code == 0, output
+    assert "failed" not in output and "warning" not in output.lower(), output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("plant", PLANTS, ids=lambda plant: plant.name)
+def test_the_step_contract_fails_on_a_planted_mistake(tmp_path, plant):
+    name = f"planted_{plant.name.replace('-', '_')}"
+    project = write_project(tmp_path, name)
+    path = project / "src" / name / f"{plant.file}.py"
+    path.write_text(planted(path.read_text(encoding="utf-8"), plant), encoding="utf-8")
+    code, output = run_contract_tests(project, "-k", "test_step_contract")
+    if plant.severity == "warning":
+        assert code == 0, output
+        assert f"[{plant.check}]" in output and "warning" in output, output
+    else:
+        assert code == 1, output
+        assert f"test_step_contract[{plant.check}]" in output, output
+
+
+@pytest.mark.slow
+def test_determinism_and_save_load_tests_fail_on_their_mistakes(tmp_path):
+    name = "unseeded"
+    project = write_project(tmp_path, name)
+    steps = project / "src" / name / "steps.py"
+    # Randomness that keras.utils.set_random_seed does not seed (it seeds np.random).
+    source = planted(steps.read_text(), PLANT_INDEX["numpy-randomness-in-the-step"])
+    steps.write_text(
+        source.replace("np.random.normal(", "np.random.default_rng().normal(")
+    )
+    # A model class Keras cannot find when loading.
+    break_file(
+        project / "src" / name / "model.py",
+        f'@keras.saving.register_keras_serializable(package="{name}")\n',
+        "",
+    )
+    code, output = run_contract_tests(project, "-k", "seed or round_trip")
+    assert code == 1, output
+    assert "2 failed" in output, output
