@@ -64,7 +64,15 @@ def _batches(num_samples, batch_size):
 
 
 def _take(tree, rows):
+    """The rows ``rows`` of every array of ``tree`` (None stays None)."""
+    if tree is None:
+        return None
     return keras.tree.map_structure(lambda a: np.asarray(a)[rows], tree)
+
+
+def _stack(parts):
+    """Batches (trees of arrays) one after the other."""
+    return keras.tree.map_structure(lambda *arrays: np.concatenate(arrays), *parts)
 
 
 def _concatenate(first, second):
@@ -135,8 +143,7 @@ def run_mixup_and_oracle(module, x, y, fit_kwargs, eval_kwargs=None, build=None)
         lambda: build(module, generated_cls), x, y, fit_kwargs, eval_kwargs
     )
     spec = module.TEST_SPEC
-    labels = bool(spec.task.target == "sparse")
-    assert not spec.outputs, "the oracle takes one unnamed output"
+    labels = not spec.outputs and spec.task.target == "sparse"
     alpha = generated_cls.mixup_alpha
     fit_kwargs = dict(fit_kwargs)
     batch_size, epochs = fit_kwargs.pop("batch_size"), fit_kwargs.pop("epochs")
@@ -165,8 +172,8 @@ def run_mixup_and_oracle(module, x, y, fit_kwargs, eval_kwargs=None, build=None)
             mixed_x.append(_mix(_take(x, rows), lam, permutation))
             mixed_y.append(_mix(_take(targets, rows), lam, permutation))
         result = oracle.fit(
-            np.concatenate(mixed_x),
-            np.concatenate(mixed_y),
+            _stack(mixed_x),
+            _stack(mixed_y),
             batch_size=batch_size,
             epochs=epoch + 1,
             initial_epoch=epoch,
@@ -192,26 +199,33 @@ def run_mixup_and_oracle(module, x, y, fit_kwargs, eval_kwargs=None, build=None)
 # ----------------------------------------------------------------------- adversarial
 
 
-def _attack_loss(model, y, sample_weight):
-    """The compiled loss of ``model`` (one output) at its current weights in
-    inference mode, times the loss scale: a function of the inputs."""
+def _attack_loss(model, y, sample_weight, loss_weights):
+    """The compiled loss of ``model`` at its current weights in inference mode (with
+    named outputs: the sum of each output's loss times its weight in
+    ``loss_weights``), times the loss scale: a function of the inputs."""
     trainable = [v.value for v in model.trainable_variables]
     non_trainable = [v.value for v in model.non_trainable_variables]
     scale = float(keras.ops.convert_to_numpy(model.optimizer.scale_loss(1.0)))
-    loss = model.loss
-    assert not isinstance(loss, dict), "the oracle takes one unnamed output"
 
     def value(inputs):
         outputs, _ = model.stateless_call(trainable, non_trainable, inputs, training=False)
-        return loss(y, outputs, sample_weight) * scale
+        if not loss_weights:
+            return model.loss(y, outputs, sample_weight) * scale
+        total = 0.0
+        for name, weight in loss_weights.items():
+            weights = (
+                sample_weight[name] if isinstance(sample_weight, dict) else sample_weight
+            )
+            total = total + weight * model.loss[name](y[name], outputs[name], weights)
+        return total * scale
 
     return value
 
 
-def adversarial_batch(model, x, y, sample_weight, settings, replay):
+def adversarial_batch(model, x, y, sample_weight, settings, replay, loss_weights=None):
     """The attack on ``x`` at ``model``'s current weights, computed here."""
     epsilon = np.float32(settings["epsilon"])
-    gradient = jax.grad(_attack_loss(model, y, sample_weight))
+    gradient = jax.grad(_attack_loss(model, y, sample_weight, loss_weights))
 
     def ascend(inputs, step_size):
         signs = keras.tree.map_structure(lambda g: np.sign(np.asarray(g)), gradient(inputs))
@@ -273,7 +287,7 @@ def run_adversarial_and_oracle(module, x, y, fit_kwargs, eval_kwargs=None, build
     fit_kwargs.pop("validation_data", None)  # batch by batch: no validation
     assert not fit_kwargs, fit_kwargs
     batches = [
-        (_take(x, rows), _take(y, rows), None if sample_weight is None else sample_weight[rows])
+        (_take(x, rows), _take(y, rows), _take(sample_weight, rows))
         for _ in range(epochs)
         for rows in _batches(len(_first(x)), batch_size)
     ]
@@ -286,21 +300,26 @@ def run_adversarial_and_oracle(module, x, y, fit_kwargs, eval_kwargs=None, build
     replay = _replay(oracle.attack_seed_generator)
     weight = settings["adversarial_weight"]
     attacked = settings["epsilon"] > 0 and weight > 0
+    loss_weights = {o.name: o.weight for o in module.TEST_SPEC.outputs}
 
     def oracle_step(xb, yb, wb):
         def step(model):
             if not attacked:
                 return xb, yb, wb
-            adversarial = adversarial_batch(model, xb, yb, wb, settings, replay)
+            adversarial = adversarial_batch(
+                model, xb, yb, wb, settings, replay, loss_weights
+            )
             if weight == 1:
                 return adversarial, yb, wb
             w = np.ones(len(_first(xb)), "float32") if wb is None else wb
+            clean_weight, attacked_weight = (
+                keras.tree.map_structure(lambda a, f=np.float32(f): f * a, w)
+                for f in (2 * (1 - weight), 2 * weight)
+            )
             return (
                 _concatenate(xb, adversarial),
                 _concatenate(yb, yb),
-                np.concatenate(
-                    [np.float32(2 * (1 - weight)) * w, np.float32(2 * weight) * w]
-                ),
+                _concatenate(clean_weight, attacked_weight),
             )
 
         return step
