@@ -354,11 +354,19 @@ def test_recipe_projects_pass_ruff(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("recipe", "model_type"),
-    [("gan", "subclassed"), ("distillation", "functional"), ("vae", "subclassed")],
+    [
+        ("gan", "subclassed"),
+        ("distillation", "functional"),
+        ("vae", "subclassed"),
+        # One-network recipes whose proof is an oracle of their own.
+        ("mixup", "subclassed"),
+        ("adversarial", "sequential"),
+    ],
 )
 def test_installed_recipe_project_passes_its_tests(tmp_path, recipe, model_type):
     """The project's own tests (its oracle and negative control, save/load, smoke; its
-    DataParallel test is left to `test_data_parallel_on_four_cpu_devices` above)."""
+    DataParallel test is left to `test_data_parallel_on_four_cpu_devices` above, and
+    for mixup and adversarial to tests/generated/test_recipes.py's check)."""
     import re
     import sys
 
@@ -392,6 +400,9 @@ def test_installed_recipe_project_passes_its_tests(tmp_path, recipe, model_type)
     # Smoke 4 (its data files and `train.main` too), its oracle and negative
     # control, save/load, the step contract (a test per check and 3 more);
     # `python -m NAME.train` runs once, in tests/projects/.
-    count = 7 + len(contract.CHECKS) + 3
+    # mixup: its oracle, alpha 0 and a negative control; adversarial: fgsm and pgd
+    # oracles, epsilon 0 and a negative control.
+    parity = {"mixup": 3, "adversarial": 4}.get(recipe, 2)
+    count = 5 + parity + len(contract.CHECKS) + 3
     assert re.search(rf"\b{count} passed\b", summary), summary
     assert not re.search(r"failed|error|skipped", summary), summary

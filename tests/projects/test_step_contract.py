@@ -45,7 +45,9 @@ def run_contract_tests(project: Path, *args: str) -> tuple[int, str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("recipe", ["default", "gan", "vae", "distillation"])
+@pytest.mark.parametrize(
+    "recipe", ["default", "gan", "vae", "distillation", "mixup", "adversarial"]
+)
 def test_a_fresh_project_passes_its_step_contract(tmp_path, recipe):
     name = f"contract_{recipe}"
     project = write_project(tmp_path, name, recipe=recipe, **NEEDS.get(recipe, {}))
