@@ -5,12 +5,14 @@ activations, losses and metrics by class with their arguments, target kinds); th
 templates write the Python (``partials/expressions.py.jinja`` holds the macros that
 write expressions from this data). Templates never call into Python objects.
 
-The keys of context version 1 that held Python source (``*.expression``,
-``output_units_expression``, ``target.scores_width``, ``target.label_range``,
-``outputs[].functional_call``/``subclassed_call``) are kept for templates written
-against them: each is what the built-in macro writes for the data beside it.
 ``CONTEXT_VERSION`` changes when a key is removed or changes meaning (adding a key
-does not change it), so custom templates can check what they get.
+does not change it), so custom templates can check what they get. Version 2 removed
+the keys of version 1 that held Python source (``*.expression``,
+``output_units_expression``, ``target.scores_width``, ``target.label_range``,
+``outputs[].functional_call``/``subclassed_call``: the macros write it from the data
+beside them) and recipe data written as Python (``recipe.settings[].value`` is the
+value itself); the recipes' switches became the templates and data each recipe names
+(``recipe.compile_template``, ...).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import functools
 import importlib.metadata
 import re
 from collections.abc import Iterable
-from typing import Any
 
 from . import __version__, catalog, recipes
 from .io_grammar import OutputMetric
@@ -27,7 +28,7 @@ from .layout import ANSWERS_FILE
 from .spec import Spec, answer_context, command_line
 from .values import optax_name
 
-CONTEXT_VERSION = 1
+CONTEXT_VERSION = 2
 
 # A metric's constructor argument in the context (catalog.Value, lists for tuples).
 PlainValue = int | float | str | bool | list[int]
@@ -93,27 +94,21 @@ def _metrics(
     metrics: Iterable[catalog.Metric], spec: Spec, task: catalog.Task | None = None
 ) -> list[dict]:
     return [
-        _with_source(
-            "metric",
-            {
-                "name": m.name,
-                "class_name": m.class_name,
-                "arguments": [list(pair) for pair in metric_arguments(m, spec, task)],
-            },
-        )
+        {
+            "name": m.name,
+            "class_name": m.class_name,
+            "arguments": [list(pair) for pair in metric_arguments(m, spec, task)],
+        }
         for m in metrics
     ]
 
 
 def _loss(loss: catalog.Loss, from_logits: bool = False) -> dict:
-    return _with_source(
-        "loss",
-        {
-            "name": loss.snake_name,
-            "class_name": loss.class_name,
-            "from_logits": from_logits,
-        },
-    )
+    return {
+        "name": loss.snake_name,
+        "class_name": loss.class_name,
+        "from_logits": from_logits,
+    }
 
 
 def _layer(
@@ -126,16 +121,13 @@ def _layer(
     """One layer: its attribute in a subclassed model, what it is (``kind``: hidden,
     batch_norm, dropout, head, normalize), the units (a name of the ``units`` macro)
     and activation of a Dense layer, and whether its call takes ``training=``."""
-    return _with_source(
-        "layer",
-        {
-            "attribute": attribute,
-            "kind": kind,
-            "units": units,
-            "activation": activation,
-            "training": training,
-        },
-    )
+    return {
+        "attribute": attribute,
+        "kind": kind,
+        "units": units,
+        "activation": activation,
+        "training": training,
+    }
 
 
 def _head(task: catalog.Task, units: str, prefix: str = "") -> list[dict]:
@@ -171,10 +163,6 @@ def outputs(spec: Spec) -> list[dict]:
                     task,
                 ),
                 "layers": layers,
-                # The head applied to the hidden vector `x`: in `build_model` of a
-                # functional model, and in `call` of a subclassed one.
-                "functional_call": _source("applied", layers),
-                "subclassed_call": _source("applied", layers, False),
                 "projection_seed": 1234 + index,
             }
         )
@@ -210,49 +198,24 @@ def target_data(task: catalog.Task) -> dict:
         "title": target.title,
         "scores_units": target.scores_units,
         "labels": target.labels,
-        "scores_width": (
-            _source("units", target.scores_units) if target.scores_units else ""
-        ),
-        "label_range": _source("label_range", target.labels) if target.labels else "",
         "uses_output_units": target.uses_output_units,
         "sequence": target.sequence,
     }
 
 
-# ------------------------------------------------- source text of context version 1
-
-# The macros that write Python expressions from the data above.
-EXPRESSIONS = "partials/expressions.py.jinja"
-
-
-@functools.cache
-def _macros() -> Any:
-    from .template_set import TemplateSet
-
-    return TemplateSet().environment.get_template(EXPRESSIONS).module
-
-
-def _source(macro: str, *arguments: Any) -> str:
-    """What the built-in macro ``macro`` of ``partials/expressions.py.jinja`` writes."""
-    return str(getattr(_macros(), macro)(*arguments))
-
-
-def _with_source(macro: str, data: dict) -> dict:
-    """``data`` with ``expression``: the Python source the built-in macro writes for it,
-    kept for templates written against context version 1 (the built-ins call the
-    macros)."""
-    return {**data, "expression": _source(macro, data)}
-
-
-def build_context(spec: Spec, custom_templates: tuple[str, ...] = ()) -> dict:
-    """The template context; ``custom_templates`` are the user templates taken
-    (``TemplateSet.source_labels()``), recorded in the generated headers."""
+def build_context(
+    spec: Spec, custom_templates: tuple[str, ...] = (), layout: str = "module"
+) -> dict:
+    """The template context for ``layout`` (``module`` or ``project``);
+    ``custom_templates`` are the user templates taken (``TemplateSet.source_labels()``),
+    recorded in the generated headers."""
     task = spec.task
     # What OUTPUT_UNITS holds: the head's units; with named outputs (each head names
     # its own units) the number output_units.
     head_units = "output_units" if spec.outputs else task.head_units
     return {
         "context_version": CONTEXT_VERSION,
+        "layout": layout,
         "tool_version": __version__,
         "command_line": command_line(spec),
         "module_name": spec.name,
@@ -272,9 +235,6 @@ def build_context(spec: Spec, custom_templates: tuple[str, ...] = ()) -> dict:
         "hidden_units": spec.hidden_units,
         "uses_num_classes": uses_num_classes(spec),
         "head_units": head_units,
-        "output_units_expression": _source(
-            "output_units_value", head_units, spec.output_units
-        ),
         "layers": layers(spec),
         "loss": _loss(spec.loss, spec.recipe.logits),
         # Named outputs have their own metrics (outputs[].metrics).
@@ -299,14 +259,11 @@ def build_context(spec: Spec, custom_templates: tuple[str, ...] = ()) -> dict:
             spec.loss.snake_name,
         ),
         # `optax`: the optax optimizer's name (`--optimizer optax:NAME`), else "".
-        "optimizer": _with_source(
-            "optimizer",
-            {
-                "name": spec.optimizer,
-                "learning_rate": repr(spec.learning_rate),
-                "optax": optax_name(spec.optimizer),
-            },
-        ),
+        "optimizer": {
+            "name": spec.optimizer,
+            "learning_rate": repr(spec.learning_rate),
+            "optax": optax_name(spec.optimizer),
+        },
         # Answers that are template variables of their own (Question.context).
         **answer_context(spec),
     }

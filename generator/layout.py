@@ -35,6 +35,12 @@ class OutputFile:
             module_name=context["module_name"], package=context["package_name"]
         )
 
+    def template_name(self, context: dict) -> str:
+        """The template that writes this file: ``template``, or the recipe's template
+        that stands in for it (context ``recipe.files``; it extends ``template``)."""
+        stand_ins = {layout: own for layout, own in context["recipe"]["files"]}
+        return stand_ins.get(self.template, self.template)
+
     def required_names(self, context: dict) -> tuple[str, ...]:
         return tuple(
             name.format(class_name=context["class_name"]) for name in self.required

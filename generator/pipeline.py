@@ -49,7 +49,7 @@ def render_spec(
     copied unchanged (``verbatim_files``).
     """
     templates = TemplateSet(template_dirs)
-    context = build_context(spec, tuple(templates.source_labels()))
+    context = build_context(spec, tuple(templates.source_labels()), layout)
     files = LAYOUTS[layout]
     rendered = render_files(context, files, templates, recorded_vars, unread_vars)
     formatted = format_files(rendered)

@@ -1,45 +1,163 @@
-"""The training recipes of ``new NAME --recipe R``: the one home of recipe knowledge.
+"""The training recipes of ``new NAME --recipe R``: the registry, read from the recipes'
+directories.
 
-A recipe is a training algorithm written into the generated steps. Everything the rest of
-the tool knows about recipes comes from :data:`RECIPES` here: the ``--recipe`` choices
-and their settings (``answer_table.ANSWERS`` makes the ``recipe`` answer and one answer per
-setting from this registry, with ``when`` = the setting's recipe: flags, prompts,
+A recipe is a training algorithm written into the generated steps. Each lives in one
+directory of the templates, ``templates/recipes/NAME/`` (NAME is its ``--recipe``
+name), which holds everything about it: ``recipe.json`` (its description: data only)
+and its templates. This module reads the directories into :data:`RECIPES`, from which
+everything the rest of the tool knows about recipes follows: the ``--recipe`` choices
+and their settings (``answer_table.ANSWERS`` makes the ``recipe`` answer and one answer
+per setting from this registry, with ``when`` = the setting's recipe: flags, prompts,
 validation, help, answers file, `update`), the ``recipes`` listing, the README table
-(checked by a test), the template context (:func:`recipe_context`) and which project
-test carries the recipe's proof.
+(checked by a test) and the template context (:func:`recipe_context`). There is no
+per-recipe Python anywhere: shared code and shared templates ask the recipe's data,
+never its name.
 
 How to add a recipe
 -------------------
-1. Write ``templates/partials/recipes/NAME.py.jinja``. It ``{% extends
-   "partials/steps.py.jinja" %}`` and overrides only the blocks its algorithm changes
-   (``forward``, ``compute_loss``, ``extra_loss``, ``track_loss``, ``compute_metrics``,
-   ``extra_metrics``, ``compute_gradients``, ``transform_gradients``,
-   ``update_train_metrics``, ``extra_logs``, ``init_state``, ``extra_methods``), so
-   users can still override any other block on top of it. Settings reach the steps as
-   class attributes named after the setting (``self.clip_norm``); state created with
-   the model (trackers, loss objects) goes in the ``init_state`` block, which the
-   model's ``__init__`` runs for all three model types.
-2. Write ``templates/partials/proofs/NAME.py.jinja``: the body of the project's
-   ``tests/test_parity.py`` that proves the recipe against its Keras oracle
-   (``run_mine_and_oracle``, used by ``test_data_parallel.py`` too).
-3. Add a :class:`Recipe` to :data:`RECIPES` with its :class:`Setting`s, and a row for
-   the README's recipe table (``tests/generated/test_recipes.py`` checks they agree).
-4. Prove it in ``tests/`` against a Keras oracle, with a negative control.
+Make a directory ``templates/recipes/NAME/`` with:
 
-Templates receive only plain data (:func:`recipe_context`); nothing here imports keras.
+``recipe.json`` (required)
+    Its description, plain data. Keys (only ``summary``, ``order`` and
+    ``templates.proof`` are required; see :data:`DESCRIPTION_KEYS`):
+
+    - ``summary``: one line for ``recipes``, ``--help`` and the README table;
+    - ``order``: its place in listings (the numbers of the others: 0, 10, ...);
+    - ``settings``: its command-line settings, each ``{"name", "flag", "type"
+      ("int", "float" or "path"), "default", "minimum", "minimum_inclusive"
+      (default true), "maximum" (optional), "help"}``; a numeric setting becomes a
+      class attribute of the steps (``self.clip_norm``), every setting is in
+      ``recipe.setting_values`` (by name) for its templates. A setting is an answer of its
+      own: add a field of that name to ``spec.Answers`` and ``spec.Spec`` (the type
+      checker reads them; ``tests/generator/test_answers.py`` says which);
+    - ``logs`` (what ``fit`` logs besides the loss and compiled metrics),
+      ``loss_logs`` (the logged losses a project's NaN stop watches; default
+      ``["loss"]``);
+    - what it accepts: ``model_types`` (+ ``model_types_reason``), ``losses`` (snake
+      names; none = any), ``takes_metrics``, ``refused_metrics``, ``networks`` (the
+      networks its model holds; they take one unnamed input and output);
+    - ``logits`` (the loss takes logits), ``compiles_loss`` (false: ``compile()``
+      gets the optimizer only, so no named outputs), ``imports`` (standard-library
+      modules its templates use);
+    - ``context``: data of its own for its templates (``recipe.context``), and
+      ``context_by_loss``: what changes with the ``--loss`` (by snake name);
+    - ``templates``: which template plays each part (:data:`TEMPLATE_ROLES`, each
+      with a shared default), ``proof`` required;
+    - ``files``: files of a layout it writes with its own template, ``{"layout
+      template": "its template"}``; its template ``{% extends %}`` the layout's and
+      overrides blocks (the multi-network recipes' tests, in
+      ``partials/networks/``).
+
+    A template name without ``/`` is a file of this directory; others are shared
+    templates (``{model_type}`` is filled in).
+
+``steps.py.jinja``
+    Its train/test/predict steps: ``{% extends "partials/steps.py.jinja" %}`` and
+    override only the blocks its algorithm changes (``forward``, ``compute_loss``,
+    ``compute_gradients``, ``transform_batch``, ``transform_gradients``,
+    ``after_update``, ``evaluation_weights``, ``extra_methods``, ``init_state``, ...;
+    a recipe whose train step is another algorithm altogether, like ``gan``,
+    overrides ``train_body`` and ``test_body``). State created with the model
+    (trackers, loss objects) goes in ``init_state``. Without one: the default steps.
+
+``proof.py.jinja``
+    Its proof: a project's ``tests/test_parity.py``. It ``{% extends
+    "project/tests/test_parity.py.jinja" %}`` and fills the block ``proof`` with
+    ``run_mine_and_oracle`` (the recipe and its Keras oracle, used by
+    ``tests/test_data_parallel.py`` too) and the tests comparing them, with a
+    negative control where the oracle could be met by accident. The frame gives the
+    built-in twin, ``build_with``, ``fit_and_evaluate`` and ``assert_same``. A
+    recipe with several networks extends ``partials/networks/test_parity.py.jinja``
+    instead and brings its own helpers: its ``run_mine_and_oracle(cls,
+    data_parallel)`` and ``assert_matches`` are what
+    ``partials/networks/test_data_parallel.py.jinja`` runs.
+
+``model.py.jinja``, ``build.py.jinja``, ``compile.py.jinja`` (optional)
+    A model class of its own (macro ``model_class``), networks and ``build_model``
+    (macro ``build_model``), with the arguments of the model types' macros; a
+    ``compile_model`` of its own, extending ``partials/compile_model.py.jinja``.
+
+Then prove it in ``tests/`` against a Keras oracle, with a negative control
+(``tests/generated/test_recipes.py``, ``test_multi_network_recipes.py``), and add its
+row to the README's recipe table. Nothing else changes: no shared template and no
+Python module names a recipe (a test checks it). ``docs/adding-a-recipe.md`` says the
+same at more length. Templates receive only plain data (:func:`recipe_context`);
+nothing here imports keras.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import catalog
 from .errors import UserError, unknown
+from .template_set import builtin_template_dir
 
 MODEL_TYPES = ("sequential", "functional", "subclassed")
+# Where the recipes' directories are, among the templates.
+RECIPES_DIR = "recipes"
+DESCRIPTION_FILE = "recipe.json"
+# The parts a recipe's templates play, with the shared template of each (the
+# templates choose them by these context keys: ``recipe.template``, ...).
+TEMPLATE_ROLES = {
+    # The steps (a partial extending partials/steps.py.jinja).
+    "steps": "partials/steps.py.jinja",
+    # Macro `model_class`: the model class up to its steps.
+    "model": "partials/model_{model_type}.py.jinja",
+    # Macro `build_model`: the networks and `build_model`.
+    "build": "partials/build_{model_type}.py.jinja",
+    # `compile_model` (blocks to extend).
+    "compile": "partials/compile_model.py.jinja",
+    # `make_dataset`: (x, y) pairs, or samples of x (partials/samples/data.py.jinja).
+    "data": "partials/data.py.jinja",
+    # Macros saying what a data file holds (for a project's data.py, README, tests).
+    "arrays": "partials/arrays.py.jinja",
+}
+# The layout template a recipe's proof stands in for.
+PROOF_FILE = "project/tests/test_parity.py.jinja"
+DESCRIPTION_KEYS = (
+    "summary",
+    "order",
+    "settings",
+    "logs",
+    "loss_logs",
+    "model_types",
+    "model_types_reason",
+    "networks",
+    "losses",
+    "takes_metrics",
+    "refused_metrics",
+    "refused_metrics_reason",
+    "losses_reason",
+    "named_output_losses",
+    "named_output_reason",
+    "logits",
+    "compiles_loss",
+    "imports",
+    "context",
+    "context_by_loss",
+    "templates",
+    "files",
+)
+SETTING_KEYS = (
+    "name",
+    "flag",
+    "type",
+    "default",
+    "minimum",
+    "minimum_inclusive",
+    "maximum",
+    "help",
+    "choices",
+    "requires",
+)
+# "choice": one of the setting's "choices" (a str, like a path).
+SETTING_TYPES: dict[str, type] = {"int": int, "float": float, "path": str, "choice": str}
 
 
 @dataclass(frozen=True)
@@ -152,358 +270,178 @@ class Setting:
 
 
 @dataclass(frozen=True)
+class RecipeTemplates:
+    """The templates of a recipe, by part (``{model_type}`` not yet filled in)."""
+
+    steps: str
+    model: str
+    build: str
+    compile: str
+    data: str
+    arrays: str
+    helpers: tuple[str, ...]  # rendered before the model class (``build_network``)
+    # (layout template, the recipe's template that stands in for it), the proof first.
+    files: tuple[tuple[str, str], ...]
+
+    def names(self, model_type: str) -> dict[str, Any]:
+        """``{part: template name}`` for ``model_type`` (``helpers``: a list)."""
+        parts = {role: getattr(self, role) for role in TEMPLATE_ROLES}
+        return {
+            **{
+                role: name.format(model_type=model_type) for role, name in parts.items()
+            },
+            "helpers": [name.format(model_type=model_type) for name in self.helpers],
+            "files": [[layout, own] for layout, own in self.files],
+        }
+
+
+@dataclass(frozen=True)
 class Recipe:
     name: str
     summary: str  # one line, for `recipes` and `--help`
     settings: tuple[Setting, ...]
-    template: str  # the steps partial that implements it
     logs: tuple[str, ...]  # what it logs besides the loss and the compiled metrics
-    project_test: str  # the body of the project's tests/test_parity.py
-    compiles_loss: bool = True  # compile() gets the loss and metrics
-    model_types: tuple[str, ...] = MODEL_TYPES
-    # Metrics the recipe cannot work with, and why.
-    refused_metrics: tuple[str, ...] = ()
-    refused_metrics_reason: str = (
-        "Keras creates its variables on first use, which only compile() arranges"
-    )
-    # Why a model type is refused (the recipes with several networks).
-    model_types_reason: str = ""
-    # Multi-network recipes (gan, distillation, vae): the model class holds several
-    # networks; ``partials/recipes/NAME_model.py.jinja`` (macro ``model_class``) and
-    # ``NAME_build.py.jinja`` (macro ``build_model``: the networks and build_model),
-    # with the arguments of the model types' macros, and the shared
-    # ``networks_MODEL_TYPE.py.jinja`` replace the single-network partials; their
-    # ``project_test`` is the whole ``tests/test_parity.py``, not a body.
-    networks: tuple[str, ...] = ()
-    losses: tuple[str, ...] = ()  # the losses it accepts (snake names); () = any
-    losses_reason: str = ""  # why it refuses the others
-    # The losses of named outputs, when fewer than ``losses``, and why.
-    named_output_losses: tuple[str, ...] | None = None
-    named_output_reason: str = ""
-    takes_metrics: bool = True  # --metric makes sense (compiled metrics)
-    logits: bool = False  # the loss takes logits (`from_logits=True`)
-    own_compile: bool = False  # its build partial defines compile_model
-    learns_distribution: bool = False  # make_dataset gives samples x and no y
     # The losses `fit` logs, which the project's NaN stop watches: "loss", or the
     # gan's own (it logs no "loss"); the others among ``logs`` follow them.
-    loss_logs: tuple[str, ...] = ("loss",)
-    predicts_from_noise: bool = False  # predict() takes latent vectors (the gan)
+    loss_logs: tuple[str, ...]
+    model_types: tuple[str, ...]
+    model_types_reason: str  # why the others are refused
+    # The networks its model holds; they take one unnamed input and output.
+    networks: tuple[str, ...]
+    losses: tuple[str, ...]  # the losses it accepts (snake names); () = any
+    takes_metrics: bool  # --metric makes sense (compiled metrics)
+    # Metrics the recipe cannot work with, and why.
+    refused_metrics: tuple[str, ...]
+    refused_metrics_reason: str
+    losses_reason: str  # why it refuses the losses it does not accept
+    # The losses of named outputs, when fewer than ``losses`` (None: the same), and why.
+    named_output_losses: tuple[str, ...] | None
+    named_output_reason: str
+    logits: bool  # the loss takes logits (`from_logits=True`)
+    compiles_loss: bool  # compile() gets the loss and metrics
+    imports: tuple[str, ...]  # standard-library modules its templates need
+    templates: RecipeTemplates
+    # Its own data for its templates, and what changes with the loss (by snake name).
+    context: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    context_by_loss: Mapping[str, Mapping[str, Any]] = field(
+        default_factory=dict, hash=False
+    )
 
 
-MICROBATCHES = Setting(
-    "microbatches",
-    "--microbatches",
-    int,
-    4,
-    1,
-    True,
-    "microbatches per batch (gradient-accumulation); the batch size must divide by it",
-)
-CLIP_NORM = Setting(
-    "clip_norm",
-    "--clip-norm",
-    float,
-    1.0,
-    0.0,
-    False,
-    "largest global norm of the gradients (clip-gradients)",
-)
-RHO = Setting(
-    "rho",
-    "--rho",
-    float,
-    0.05,
-    0.0,
-    True,
-    "radius of the SAM weight perturbation (sam); 0 is the default step",
-)
+def _template_name(recipe: str, name: str) -> str:
+    """A template named in ``recipe``'s description: a file of its directory, or a
+    shared template (a name with ``/``)."""
+    return name if "/" in name else f"{RECIPES_DIR}/{recipe}/{name}"
 
-NOISE_DIM = Setting(
-    "noise_dim",
-    "--noise-dim",
-    int,
-    8,
-    1,
-    True,
-    "size of the generator's latent noise vectors (gan)",
-)
-TEMPERATURE = Setting(
-    "temperature",
-    "--temperature",
-    float,
-    3.0,
-    0.0,
-    False,
-    "softmax temperature T of the teacher's and the student's logits (distillation)",
-)
-ALPHA = Setting(
-    "alpha",
-    "--alpha",
-    float,
-    0.1,
-    0.0,
-    True,
-    "weight of the task loss; 1 - alpha weighs the distillation loss (distillation)",
-    maximum=1.0,
-)
-TEACHER = Setting(
-    "teacher",
-    "--teacher",
-    str,
-    "",
-    None,
-    True,
-    "a trained teacher saved with model.save() (distillation); without it the "
-    "module trains a built-in one",
-)
-LATENT_DIM = Setting(
-    "latent_dim",
-    "--latent-dim",
-    int,
-    2,
-    1,
-    True,
-    "size of the latent space (vae)",
-)
-MIXUP_ALPHA = Setting(
-    "mixup_alpha",
-    "--mixup-alpha",
-    float,
-    0.2,
-    0.0,
-    True,
-    "alpha of lambda ~ Beta(alpha, alpha) (mixup); 0 is the default step",
-)
-ATTACK = Setting(
-    "attack",
-    "--attack",
-    str,
-    "fgsm",
-    None,
-    True,
-    "fgsm (one signed-gradient step) or pgd (projected steps) (adversarial)",
-    choices=("fgsm", "pgd"),
-)
-EPSILON = Setting(
-    "epsilon",
-    "--epsilon",
-    float,
-    0.1,
-    0.0,
-    True,
-    "max-norm of the attack (adversarial); 0 is the default step",
-)
-ATTACK_STEPS = Setting(
-    "attack_steps",
-    "--attack-steps",
-    int,
-    7,
-    1,
-    True,
-    "steps of 2.5 * epsilon / steps (adversarial, --attack pgd)",
-    requires=("attack", "pgd"),
-)
-ADVERSARIAL_WEIGHT = Setting(
-    "adversarial_weight",
-    "--adversarial-weight",
-    float,
-    0.5,
-    0.0,
-    True,
-    "W in (1 - W) * clean + W * adversarial (adversarial)",
-    maximum=1.0,
-)
-MULTI_NETWORK_TYPES = ("functional", "subclassed")
-VAE_LOSSES = (
-    "mean_squared_error",
-    "mean_absolute_error",
-    "huber",
-    "log_cosh",
-    "binary_crossentropy",
-    "binary_focal_crossentropy",
-)
-# mixup mixes the targets, or for integer labels the losses of the two labels; not
-# label sequences (ctc), labels compared within the batch (circle), nor a loss of
-# integer labels that is not a mean over the samples' cross-entropies.
-MIXUP_LOSSES = (
-    "sparse_categorical_crossentropy",  # the only one of integer labels: first
-    "categorical_crossentropy",
-    "categorical_focal_crossentropy",
-    "categorical_hinge",
-    "kl_divergence",
-    "binary_crossentropy",
-    "binary_focal_crossentropy",
-    "dice",
-    "tversky",
-    "hinge",
-    "squared_hinge",
-    "mean_squared_error",
-    "mean_absolute_error",
-    "huber",
-    "log_cosh",
-    "cosine_similarity",
-    "mean_absolute_percentage_error",
-    "mean_squared_logarithmic_error",
-    "poisson",
-)
-# adversarial trains on the clean and adversarial samples as one batch, weighted by
-# sample weights: the loss must be a mean over samples (not dice or tversky, one
-# overlap over the whole batch, nor circle, which pairs the samples of a batch).
-ADVERSARIAL_LOSSES = (
-    "sparse_categorical_crossentropy",
-    "categorical_crossentropy",
-    "categorical_focal_crossentropy",
-    "categorical_generalized_cross_entropy",
-    "categorical_hinge",
-    "kl_divergence",
-    "binary_crossentropy",
-    "binary_focal_crossentropy",
-    "hinge",
-    "squared_hinge",
-    "ctc",
-    "mean_squared_error",
-    "mean_absolute_error",
-    "huber",
-    "log_cosh",
-    "cosine_similarity",
-    "mean_absolute_percentage_error",
-    "mean_squared_logarithmic_error",
-    "poisson",
-)
-# Losses whose targets are probabilities: a vae's decoder ends in a sigmoid and its
-# samples lie in (0, 1).
-UNIT_INTERVAL_LOSSES = ("binary_crossentropy", "binary_focal_crossentropy")
 
-RECIPES: tuple[Recipe, ...] = (
-    Recipe(
-        "default",
-        "Keras's own train step, written out (the reference for every other recipe)",
-        (),
-        "partials/steps.py.jinja",
-        (),
-        "partials/proofs/default.py.jinja",
-    ),
-    Recipe(
-        "gradient-accumulation",
-        "split each batch into K microbatches, average their gradients, apply once",
-        (MICROBATCHES,),
-        "partials/recipes/accumulation.py.jinja",
-        (),
-        "partials/proofs/accumulation.py.jinja",
-    ),
-    Recipe(
-        "clip-gradients",
-        "clip the true (unscaled) gradients to a global norm",
-        (CLIP_NORM,),
-        "partials/recipes/clip_gradients.py.jinja",
-        ("grad_norm",),
-        "partials/proofs/clip_gradients.py.jinja",
-    ),
-    Recipe(
-        "sam",
-        "sharpness-aware minimization: the gradient at w + rho*g/|g| updates w",
-        (RHO,),
-        "partials/recipes/sam.py.jinja",
-        (),
-        "partials/proofs/sam.py.jinja",
-    ),
-    Recipe(
-        "custom-trackers",
-        "the model owns its loss object and metric trackers; compile() gets only "
-        "the optimizer",
-        (),
-        "partials/recipes/custom_trackers.py.jinja",
-        (),
-        "partials/proofs/custom_trackers.py.jinja",
-        compiles_loss=False,
-        refused_metrics=("f1_score", "fbeta_score"),
-    ),
-    Recipe(
-        "gan",
-        "a generator and a discriminator, one optimizer each: the discriminator on "
-        "real and generated samples, then the generator through it",
-        (NOISE_DIM,),
-        "partials/recipes/gan.py.jinja",
-        ("d_loss", "g_loss"),
-        "partials/proofs/gan.py.jinja",
-        model_types=MULTI_NETWORK_TYPES,
-        model_types_reason="its model holds two networks (a generator and a "
-        "discriminator) and a keras.Sequential is one stack of layers",
-        networks=("generator", "discriminator"),
-        losses=("binary_crossentropy",),
-        takes_metrics=False,
-        logits=True,
-        own_compile=True,
-        learns_distribution=True,
-        loss_logs=("d_loss", "g_loss"),
-        predicts_from_noise=True,
-    ),
-    Recipe(
-        "distillation",
-        "a student learns from the labels and a frozen teacher's softened logits "
-        "(alpha * task + (1 - alpha) * T^2 * KL)",
-        (TEMPERATURE, ALPHA, TEACHER),
-        "partials/recipes/distillation.py.jinja",
-        ("task_loss", "distillation_loss"),
-        "partials/proofs/distillation.py.jinja",
-        model_types=MULTI_NETWORK_TYPES,
-        model_types_reason="its model holds two networks (a teacher and a student) "
-        "and a keras.Sequential is one stack of layers",
-        networks=("teacher", "student"),
-        losses=("sparse_categorical_crossentropy", "categorical_crossentropy"),
-        logits=True,
-    ),
-    Recipe(
-        "vae",
-        "variational autoencoder: encoder, reparameterized draw, decoder; "
-        "reconstruction (--loss) + KL loss",
-        (LATENT_DIM,),
-        "partials/recipes/vae.py.jinja",
-        ("reconstruction_loss", "kl_loss"),
-        "partials/proofs/vae.py.jinja",
-        model_types=MULTI_NETWORK_TYPES,
-        model_types_reason="its model holds two networks (an encoder and a decoder) "
-        "and a keras.Sequential is one stack of layers",
-        networks=("encoder", "decoder"),
-        losses=VAE_LOSSES,
-        learns_distribution=True,
-    ),
-    Recipe(
-        "mixup",
-        "mix each batch with a shuffled copy of itself: inputs and targets by "
-        "lambda ~ Beta(alpha, alpha) (integer labels: the losses of both labels)",
-        (MIXUP_ALPHA,),
-        "partials/recipes/mixup.py.jinja",
-        (),
-        "partials/proofs/mixup.py.jinja",
-        losses=MIXUP_LOSSES,
-        losses_reason="it mixes the targets of two samples, or the losses of their "
-        "integer labels: not label sequences, labels compared within the batch, nor "
-        "integer labels whose loss is not a cross-entropy",
-        named_output_losses=MIXUP_LOSSES[1:],
-        named_output_reason="with named outputs every output's targets are mixed; "
-        "integer labels only with one unnamed output",
-    ),
-    Recipe(
-        "adversarial",
-        "adversarial training: inputs attacked along the input gradient at the "
-        "current weights (fgsm or pgd), loss (1 - W) * clean + W * adversarial",
-        (ATTACK, EPSILON, ATTACK_STEPS, ADVERSARIAL_WEIGHT),
-        "partials/recipes/adversarial.py.jinja",
-        (),
-        "partials/proofs/adversarial.py.jinja",
-        losses=ADVERSARIAL_LOSSES,
-        losses_reason="it trains on clean and adversarial samples as one batch "
-        "weighted by sample weights, so the loss must be a mean over the samples: "
-        "not one overlap of the whole batch, nor pairs within it",
-        refused_metrics=("pearson_correlation", "concordance_correlation"),
-        refused_metrics_reason="it passes sample weights to the metrics (the clean "
-        "and adversarial samples weighted in one batch), which this metric refuses",
-    ),
-)
+def _setting(recipe: str, data: dict) -> Setting:
+    unknown_keys = sorted(set(data) - set(SETTING_KEYS))
+    if unknown_keys:
+        raise ValueError(f"recipe {recipe!r}: unknown setting keys {unknown_keys}")
+    kind = SETTING_TYPES[data["type"]]
+    if kind is not str and "minimum" not in data:
+        raise ValueError(f"recipe {recipe!r}: setting {data['name']!r} needs a minimum")
+    choices = tuple(data.get("choices", ()))
+    if (data["type"] == "choice") != bool(choices) or (
+        choices and data["default"] not in choices
+    ):
+        raise ValueError(
+            f"recipe {recipe!r}: setting {data['name']!r}: a choice setting names "
+            "its choices, its default among them"
+        )
+    requires = data.get("requires")
+    return Setting(
+        name=data["name"],
+        flag=data["flag"],
+        type=kind,
+        default=kind(data["default"]),
+        minimum=data.get("minimum"),
+        minimum_inclusive=data.get("minimum_inclusive", True),
+        help=data["help"],
+        maximum=data.get("maximum"),
+        choices=choices,
+        requires=(requires[0], requires[1]) if requires else None,
+    )
 
+
+def _templates(recipe: str, data: dict, files: dict) -> RecipeTemplates:
+    unknown_roles = sorted(set(data) - {*TEMPLATE_ROLES, "helpers", "proof"})
+    if unknown_roles:
+        raise ValueError(f"recipe {recipe!r}: unknown template parts {unknown_roles}")
+    named = {
+        role: _template_name(recipe, data.get(role, default))
+        for role, default in TEMPLATE_ROLES.items()
+    }
+    return RecipeTemplates(
+        **named,
+        helpers=tuple(_template_name(recipe, n) for n in data.get("helpers", ())),
+        files=(
+            (PROOF_FILE, _template_name(recipe, data["proof"])),
+            *((layout, _template_name(recipe, own)) for layout, own in files.items()),
+        ),
+    )
+
+
+def read_recipe(directory: Path) -> tuple[int, Recipe]:
+    """``(order, recipe)`` from ``directory/recipe.json``; ValueError when it is not a
+    valid description (a bug of the built-in templates, which a test catches)."""
+    name = directory.name
+    data = json.loads((directory / DESCRIPTION_FILE).read_text(encoding="utf-8"))
+    unknown_keys = sorted(set(data) - set(DESCRIPTION_KEYS))
+    if unknown_keys:
+        raise ValueError(f"recipe {name!r}: unknown keys {unknown_keys}")
+    recipe = Recipe(
+        name=name,
+        summary=data["summary"],
+        settings=tuple(_setting(name, s) for s in data.get("settings", ())),
+        logs=tuple(data.get("logs", ())),
+        loss_logs=tuple(data.get("loss_logs", ("loss",))),
+        model_types=tuple(data.get("model_types", MODEL_TYPES)),
+        model_types_reason=data.get("model_types_reason", ""),
+        networks=tuple(data.get("networks", ())),
+        losses=tuple(data.get("losses", ())),
+        takes_metrics=data.get("takes_metrics", True),
+        refused_metrics=tuple(data.get("refused_metrics", ())),
+        refused_metrics_reason=data.get(
+            "refused_metrics_reason",
+            "Keras creates its variables on first use, which only compile() arranges",
+        ),
+        losses_reason=data.get("losses_reason", ""),
+        named_output_losses=(
+            tuple(data["named_output_losses"])
+            if "named_output_losses" in data
+            else None
+        ),
+        named_output_reason=data.get("named_output_reason", ""),
+        logits=data.get("logits", False),
+        compiles_loss=data.get("compiles_loss", True),
+        imports=tuple(data.get("imports", ())),
+        templates=_templates(name, data["templates"], data.get("files", {})),
+        context=dict(data.get("context", {})),
+        context_by_loss=dict(data.get("context_by_loss", {})),
+    )
+    return data["order"], recipe
+
+
+def read_recipes(root: Path) -> tuple[Recipe, ...]:
+    """Every recipe under ``root/recipes/``, in their ``order`` (then by name)."""
+    found = [
+        read_recipe(d)
+        for d in (root / RECIPES_DIR).iterdir()
+        if (d / DESCRIPTION_FILE).is_file()
+    ]
+    found.sort(key=lambda item: (item[0], item[1].name))
+    return tuple(recipe for _, recipe in found)
+
+
+RECIPES: tuple[Recipe, ...] = read_recipes(builtin_template_dir())
 RECIPE_INDEX = {recipe.name: recipe for recipe in RECIPES}
 DEFAULT_RECIPE = "default"
+if DEFAULT_RECIPE not in RECIPE_INDEX:  # an install without the recipes' data files
+    raise RuntimeError(
+        f"no {RECIPES_DIR}/{DEFAULT_RECIPE}/{DESCRIPTION_FILE} in "
+        f"{builtin_template_dir()}: reinstall keras-jax-scaffold"
+    )
 # Every setting of every recipe with its recipe, and by answer name (a name belongs
 # to one recipe): each is an answer of its own (answer_table.ANSWERS).
 SETTING_OWNERS = tuple(
@@ -563,7 +501,8 @@ def check_setting(setting: Setting, owner: str, value, recipe: Recipe, others=No
             f"{setting.flag} is a setting of recipe {owner!r}, not of "
             f"{recipe.name!r}: add --recipe {owner}, or drop {setting.flag}"
         )
-    if not setting_applies(setting, others or {}) and checked != setting.default:
+    others = others or {}
+    if not setting_applies(setting, others) and checked != setting.default:
         needed, value_needed = setting.requires or ("", "")
         flag = SETTINGS[needed].flag
         raise UserError(
@@ -611,18 +550,11 @@ def check_loss(recipe: Recipe, loss_name: str, output: str = "") -> None:
     else:
         fix = f"use {flag}{f' or {flag}'.join(accepted)}"
     where = f" for output {output!r}" if output else ""
+    because = f" ({reason})" if reason else ""
     raise UserError(
-        f"recipe {recipe.name!r} does not work with loss {loss_name!r}{where} "
-        f"({reason}); {fix}"
-        if reason
-        else f"recipe {recipe.name!r} does not work with loss {loss_name!r}{where}; "
-        f"{fix}"
+        f"recipe {recipe.name!r} does not work with loss {loss_name!r}{where}"
+        f"{because}; {fix}"
     )
-
-
-def format_value(value: float | str) -> str:
-    """A setting as Python source (``1.0``, ``4``, ``'teacher.keras'``)."""
-    return repr(value)
 
 
 def settings_line(recipe: Recipe) -> str:
@@ -637,65 +569,44 @@ def settings_line(recipe: Recipe) -> str:
 def recipe_context(
     recipe: Recipe, values, model_type: str = "functional", loss_name: str = ""
 ) -> dict:
-    """The template context's ``recipe``: plain, precomputed data (``values``: the
-    settings by name). ``model_type`` and ``loss_name`` choose the partials and the
-    data of the multi-network recipes.
+    """The template context's ``recipe``: plain data (``values``: the settings by
+    name). ``model_type`` fills in its templates' names, ``loss_name`` picks its
+    ``context_by_loss``.
     """
-    stem = recipe.name.replace("-", "_")
-    unit_samples = loss_name in UNIT_INTERVAL_LOSSES
-    if recipe.networks:
-        templates = {
-            "model_template": f"partials/recipes/{stem}_model.py.jinja",
-            "build_template": f"partials/recipes/{stem}_build.py.jinja",
-            "networks_template": f"partials/recipes/networks_{model_type}.py.jinja",
-        }
-    else:
-        templates = {
-            "model_template": f"partials/model_{model_type}.py.jinja",
-            "build_template": f"partials/build_{model_type}.py.jinja",
-            "networks_template": "",
-        }
+    names = recipe.templates.names(model_type)
     settings = [
-        {
-            "name": s.name,
-            "flag": s.flag,
-            "value": format_value(values[s.name]),
-            "help": s.help,
-        }
+        {"name": s.name, "flag": s.flag, "value": values[s.name], "help": s.help}
         for s in recipe.settings
     ]
     return {
-        **templates,
-        "data_template": (
-            "partials/recipes/samples_data.py.jinja"
-            if recipe.learns_distribution
-            else "partials/data.py.jinja"
-        ),
-        "own_compile": recipe.own_compile,
-        "learns_distribution": recipe.learns_distribution,
-        "predicts_from_noise": recipe.predicts_from_noise,
+        "name": recipe.name,
+        "is_default": recipe.name == DEFAULT_RECIPE,
+        "summary": recipe.summary,
+        # The templates that play each part (TEMPLATE_ROLES).
+        "template": names["steps"],
+        "model_template": names["model"],
+        "build_template": names["build"],
+        "compile_template": names["compile"],
+        "data_template": names["data"],
+        "arrays_template": names["arrays"],
+        "helper_templates": names["helpers"],
+        # [layout template, the recipe's template rendered instead], the proof first.
+        "files": names["files"],
+        "logs": list(recipe.logs),
         # Every key `fit` logs besides compiled metrics.
         "log_keys": list(dict.fromkeys([*recipe.loss_logs, *recipe.logs])),
         # The logged losses: a non-finite one stops the project's training.
         "loss_logs": list(recipe.loss_logs),
         "networks": list(recipe.networks),
-        # Standard-library modules the recipe's partials need.
-        "imports": ["math"] if recipe.networks else [],
-        "unit_samples": unit_samples,
-        "decoder_activation": repr("sigmoid") if unit_samples else "None",
-        "teacher_path": repr(values["teacher"]) if values.get("teacher") else "",
+        "imports": list(recipe.imports),
+        "settings": settings,
         # The settings but paths, rendered as class attributes of the steps.
         "class_attributes": [
-            setting
-            for setting, s in zip(settings, recipe.settings)
-            if not s.is_path
+            setting for setting, s in zip(settings, recipe.settings) if not s.is_path
         ],
-        "name": recipe.name,
-        "is_default": recipe.name == DEFAULT_RECIPE,
-        "summary": recipe.summary,
-        "template": recipe.template,
-        "project_test": recipe.project_test,
-        "compiles_loss": recipe.compiles_loss,
-        "logs": list(recipe.logs),
-        "settings": settings,
+        "setting_values": {s.name: values[s.name] for s in recipe.settings},
+        "context": {
+            **recipe.context,
+            **recipe.context_by_loss.get(loss_name, {}),
+        },
     }

@@ -153,7 +153,8 @@ def render_files(
     loaded: set[str] = set()
     for item in layout:
         env.loaded.clear()
-        source = render_template(env, item.template, context)
+        template = item.template_name(context)
+        source = render_template(env, template, context)
         files = list(dict.fromkeys(env.loaded))
         loaded.update(files)
         user = tuple(f for f in files if not templates.is_builtin_file(f))
@@ -161,8 +162,8 @@ def render_files(
         rendered[path] = Rendered(
             path=path,
             source=source,
-            template=item.template,
-            template_file=files[0] if files else item.template,
+            template=template,
+            template_file=files[0] if files else template,
             user_templates=user,
         )
     _check_all_used(templates, loaded, layout)

@@ -21,6 +21,7 @@ import jinja2
 from keras_jax_scaffold import catalog
 from keras_jax_scaffold.context import CONTEXT_VERSION
 from keras_jax_scaffold.layout import LAYOUTS, LOCAL_TEMPLATE_DIR, RUNTIME_FILES
+from keras_jax_scaffold.recipes import TEMPLATE_ROLES
 from keras_jax_scaffold.template_set import (
     BUILTIN_PREFIX,
     builtin_source,
@@ -43,8 +44,20 @@ BLOCK_DOCS = {
     "the class; in a project the class inherits them from the `StatelessSteps` mixin.",
     "build_model": "`build_model()`: builds and compiles the model (it must stay: the "
     "generated code and its tests call it).",
-    "compile_model": "`compile_model(model)`: compiles with the chosen optimizer, loss "
-    "and metrics.",
+    "compile_model": "`compile_model(model)` of a project's model.py: by default "
+    "the recipe's compile template (`recipe.compile_template`), which compiles with "
+    "the chosen optimizer, loss and metrics.",
+    "project_docstring": "In a project's `compile_model` "
+    "(`partials/compile_model.py.jinja`): its docstring.",
+    "project_arguments": "In a project's `compile_model`: the arguments of "
+    "`model.compile(...)` before `steps_per_execution` (the optimizer from "
+    "`learning_rate`, then `compile_losses`); a recipe compiling otherwise "
+    "replaces them (the gan: one optimizer per network).",
+    "module_body": "In a module's `compile_model(model)`: its docstring and the "
+    "`model.compile(...)` call (the recipe custom-trackers gives it the optimizer "
+    "only).",
+    "compile_losses": "In `compile_model`: the loss and metrics arguments "
+    "(`partials/compile_losses.py.jinja`); empty for a model that owns them.",
     "make_dataset": "`make_dataset(num_samples, seed)`: synthetic `(x, y)` numpy data "
     "that fits the input shape and the loss (it must stay).",
     "target_shapes": "`target_shapes(x)` of a project's data.py: the shapes the targets "
@@ -96,6 +109,25 @@ BLOCK_DOCS = {
     "`logs` and `metrics_variables` (the default calls `self.update_metrics`).",
     "track_loss": "Inside `update_metrics`, in the metrics' stateless scope, before "
     "`compute_metrics`: updates the loss mean, weighted by batch size.",
+    "state_notes": "The end of the comment that opens the steps: what the state "
+    "lists hold (a recipe whose state is laid out otherwise says how, e.g. the gan's "
+    "two optimizers).",
+    "forward_and_loss": "The method `forward_and_loss` (its blocks `forward`, "
+    "`compute_loss`, `extra_loss`): the forward pass and loss the train and test "
+    "steps differentiate and evaluate. A recipe whose steps do not use it (the gan) "
+    "empties it and brings its own methods in `extra_methods`.",
+    "update_metrics": "The method `update_metrics` (its blocks `track_loss`, "
+    "`compute_metrics`, `extra_metrics`): the stateless update of the loss mean and "
+    "the metrics.",
+    "train_body": "The body of `train_step` between unpacking the state and the "
+    "batch (`x`, `y`, `sample_weight`) and packing the new state: must set `logs` "
+    "and the four state lists. Its default holds the blocks from `transform_batch` "
+    "to `extra_logs`; a recipe whose train step is another algorithm (the gan: two "
+    "networks, two optimizers) replaces it.",
+    "test_body": "The body of `test_step` between unpacking and packing the state: "
+    "must set `logs`, `non_trainable_variables` and `metrics_variables` (default: "
+    "`evaluation_weights`, the forward pass and loss, the metrics, "
+    "`extra_test_logs`).",
     "extra_methods": "Methods and class constants added to the model class (or the "
     "`StatelessSteps` mixin) after the step settings, e.g. a `metrics` property, "
     "helpers, or an algorithm's strength setting (`MIXUP_ALPHA = 0.2`; see "
@@ -116,18 +148,46 @@ BLOCK_DOCS = {
     "scale). The trackers are among the model's metrics, so `compute_metrics` puts "
     "their results (epoch means for a `Mean`) into `logs`. The scope is generated "
     "only when the block is not empty.",
+    "docstring": "The module docstring of a project test file (tests/test_parity.py, "
+    "tests/test_save_load.py): what the file proves.",
+    "model_imports": "In tests/test_parity.py of the recipes with several networks "
+    "(`partials/networks/test_parity.py.jinja`): what the proof imports from the "
+    "model module (default: the model class).",
+    "helpers": "In a project's tests/test_parity.py: the helpers of the proof, by "
+    "default `twin`, `build_with` (the model built with another class) and "
+    "`comparison`; a recipe with another oracle replaces them.",
+    "twin": "In tests/test_parity.py: the oracle's model class, by default "
+    "`builtin_twin()` (the model with Keras's built-in steps).",
+    "comparison": "In tests/test_parity.py: `fit_and_evaluate` (train a fresh model "
+    "from a fixed seed) and `assert_same` (history, evaluate results, predictions and "
+    "every weight within rtol 1e-6).",
+    "proof": "In tests/test_parity.py: the recipe's proof, written by the recipe's "
+    "`proof.py.jinja`: `run_mine_and_oracle` and the tests comparing the recipe "
+    "with its Keras oracle (with a negative control). Empty in the frame.",
+    "check": "In tests/test_data_parallel.py: the script run in a fresh process with "
+    "4 CPU devices, up to the `train --data-parallel` run: the proof's "
+    "`run_mine_and_oracle` under `DataParallel`.",
+    "predict_inputs": "In tests/test_smoke.py: `predict_inputs(model, x)`, what "
+    "`predict` takes for 8 samples (the gan: latent vectors).",
+    "fit_model": "In tests/test_smoke.py's `test_fit_evaluate_predict`: the model "
+    "it trains (default: `build_model(learning_rate=1e-2)`).",
+    "fit_progress": "In tests/test_smoke.py's `test_fit_evaluate_predict`: what "
+    "shows that training progressed (default: the loss falls in three epochs; none "
+    "for the recipes with several networks).",
+    "optimizers": "In tests/test_save_load.py's `iterations(model)`: must set "
+    "`optimizers`, the optimizers whose steps are counted (the gan's two).",
+    "same_predictions": "In tests/test_save_load.py: the loaded model predicts as "
+    "the saved one (empty for the recipes with several networks, whose predictions "
+    "draw noise).",
+    "same_weights": "In tests/test_save_load.py: the loaded weights equal the saved "
+    "ones (the recipes with several networks compare the trainable ones: seed "
+    "generator states do not come back from a .keras file).",
     "extra_test_logs": "Inside `test_step`, after the metrics update: change `logs`, "
     "e.g. drop a tracker updated only in training "
     '(`logs.pop("grad_norm")`), which would otherwise show its reset value 0.0 in '
     "`evaluate` and as `val_...` in `fit`. Empty by default.",
 }
 
-# The note on the keys of context version 1 that hold Python source: each is what a
-# macro of partials/expressions.py.jinja writes (the built-ins call the macros).
-V1 = (
-    "Python source, kept for templates written against context version 1 (new "
-    "templates call the macro): what `partials/expressions.py.jinja` writes as "
-)
 
 # Every key of the template context: "a.b" is key b of mapping a, "a[].b" key b of each
 # item of list a. Types are Python types; "x | y" means either.
@@ -137,6 +197,10 @@ CONTEXT_DOCS = {
         "The version of this context's layout (see [Context version](#context-version)).",
     ),
     "tool_version": ("str", "The keras-jax-scaffold version that renders."),
+    "layout": (
+        "str",
+        "What is rendered: `module` (`new NAME`) or `project` (`new NAME --project`).",
+    ),
     "command_line": (
         "str",
         (
@@ -196,20 +260,6 @@ CONTEXT_DOCS = {
             "Empty for float targets."
         ),
     ),
-    "target.scores_width": (
-        "str",
-        (
-            f"{V1}`units(target.scores_units)` (`OUTPUT_UNITS`, `1`, "
-            "`NUM_CLASSES`); empty without `scores_units`."
-        ),
-    ),
-    "target.label_range": (
-        "str",
-        (
-            f"{V1}`label_range(target.labels)` (`0, NUM_CLASSES - 1`); empty for "
-            "float targets."
-        ),
-    ),
     "target.uses_output_units": (
         "bool",
         "Whether the targets' width is `OUTPUT_UNITS` (regression).",
@@ -252,13 +302,6 @@ CONTEXT_DOCS = {
             "macro `output_units_value` writes it."
         ),
     ),
-    "output_units_expression": (
-        "str",
-        (
-            f"{V1}`output_units_value(head_units, output_units)`: a number, "
-            "`NUM_CLASSES` or `NUM_CLASSES + 1  # ...`."
-        ),
-    ),
     "layers": (
         "list[dict]",
         (
@@ -286,10 +329,6 @@ CONTEXT_DOCS = {
         "str",
         "A Dense layer's Keras activation name, e.g. `relu`; empty for linear.",
     ),
-    "layers[].expression": (
-        "str",
-        f"{V1}`layer(layer)`, e.g. `keras.layers.Dropout(0.1)`.",
-    ),
     "layers[].training": (
         "bool",
         "Whether the layer's call takes `training=` (BatchNormalization, Dropout).",
@@ -301,10 +340,6 @@ CONTEXT_DOCS = {
         "bool",
         "Whether it takes logits (`from_logits=True`: recipes whose model ends "
         "without an activation).",
-    ),
-    "loss.expression": (
-        "str",
-        f"{V1}`loss(loss)`, e.g. `keras.losses.MeanSquaredError()`.",
     ),
     "metrics": ("list[dict]", "The compiled metrics, in order (may be empty)."),
     "metrics[].name": (
@@ -322,10 +357,6 @@ CONTEXT_DOCS = {
             'filled from the model\'s settings, e.g. `["num_classes", 3]`; the '
             "values are plain data (macro `literal` writes them)."
         ),
-    ),
-    "metrics[].expression": (
-        "str",
-        f"{V1}`metric(metric)`, e.g. `keras.metrics.AUC(name='auc')`.",
     ),
     "inputs": (
         "list[dict]",
@@ -354,15 +385,12 @@ CONTEXT_DOCS = {
     "outputs[].target.title": ("str", "See `target.title`."),
     "outputs[].target.scores_units": ("str", "See `target.scores_units`."),
     "outputs[].target.labels": ("str", "See `target.labels`."),
-    "outputs[].target.scores_width": ("str", "See `target.scores_width`."),
-    "outputs[].target.label_range": ("str", "See `target.label_range`."),
     "outputs[].target.uses_output_units": ("bool", "See `target.uses_output_units`."),
     "outputs[].target.sequence": ("bool", "See `target.sequence`."),
     "outputs[].loss": ("dict", "Its loss."),
     "outputs[].loss.name": ("str", "The loss's snake_case name."),
     "outputs[].loss.class_name": ("str", "See `loss.class_name`."),
     "outputs[].loss.from_logits": ("bool", "See `loss.from_logits` (always false)."),
-    "outputs[].loss.expression": ("str", "See `loss.expression`."),
     "outputs[].weight": ("str", "Its loss weight as a Python literal, e.g. `0.5`."),
     "outputs[].metrics": ("list[dict]", "Its metrics, as `metrics`."),
     "outputs[].metrics[].name": ("str", "The metric's log key (after `NAME_`)."),
@@ -371,7 +399,6 @@ CONTEXT_DOCS = {
         "list[list[bool | float | int | list[int] | str]]",
         "See `metrics[].arguments`.",
     ),
-    "outputs[].metrics[].expression": ("str", "See `metrics[].expression`."),
     "outputs[].layers": ("list[dict]", "Its head: Dense (and UnitNormalization)."),
     "outputs[].layers[].attribute": (
         "str",
@@ -381,21 +408,6 @@ CONTEXT_DOCS = {
     "outputs[].layers[].units": ("str", "See `layers[].units`."),
     "outputs[].layers[].activation": ("str", "See `layers[].activation`."),
     "outputs[].layers[].training": ("bool", "Always false (see `layers[].training`)."),
-    "outputs[].layers[].expression": ("str", "See `layers[].expression`."),
-    "outputs[].functional_call": (
-        "str",
-        (
-            f"{V1}`applied(output.layers)`: the head applied to the hidden vector "
-            "`x` (functional)."
-        ),
-    ),
-    "outputs[].subclassed_call": (
-        "str",
-        (
-            f"{V1}`applied(output.layers, functional=false)`: the same with the "
-            "layer attributes, for `call` of a subclassed model."
-        ),
-    ),
     "outputs[].projection_seed": (
         "int",
         "Seed of the fixed projection `make_dataset` derives its targets from.",
@@ -414,13 +426,6 @@ CONTEXT_DOCS = {
     "optimizer.learning_rate": (
         "str",
         "The learning rate as a Python literal, e.g. `0.001`.",
-    ),
-    "optimizer.expression": (
-        "str",
-        (
-            f"{V1}`optimizer(optimizer)`, e.g. "
-            "`keras.optimizers.Adam(learning_rate=0.001)`."
-        ),
     ),
     "dependencies": (
         "list[str]",
@@ -451,15 +456,69 @@ CONTEXT_DOCS = {
     "recipe.summary": ("str", "One line on what it does."),
     "recipe.template": (
         "str",
-        "The steps partial that implements it (it extends `partials/steps.py.jinja`).",
+        (
+            "Its steps: `partials/steps.py.jinja`, or its `recipes/NAME/steps.py.jinja` "
+            "(which extends it)."
+        ),
     ),
-    "recipe.project_test": (
+    "recipe.model_template": (
         "str",
-        "The template of a project's `tests/test_parity.py` body: the recipe's proof.",
+        (
+            "The partial whose `model_class` macro writes the model class: "
+            "`partials/model_MODEL_TYPE.py.jinja`, or a multi-network recipe's "
+            "`recipes/NAME/model.py.jinja` (same macro arguments; imported with "
+            "context)."
+        ),
     ),
-    "recipe.compiles_loss": (
-        "bool",
-        "Whether `compile()` gets the loss and metrics (else only the optimizer).",
+    "recipe.build_template": (
+        "str",
+        (
+            "The partial whose `build_model` macro writes `build_model`: "
+            "`partials/build_MODEL_TYPE.py.jinja`, or a multi-network recipe's "
+            "`recipes/NAME/build.py.jinja` (its networks too; same macro arguments; "
+            "imported with context)."
+        ),
+    ),
+    "recipe.compile_template": (
+        "str",
+        (
+            "The template of `compile_model`: `partials/compile_model.py.jinja`, or "
+            "the recipe's `compile.py.jinja` extending it (custom-trackers: the "
+            "optimizer only; gan: one optimizer per network)."
+        ),
+    ),
+    "recipe.data_template": (
+        "str",
+        (
+            "The partial with `make_dataset`: `partials/data.py.jinja` (`(x, y)` "
+            "pairs), or `partials/samples/data.py.jinja` (samples, no targets: gan, "
+            "vae)."
+        ),
+    ),
+    "recipe.arrays_template": (
+        "str",
+        (
+            "The macros saying what a project's data file holds, for its data.py, "
+            "README and tests/test_smoke.py: `partials/arrays.py.jinja` (`x`, `y`, "
+            "`sample_weight`) or `partials/samples/arrays.py.jinja` (`x` only)."
+        ),
+    ),
+    "recipe.helper_templates": (
+        "list[str]",
+        (
+            "Partials rendered before the model class: "
+            "`partials/networks/MODEL_TYPE.py.jinja` (`build_network`) for the "
+            "multi-network recipes, else none."
+        ),
+    ),
+    "recipe.files": (
+        "list[list[str]]",
+        (
+            "`[layout template, the recipe's template]` pairs: a file of the layout "
+            "the recipe writes with its own template, which extends the layout's. The "
+            "first is always `project/tests/test_parity.py.jinja` with the recipe's "
+            "proof (`recipes/NAME/proof.py.jinja`)."
+        ),
     ),
     "recipe.logs": ("list[str]", "What it logs besides the loss and the metrics."),
     "recipe.settings": ("list[dict]", "Its settings, in order (may be empty)."),
@@ -468,7 +527,10 @@ CONTEXT_DOCS = {
         "The setting's name: the answer and the steps' class attribute.",
     ),
     "recipe.settings[].flag": ("str", "Its command-line option, e.g. `--clip-norm`."),
-    "recipe.settings[].value": ("str", "Its value as a Python literal, e.g. `1.0`."),
+    "recipe.settings[].value": (
+        "float | int | str",
+        "Its value (macro `literal` writes a number, `string` a path).",
+    ),
     "recipe.settings[].help": ("str", "One line on what it means."),
     "recipe.class_attributes": (
         "list[dict]",
@@ -479,43 +541,11 @@ CONTEXT_DOCS = {
     ),
     "recipe.class_attributes[].name": ("str", "As in `recipe.settings`."),
     "recipe.class_attributes[].flag": ("str", "As in `recipe.settings`."),
-    "recipe.class_attributes[].value": ("str", "As in `recipe.settings`."),
+    "recipe.class_attributes[].value": ("float | int", "As in `recipe.settings`."),
     "recipe.class_attributes[].help": ("str", "As in `recipe.settings`."),
-    "recipe.model_template": (
-        "str",
-        (
-            "The partial whose `model_class` macro writes the model class: "
-            "`partials/model_MODEL_TYPE.py.jinja`, or a multi-network recipe's "
-            "`partials/recipes/NAME_model.py.jinja` (same macro arguments; imported with "
-            "context, it reads `recipe`)."
-        ),
-    ),
-    "recipe.build_template": (
-        "str",
-        (
-            "The partial whose `build_model` macro writes `build_model`: "
-            "`partials/build_MODEL_TYPE.py.jinja`, or a multi-network recipe's "
-            "`partials/recipes/NAME_build.py.jinja` (its networks too; same macro arguments; "
-            "imported with context, it reads `recipe`, `optimizer`, `loss`)."
-        ),
-    ),
-    "recipe.networks_template": (
-        "str",
-        (
-            "`partials/recipes/networks_MODEL_TYPE.py.jinja` (`build_network`) for the "
-            "multi-network recipes, else empty."
-        ),
-    ),
-    "recipe.data_template": (
-        "str",
-        (
-            "The partial with `make_dataset`: `partials/data.py.jinja`, or "
-            "`partials/recipes/samples_data.py.jinja` (samples, no targets) for gan and vae."
-        ),
-    ),
-    "recipe.own_compile": (
-        "bool",
-        "Whether its build partial defines `compile_model` (the gan: two optimizers).",
+    "recipe.setting_values": (
+        "dict",
+        "Its settings' values by name, e.g. `recipe.setting_values.teacher`.",
     ),
     "recipe.networks": (
         "list[str]",
@@ -525,14 +555,6 @@ CONTEXT_DOCS = {
         ),
     ),
     "recipe.imports": ("list[str]", "Standard-library modules its partials import."),
-    "recipe.learns_distribution": (
-        "bool",
-        "Whether it learns the distribution of `x` (gan, vae): no targets.",
-    ),
-    "recipe.predicts_from_noise": (
-        "bool",
-        "Whether `predict` takes latent vectors (the gan generates samples).",
-    ),
     "recipe.log_keys": ("list[str]", "Every key `fit` logs besides compiled metrics."),
     "recipe.loss_logs": (
         "list[str]",
@@ -541,17 +563,13 @@ CONTEXT_DOCS = {
             "`train` stops when one is not finite."
         ),
     ),
-    "recipe.unit_samples": (
-        "bool",
-        "vae: whether the samples lie in (0, 1) (a binary cross-entropy `--loss`).",
-    ),
-    "recipe.decoder_activation": (
-        "str",
-        "vae: the decoder's output activation as Python source (`'sigmoid'` or `None`).",
-    ),
-    "recipe.teacher_path": (
-        "str",
-        "distillation: `--teacher` as a Python string literal, or empty.",
+    "recipe.context": (
+        "dict",
+        (
+            "The recipe's own data for its templates (its `recipe.json`'s `context`, "
+            "with `context_by_loss` for the chosen loss), e.g. the vae's "
+            "`decoder_activation` and `unit_samples`; empty for most."
+        ),
     ),
     "vars": (
         "dict[str, str]",
@@ -576,8 +594,13 @@ def _answer_context_docs() -> dict[str, tuple[str, str]]:
     }
 
 
-# Keys whose contents the user chooses: documented as a whole, not key by key.
-OPAQUE_CONTEXT_KEYS = ("vars",)
+# Keys whose contents the user (or the recipe) chooses: documented as a whole, not key
+# by key, with their type.
+OPAQUE_CONTEXT_KEYS = {
+    "vars": "dict[str, str]",
+    "recipe.context": "dict",
+    "recipe.setting_values": "dict",
+}
 
 
 # Short, working examples of the three ways to customise (tests render each one).
@@ -749,12 +772,12 @@ def type_name(value) -> str:
 
 
 def flatten_context(context: dict, prefix: str = "") -> dict[str, str]:
-    """``{"task.name": "str", "layers[].expression": "str", ...}`` for a context."""
+    """``{"task.name": "str", "layers[].kind": "str", ...}`` for a context."""
     result = {}
     for key, value in context.items():
         path = f"{prefix}{key}"
         if path in OPAQUE_CONTEXT_KEYS:
-            result[path] = "dict[str, str]"
+            result[path] = OPAQUE_CONTEXT_KEYS[path]
             continue
         result[path] = type_name(value)
         if isinstance(value, dict):
@@ -812,6 +835,26 @@ def _uses() -> dict[str, list[str]]:
     return result
 
 
+def recipe_rows() -> list[tuple[str, str, str]]:
+    """``(recipe, its parts, its files)``: the templates each recipe names instead of
+    the shared ones (``MODEL_TYPE`` for the model type), and the files of a layout
+    it writes with its own template."""
+    from keras_jax_scaffold.recipes import RECIPES, TEMPLATE_ROLES
+
+    rows = []
+    for recipe in RECIPES:
+        named = recipe.templates.names("MODEL_TYPE")
+        parts = [
+            f"{role}: `{named[role]}`"
+            for role, default in TEMPLATE_ROLES.items()
+            if named[role] != default.format(model_type="MODEL_TYPE")
+        ]
+        parts += [f"helpers: `{name}`" for name in named["helpers"]]
+        files = [f"`{layout}` by `{own}`" for layout, own in named["files"]]
+        rows.append((f"`{recipe.name}`", "; ".join(parts) or "-", "; ".join(files)))
+    return rows
+
+
 def page_data() -> dict:
     """Everything the page template prints that comes from the code."""
     uses = _uses()
@@ -852,6 +895,11 @@ def page_data() -> dict:
         "context": context,
         "errors": ERROR_DOCS,
         "runtime_files": [f"`{name}`" for name in RUNTIME_FILES],
+        "recipes": recipe_rows(),
+        "template_roles": [
+            (f"`{role}`", f"`{default.replace('{model_type}', 'MODEL_TYPE')}`")
+            for role, default in TEMPLATE_ROLES.items()
+        ],
     }
 
 

@@ -10,8 +10,11 @@ comparison.
 
 from __future__ import annotations
 
+import ast
+import json
 import os
 import re
+from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
@@ -21,9 +24,11 @@ import numpy as np
 import pytest
 from keras_jax_scaffold import recipes
 from keras_jax_scaffold.errors import UserError
+from keras_jax_scaffold.layout import LAYOUTS
 from keras_jax_scaffold.pipeline import render_spec
 from keras_jax_scaffold.render import builtin_template_names
 from keras_jax_scaffold.spec import Answers, build_spec
+from keras_jax_scaffold.template_set import builtin_source, builtin_template_dir
 
 from tests.helpers import support
 from tests.helpers.recipe_oracles import compare_with_oracle, run_mine_and_oracle
@@ -125,12 +130,101 @@ def test_registry_templates_exist_and_names_are_unique():
     names = set(builtin_template_names())
     assert recipes.RECIPES[0].name == recipes.DEFAULT_RECIPE
     assert len(recipes.RECIPE_INDEX) == len(recipes.RECIPES)
+    layout_templates = {item.template for item in LAYOUTS["project"]}
     for recipe in recipes.RECIPES:
-        assert recipe.template in names, recipe.template
-        assert recipe.project_test in names, recipe.project_test
         assert set(recipe.model_types) <= set(MODEL_TYPES)
+        for model_type in recipe.model_types:
+            named = recipe.templates.names(model_type)
+            for role in recipes.TEMPLATE_ROLES:
+                assert named[role] in names, (recipe.name, role, named[role])
+            assert set(named["helpers"]) <= names, recipe.name
+            assert named["files"][0] == [
+                recipes.PROOF_FILE,
+                f"recipes/{recipe.name}/proof.py.jinja",
+            ]
+            for layout, own in named["files"]:
+                # A file of the layout, written by a template that extends it.
+                assert layout in layout_templates and own in names, (layout, own)
+                assert layout in _extended_chain(own), (recipe.name, own, layout)
     flags = [s.flag for r in recipes.RECIPES for s in r.settings]
     assert len(flags) == len(set(flags)) == len(recipes.SETTINGS)
+
+
+def _extended_chain(name: str) -> list[str]:
+    """The templates ``name`` extends, nearest first."""
+    from keras_jax_scaffold.template_set import _extended, builtin_source, parse
+
+    chain = []
+    while True:
+        parents = _extended(parse(builtin_source(name), name))
+        if not parents:
+            return chain
+        name = parents[0]
+        chain.append(name)
+
+
+@pytest.mark.parametrize("recipe", [r.name for r in recipes.RECIPES])
+def test_a_recipe_directory_holds_what_its_description_names(recipe):
+    """Everything about a recipe is in its directory, and every file there is used:
+    its description names each of its templates for some model type."""
+    directory = builtin_template_dir() / "recipes" / recipe
+    files = {p.name for p in directory.iterdir()}
+    entry = recipes.RECIPE_INDEX[recipe]
+    named = set()
+    for model_type in entry.model_types:
+        parts = entry.templates.names(model_type)
+        named |= {parts[role] for role in recipes.TEMPLATE_ROLES}
+        named |= {*parts["helpers"], *(own for _, own in parts["files"])}
+    own = {n.rsplit("/", 1)[1] for n in named if n.startswith(f"recipes/{recipe}/")}
+    assert files == {"recipe.json", *own}
+    assert "steps.py.jinja" not in own or recipes.TEMPLATE_ROLES["steps"] in (
+        _extended_chain(f"recipes/{recipe}/steps.py.jinja")
+    ), "a recipe's steps extend the shared steps"
+
+
+def test_no_shared_template_or_module_asks_which_recipe_renders():
+    """Shared templates and the tool's code ask a recipe for data, never for its
+    name: adding a recipe means adding its directory."""
+    names = [r.name for r in recipes.RECIPES if r.name != recipes.DEFAULT_RECIPE]
+    quoted = re.compile(r"""["'](?:""" + "|".join(map(re.escape, names)) + r""")["']""")
+    shared = [n for n in builtin_template_names() if not n.startswith("recipes/")]
+    offenders = [n for n in shared if quoted.search(builtin_source(n))]
+    package = Path(recipes.__file__).parent
+    for path in sorted(package.glob("*.py")):
+        literals = {
+            node.value
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        }
+        offenders += [f"{path.name}: {name!r}" for name in names if name in literals]
+    assert offenders == []
+
+
+def test_a_bad_description_is_refused_by_name(tmp_path):
+    directory = tmp_path / "recipes" / "mine"
+    directory.mkdir(parents=True)
+    description = {"summary": "s", "order": 1, "templates": {"proof": "proof.py.jinja"}}
+    (directory / "recipe.json").write_text(json.dumps({**description, "sumary": "s"}))
+    with pytest.raises(ValueError, match=r"recipe 'mine': unknown keys \['sumary'\]"):
+        recipes.read_recipes(tmp_path)
+    templates = {**description["templates"], "stpes": "steps.py.jinja"}
+    (directory / "recipe.json").write_text(
+        json.dumps({**description, "templates": templates})
+    )
+    with pytest.raises(ValueError, match=r"unknown template parts \['stpes'\]"):
+        recipes.read_recipes(tmp_path)
+    setting = {"name": "k", "flag": "--k", "type": "int", "default": 1, "help": "h"}
+    (directory / "recipe.json").write_text(
+        json.dumps({**description, "settings": [setting]})
+    )
+    with pytest.raises(ValueError, match="setting 'k' needs a minimum"):
+        recipes.read_recipes(tmp_path)
+    (directory / "recipe.json").write_text(json.dumps(description))
+    [mine] = recipes.read_recipes(tmp_path)
+    assert mine.templates.names("functional")["steps"] == "partials/steps.py.jinja"
+    assert mine.templates.files == (
+        ("project/tests/test_parity.py.jinja", "recipes/mine/proof.py.jinja"),
+    )
 
 
 @pytest.mark.parametrize("recipe", [r.name for r in recipes.RECIPES])

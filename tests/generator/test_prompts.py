@@ -654,7 +654,8 @@ def test_the_prompts_offer_only_the_recipes_losses(tmp_path, terminal):
     )
     assert result.exit_code == 0, result.output
     menu = re.findall(r"^\s+\d+\. (\w+)", result.stdout, re.MULTILINE)
-    assert menu[: len(recipes.VAE_LOSSES)] == list(recipes.VAE_LOSSES)
+    vae_losses = recipes.RECIPE_INDEX["vae"].losses
+    assert menu[: len(vae_losses)] == list(vae_losses)
     assert "sparse_categorical_crossentropy" not in result.stdout
     assert "Model type [functional/subclassed] [functional]" in result.stdout
     text = (tmp_path / "vae" / "demo.py").read_text(encoding="utf-8")

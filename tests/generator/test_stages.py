@@ -94,21 +94,25 @@ def test_context_is_plain_deterministic_data(context):
     assert context["class_name"] == "MyModel"
 
 
-def test_context_expressions_are_python_source():
+def test_context_is_data():
     context = build_context(spec_for(loss="mse", metrics=("r2_score",)))
-    assert context["loss"]["expression"] == "keras.losses.MeanSquaredError()"
+    assert context["context_version"] == 2
+    assert context["loss"] == {
+        "name": "mean_squared_error",
+        "class_name": "MeanSquaredError",
+        "from_logits": False,
+    }
     assert [m["name"] for m in context["metrics"]] == ["r2_score"]
-    for expression in (
-        context["loss"]["expression"],
-        context["optimizer"]["expression"],
-        *(m["expression"] for m in context["metrics"]),
-    ):
-        compile(expression, "<context>", "eval")
+    assert context["optimizer"] == {
+        "name": "Adam",
+        "learning_rate": "0.001",
+        "optax": "",
+    }
 
 
-# The keys of context version 1 that hold Python source, each what a macro of
-# partials/expressions.py.jinja writes for the data beside it.
-SOURCE_KEYS = {
+# The keys of context version 1 that held Python source; version 2 has none of them
+# (the macros of partials/expressions.py.jinja write it from the data).
+V1_SOURCE_KEYS = {
     "expression",
     "output_units_expression",
     "scores_width",
@@ -116,8 +120,6 @@ SOURCE_KEYS = {
     "functional_call",
     "subclassed_call",
 }
-# Built-ins that still read them (their owners move them to the macros).
-SOURCE_KEY_READERS = ("partials/recipes/", "partials/proofs/", "project/")
 
 
 def _strings(value, key=""):
@@ -132,50 +134,51 @@ def _strings(value, key=""):
         yield key, value
 
 
+def _keys(value):
+    if isinstance(value, dict):
+        for name, item in value.items():
+            yield name
+            yield from _keys(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _keys(item)
+
+
 @pytest.mark.parametrize(
     "answers",
     [
         {"metrics": ("io_u", "acc")},
         {"loss": "ctc"},
         {"outputs": ("a:circle", "b:bce"), "metrics": ("b:f1_score",)},
-        {"recipe": "distillation"},
+        {"recipe": "distillation", "teacher": "teacher.keras"},
+        {"recipe": "vae", "loss": "bce"},
     ],
 )
-def test_context_holds_data_and_its_source_keys_are_what_the_macros_write(answers):
-    from keras_jax_scaffold.context import EXPRESSIONS
-
+def test_context_holds_data_not_python_source(answers):
     context = build_context(spec_for(**answers))
-    # Python source appears under the source keys only (the command line and the
-    # recipe's own data aside): everything else is names, numbers and text.
+    assert not V1_SOURCE_KEYS & set(_keys(context))
+    # Python source nowhere but in the command line: names, numbers and text (a
+    # recipe's setting values are the values, not their Python literals).
     written = [
         key
-        for key, text in _strings({k: v for k, v in context.items() if k != "recipe"})
-        if "keras." in text or "NUM_CLASSES" in text or "OUTPUT_UNITS" in text
+        for key, text in _strings(context)
+        if "keras." in text
+        or "NUM_CLASSES" in text
+        or "OUTPUT_UNITS" in text
+        or text.startswith(("'", '"'))
     ]
-    assert set(written) <= SOURCE_KEYS | {"command_line"}
-    macros = TemplateSet().environment.get_template(EXPRESSIONS).module
-    for layer in context["layers"]:
-        assert layer["expression"] == str(macros.layer(layer))
-    assert context["loss"]["expression"] == str(macros.loss(context["loss"]))
-    for metric in context["metrics"]:
-        assert metric["expression"] == str(macros.metric(metric))
-    for output in context["outputs"]:
-        assert output["functional_call"] == str(macros.applied(output["layers"]))
+    assert set(written) <= {"command_line"}, written
 
 
 def test_builtin_templates_write_python_with_the_macros_not_the_source_keys():
     from keras_jax_scaffold.template_set import builtin_source
 
     # `x.expression`, `target.label_range`, ... (not the macros: `expr.label_range`).
-    read = re.compile(r"(\w+)\.(" + "|".join(SOURCE_KEYS) + r")\b")
-    readers = []
+    read = re.compile(r"(\w+)\.(" + "|".join(V1_SOURCE_KEYS) + r")\b")
     for name in builtin_template_names():
         source = builtin_source(name)
-        reads = [m for m in read.finditer(source) if m[1] != "expr"]
-        if reads or "output_units_expression" in source:
-            readers.append(name)
-    assert readers, "the source keys are still read by recipes and projects"
-    assert [n for n in readers if not n.startswith(SOURCE_KEY_READERS)] == []
+        assert [m[0] for m in read.finditer(source) if m[1] != "expr"] == [], name
+        assert "output_units_expression" not in source, name
 
 
 def test_context_command_line_gives_every_answer():

@@ -172,44 +172,77 @@ def test_exported_copies_are_the_builtins(tmp_path, templates, builtin_module):
     assert render(tmp_path, "-t", templates, record=True) == builtin_module
 
 
-@pytest.mark.parametrize("project", [False, True])
-def test_gan_build_macro_takes_the_project_layout_explicitly(
-    tmp_path, templates, project
-):
-    """The gan's `build_model` macro writes the project's `compile_model` (the
-    optimizer from `learning_rate`, `steps_per_execution`) when told `project=true`,
-    whatever `parameters` says (it used to guess the layout from `parameters`)."""
-    write(
-        templates / "module.py.jinja",
-        '{% extends "builtin/module.py.jinja" %}\n'
-        "{% block build_model %}\n"
-        "{% import recipe.build_template as build with context %}\n"
-        "{{ build.build_model(class_name, module_name, layers,\n"
-        '    parameters="learning_rate=0.5, steps_per_execution=2",\n'
-        '    compile_arguments=", learning_rate=learning_rate, '
-        'steps_per_execution=steps_per_execution",\n'
-        f"    project={str(project).lower()}) }}}}\n"
-        "{% endblock %}\n",
-    )
-    flags = [
-        "--recipe",
-        "gan",
-        "--model-type",
-        "functional",
-        "--loss",
-        "bce",
-        "-m",
-        "none",
-    ]
-    text = render(tmp_path, "-t", templates, *flags)
-    assert "def compile_model(model, learning_rate=0.5, steps_per_execution=2):" in text
+GAN_FLAGS = (
+    "--recipe",
+    "gan",
+    "--model-type",
+    "functional",
+    "--loss",
+    "bce",
+    "-m",
+    "none",
+)
+
+
+def _project_file(tmp_path: Path, relative: str, *flags) -> str:
+    out = tmp_path / f"project-{len(list(tmp_path.glob('project-*')))}"
+    result = invoke("new", "demo", "--project", "--no-input", "-o", out, *flags)
+    assert result.exit_code == 0, result.output
+    return (out / "demo" / relative).read_text(encoding="utf-8")
+
+
+def test_a_recipes_compile_model_follows_the_layout(tmp_path):
+    """The gan's `compile_model` (its compile.py.jinja, extending the shared one) is
+    the module's with the chosen optimizer and the project's with `learning_rate` and
+    `steps_per_execution`, as the context's `layout` says."""
+    module = render(tmp_path, *GAN_FLAGS)
+    project = _project_file(tmp_path, "src/demo/model.py", *GAN_FLAGS)
     fixed = "discriminator_optimizer=keras.optimizers.Adam(learning_rate=0.001),"
-    assert (fixed in text) is not project
     parameter = (
         "discriminator_optimizer=keras.optimizers.Adam(learning_rate=learning_rate),"
     )
-    assert (parameter in text) is project
-    assert ("steps_per_execution=steps_per_execution,\n    )" in text) is project
+    assert "def compile_model(model):" in module and fixed in module
+    assert parameter not in module and "steps_per_execution" not in module
+    assert "def compile_model(\n    model, learning_rate=LEARNING_RATE," in project
+    assert parameter in project and fixed not in project
+    assert "steps_per_execution=steps_per_execution,\n    )" in project
+
+
+def test_a_recipe_template_is_overridden_like_any_other(tmp_path, templates):
+    """`--template-dir` replaces a recipe's template (a block of the gan's steps) and
+    a shared template its recipe templates extend (the proof's frame): both take
+    effect, and the built-ins stay as they were for the other recipes."""
+    builtin = render(tmp_path, *GAN_FLAGS)
+    write(
+        templates / "recipes/gan/steps.py.jinja",
+        '{% extends "builtin/recipes/gan/steps.py.jinja" %}\n'
+        "{% block state_notes %}\n"
+        "# My notes on the GAN's state.\n"
+        "{% endblock %}\n",
+    )
+    changed = render(tmp_path, "-t", templates, *GAN_FLAGS)
+    assert "    # My notes on the GAN's state.\n" in changed
+    notes = (
+        "    # `trainable_variables` hold the generator's and the discriminator's;\n"
+        "    # `optimizer_variables` are `GanOptimizer`'s: (own, discriminator\n"
+        "    # optimizer's, generator optimizer's); `non_trainable_variables` include the\n"
+        "    # latent noise's seed generator. Keras jits these steps itself; do not wrap\n"
+        "    # them in `jax.jit`.\n"
+    )
+    assert builtin.count(notes) == 1
+    assert changed == builtin.replace(notes, "    # My notes on the GAN's state.\n")
+    # The frame every proof extends: a block of it changes the proofs that keep that
+    # block (a recipe's own override of the block wins, as the gan's `imports`).
+    frame = tmp_path / "frame-templates"
+    write(
+        frame / "project/tests/test_parity.py.jinja",
+        '{% extends "builtin/project/tests/test_parity.py.jinja" %}\n'
+        "{% block imports %}\n{{ super() }}\nimport math  # mine\n{% endblock %}\n",
+    )
+    for recipe in ("sam", "custom-trackers", "gan"):
+        flags = GAN_FLAGS if recipe == "gan" else ("--recipe", recipe)
+        proof = _project_file(tmp_path, "tests/test_parity.py", "-t", frame, *flags)
+        assert ("import math  # mine\n" in proof) is (recipe != "gan"), recipe
 
 
 @pytest.mark.parametrize("indent", [0, 8, 12, 3])
@@ -953,6 +986,9 @@ def _contexts():
         contexts.append(build_context(build_spec(answers)))
     contexts.append(build_context(build_spec(Answers(name="bare", metrics=()))))
     contexts.append(build_context(build_spec(Answers(name="sam", recipe="sam"))))
+    for recipe in ("gradient-accumulation", "distillation"):  # int and path settings
+        answers = Answers(name=recipe.replace("-", "_"), recipe=recipe)
+        contexts.append(build_context(build_spec(answers), layout="project"))
     several = Answers(
         name="several",
         outputs=("label:sparse_categorical_crossentropy", "box:mse:0.5"),
@@ -999,7 +1035,10 @@ def test_context_docs_match_build_context():
             documented if k == "list" and documented.startswith("list") else k
             for k in kinds
         }
-        assert kinds == {documented}, f"{key}: documented {documented}, got {kinds}"
+        # "float | int | str": a value of any of these types.
+        union = not documented.startswith(("list[", "dict["))
+        allowed = set(documented.split(" | ")) if union else {documented}
+        assert kinds <= allowed, f"{key}: documented {documented}, got {kinds}"
         assert CONTEXT_DOCS[key][1].strip(), key
 
 
