@@ -39,7 +39,7 @@ from tests.helpers.mixadv_oracles import (
     run_adversarial_and_oracle,
     run_mixup_and_oracle,
 )
-from tests.helpers.support import ATOL, RTOL, assert_same
+from tests.helpers.support import assert_same, mutated
 
 MODEL_TYPES = ("sequential", "functional", "subclassed")
 
@@ -57,25 +57,6 @@ def generate(tmp_path, recipe, model_type="functional", **answers):
     return support.generate(
         tmp_path / name, name=name, recipe=recipe, model_type=model_type, **answers
     )
-
-
-def mutated(module, *pairs: str):
-    """The module's source with each ``old`` of ``pairs`` (old, new, ...) replaced
-    by its ``new``: a deliberate bug, imported. Each ``old`` must occur once (else
-    the control would test nothing)."""
-    from pathlib import Path
-
-    path = Path(module.__file__)
-    source = path.read_text(encoding="utf-8")
-    for old, new in zip(pairs[::2], pairs[1::2]):
-        assert source.count(old) == 1, f"{old!r} not (once) in the generated module"
-        source = source.replace(old, new)
-    broken = path.with_name(f"{path.stem}_broken.py")
-    broken.write_text(source, encoding="utf-8")
-    result = support.import_path(broken)
-    result.TEST_SPEC = module.TEST_SPEC
-    result.TEST_CLASS_NAME = module.TEST_CLASS_NAME
-    return result
 
 
 def with_settings(module, **settings):
@@ -118,7 +99,9 @@ def prove_mixup(module, **kwargs):
 
 
 def prove_adversarial(module, **kwargs):
-    mine, oracle = run_adversarial_and_oracle(module, *adversarial_fit(module), **kwargs)
+    mine, oracle = run_adversarial_and_oracle(
+        module, *adversarial_fit(module), **kwargs
+    )
     assert_same(mine, oracle)
     return mine
 
@@ -140,31 +123,64 @@ def same_as_builtin(module, **settings):
 @pytest.mark.parametrize(
     "flags, expected",
     [
-        (["--recipe", "mixup", "--mixup-alpha", "-1"], "invalid --mixup-alpha -1.0: "
-         "must be at least 0.0 (default 0.2)"),
-        (["--recipe", "adversarial", "--attack", "cw"], "invalid --attack 'cw': "
-         "choose fgsm or pgd (default 'fgsm')"),
-        (["--recipe", "adversarial", "--epsilon", "-0.1"], "invalid --epsilon -0.1: "
-         "must be at least 0.0 (default 0.1)"),
-        (["--recipe", "adversarial", "--attack", "pgd", "--attack-steps", "0"],
-         "invalid --attack-steps 0: must be at least 1 (default 7)"),
-        (["--recipe", "adversarial", "--adversarial-weight", "1.5"],
-         "invalid --adversarial-weight 1.5: must be in [0.0, 1.0] (default 0.5)"),
-        (["--recipe", "adversarial", "--attack-steps", "3"], "--attack-steps 3 "
-         "applies to --attack pgd only, not --attack fgsm: add --attack pgd"),
-        (["--epsilon", "0.2"], "--epsilon is a setting of recipe 'adversarial', not "
-         "of 'default': add --recipe adversarial"),
-        (["--recipe", "mixup", "--loss", "ctc"], "recipe 'mixup' does not work with "
-         "loss 'ctc' (it mixes the targets"),
-        (["--recipe", "mixup", "--output", "label:sparse_categorical_crossentropy"],
-         "for output 'label' (with named outputs every output's targets are mixed"),
-        (["--recipe", "adversarial", "--loss", "dice"], "use any loss but circle, "
-         "dice, tversky, e.g. --loss sparse_categorical_crossentropy"),
-        (["--recipe", "adversarial", "--loss", "mse", "-m", "pearson_correlation"],
-         "recipe 'adversarial' cannot work with metric 'pearson_correlation': it "
-         "passes sample weights"),
+        (
+            ["--recipe", "mixup", "--mixup-alpha", "-1"],
+            "invalid --mixup-alpha -1.0: must be at least 0.0 (default 0.2)",
+        ),
+        (
+            ["--recipe", "adversarial", "--attack", "cw"],
+            "invalid --attack 'cw': choose fgsm or pgd (default 'fgsm')",
+        ),
+        (
+            ["--recipe", "adversarial", "--epsilon", "-0.1"],
+            "invalid --epsilon -0.1: must be at least 0.0 (default 0.1)",
+        ),
+        (
+            ["--recipe", "adversarial", "--attack", "pgd", "--attack-steps", "0"],
+            "invalid --attack-steps 0: must be at least 1 (default 7)",
+        ),
+        (
+            ["--recipe", "adversarial", "--adversarial-weight", "1.5"],
+            "invalid --adversarial-weight 1.5: must be in [0.0, 1.0] (default 0.5)",
+        ),
+        (
+            ["--recipe", "adversarial", "--attack-steps", "3"],
+            (
+                "--attack-steps 3 applies to --attack pgd only, not --attack fgsm: "
+                "add --attack pgd"
+            ),
+        ),
+        (
+            ["--epsilon", "0.2"],
+            (
+                "--epsilon is a setting of recipe 'adversarial', not of 'default': "
+                "add --recipe adversarial"
+            ),
+        ),
+        (
+            ["--recipe", "mixup", "--loss", "ctc"],
+            "recipe 'mixup' does not work with loss 'ctc' (it mixes the targets",
+        ),
+        (
+            ["--recipe", "mixup", "--output", "label:sparse_categorical_crossentropy"],
+            "for output 'label' (with named outputs every output's targets are mixed",
+        ),
+        (
+            ["--recipe", "adversarial", "--loss", "dice"],
+            (
+                "use any loss but circle, dice, tversky, e.g. --loss "
+                "sparse_categorical_crossentropy"
+            ),
+        ),
+        (
+            ["--recipe", "adversarial", "--loss", "mse", "-m", "pearson_correlation"],
+            (
+                "recipe 'adversarial' cannot work with metric 'pearson_correlation': "
+                "it passes sample weights"
+            ),
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_settings_are_one_line_errors_that_write_nothing(tmp_path, flags, expected):
     out = tmp_path / "out"
     result = invoke("new", "demo", "--no-input", "-o", out, *flags)
@@ -215,7 +231,7 @@ def test_the_recipes_are_built_on_the_blocks(model_type):
     assert "y = keras.tree.map_structure(mix, y)" not in labels
     assert "y_pred = keras.ops.concatenate([y_pred, y_pred])" in labels
     assert "concatenate([y_pred, y_pred])" not in one_hot
-    assert "    attack = \"fgsm\"\n" in adversarial
+    assert '    attack = "fgsm"\n' in adversarial
 
 
 # --------------------------------------------------------------------- mixup (slow)
@@ -223,7 +239,9 @@ def test_the_recipes_are_built_on_the_blocks(model_type):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("model_type", MODEL_TYPES)
-@pytest.mark.parametrize("loss", ["sparse_categorical_crossentropy", "categorical_crossentropy"])
+@pytest.mark.parametrize(
+    "loss", ["sparse_categorical_crossentropy", "categorical_crossentropy"]
+)
 def test_mixup_is_keras_fit_on_the_replayed_mixed_batches(tmp_path, loss, model_type):
     module = generate(tmp_path, "mixup", model_type, loss=loss)
     mine = prove_mixup(module)
@@ -357,7 +375,9 @@ def test_adversarial_with_named_outputs_and_one_hot_targets(tmp_path):
         ("functional", {"adversarial_weight": 0.0}),
     ],
 )
-def test_adversarial_at_strength_0_is_keras_step_exactly(tmp_path, model_type, settings):
+def test_adversarial_at_strength_0_is_keras_step_exactly(
+    tmp_path, model_type, settings
+):
     module = generate(tmp_path, "adversarial", model_type)
     same_as_builtin(module, **settings)
 

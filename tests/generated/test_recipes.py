@@ -32,7 +32,7 @@ from keras_jax_scaffold.template_set import builtin_source, builtin_template_dir
 
 from tests.helpers import support
 from tests.helpers.recipe_oracles import compare_with_oracle, run_mine_and_oracle
-from tests.helpers.support import ATOL, RTOL, assert_same
+from tests.helpers.support import ATOL, RTOL, assert_same, mutated
 
 MODEL_TYPES = ("sequential", "functional", "subclassed")
 # The settings the proofs use: the clip norm is small enough to clip every step.
@@ -59,24 +59,6 @@ def generate(tmp_path, recipe, model_type="functional", name="demo", **answers):
         **settings,
         **answers,
     )
-
-
-def mutated(module, old: str, new: str, *more: str):
-    """The module's rendered source with ``old`` replaced by ``new`` (and so on for
-    ``more`` pairs): a deliberate bug, imported. Fails if a text to replace is not in
-    the source once (the control would test nothing)."""
-    path = support_path(module)
-    source = path.read_text(encoding="utf-8")
-    pairs = [(old, new), *zip(more[::2], more[1::2])]
-    for text, replacement in pairs:
-        assert source.count(text) == 1, f"{text!r} not (once) in the generated module"
-        source = source.replace(text, replacement)
-    broken = path.with_name(f"{path.stem}_broken.py")
-    broken.write_text(source, encoding="utf-8")
-    result = support.import_path(broken)
-    result.TEST_SPEC = module.TEST_SPEC
-    result.TEST_CLASS_NAME = module.TEST_CLASS_NAME
-    return result
 
 
 def support_path(module):

@@ -109,7 +109,8 @@ def mixup_draws(replay, alpha, batch_size):
 
 def _mix(tree, lam, permutation):
     return keras.tree.map_structure(
-        lambda a: lam * np.asarray(a) + (np.float32(1) - lam) * np.asarray(a)[permutation],
+        lambda a: lam * np.asarray(a)
+        + (np.float32(1) - lam) * np.asarray(a)[permutation],
         tree,
     )
 
@@ -120,7 +121,9 @@ def _one_hot_metric(name, num_classes):
     if name == "sparse_categorical_accuracy":
         return keras.metrics.CategoricalAccuracy(name=name)
     if name == "sparse_top_k_categorical_accuracy":
-        return keras.metrics.TopKCategoricalAccuracy(k=min(5, num_classes - 1), name=name)
+        return keras.metrics.TopKCategoricalAccuracy(
+            k=min(5, num_classes - 1), name=name
+        )
     if name == "sparse_categorical_crossentropy":
         return keras.metrics.MeanMetricWrapper(
             lambda targets, predictions: keras.losses.sparse_categorical_crossentropy(
@@ -208,13 +211,17 @@ def _attack_loss(model, y, sample_weight, loss_weights):
     scale = float(keras.ops.convert_to_numpy(model.optimizer.scale_loss(1.0)))
 
     def value(inputs):
-        outputs, _ = model.stateless_call(trainable, non_trainable, inputs, training=False)
+        outputs, _ = model.stateless_call(
+            trainable, non_trainable, inputs, training=False
+        )
         if not loss_weights:
             return model.loss(y, outputs, sample_weight) * scale
         total = 0.0
         for name, weight in loss_weights.items():
             weights = (
-                sample_weight[name] if isinstance(sample_weight, dict) else sample_weight
+                sample_weight[name]
+                if isinstance(sample_weight, dict)
+                else sample_weight
             )
             total = total + weight * model.loss[name](y[name], outputs[name], weights)
         return total * scale
@@ -228,13 +235,16 @@ def adversarial_batch(model, x, y, sample_weight, settings, replay, loss_weights
     gradient = jax.grad(_attack_loss(model, y, sample_weight, loss_weights))
 
     def ascend(inputs, step_size):
-        signs = keras.tree.map_structure(lambda g: np.sign(np.asarray(g)), gradient(inputs))
+        signs = keras.tree.map_structure(
+            lambda g: np.sign(np.asarray(g)), gradient(inputs)
+        )
         return keras.tree.map_structure(
             lambda a, s: np.asarray(a) + step_size * s, inputs, signs
         )
 
     if settings["attack"] == "fgsm":
         return ascend(x, epsilon)
+
     def random_start(a):
         noise = keras.random.uniform(np.shape(a), -epsilon, epsilon, seed=replay)
         return np.asarray(a) + np.asarray(noise)
@@ -312,9 +322,10 @@ def run_adversarial_and_oracle(module, x, y, fit_kwargs, eval_kwargs=None, build
             if weight == 1:
                 return adversarial, yb, wb
             w = np.ones(len(_first(xb)), "float32") if wb is None else wb
+            shares = np.float32(2 * (1 - weight)), np.float32(2 * weight)
             clean_weight, attacked_weight = (
-                keras.tree.map_structure(lambda a, f=np.float32(f): f * a, w)
-                for f in (2 * (1 - weight), 2 * weight)
+                keras.tree.map_structure(lambda a, f=share: f * a, w)
+                for share in shares
             )
             return (
                 _concatenate(xb, adversarial),
