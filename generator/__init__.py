@@ -1,3 +1,3 @@
 """keras-jax-scaffold: generate Keras 3 models with stateless JAX training steps."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

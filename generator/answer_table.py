@@ -21,7 +21,8 @@ elsewhere:
 * ``update``'s re-derivation (``spec.rederive``): when an answer's inputs change, an
   answer that no longer validates, or still had its old default, is derived again,
   and the command says which;
-* README's option table (``tests/generator/test_answers.py`` checks it lists every entry).
+* the command-line reference docs/cli.md (``scripts/gen_cli_reference.py`` writes
+  its option tables from the entries; ``tests/generator/test_docs.py`` checks them).
 
 Adding an answer is one entry here, a field of that name in ``Answers`` and ``Spec``,
 plus its use in templates: an entry with ``context`` (e.g. ``context=float``) is a
@@ -109,7 +110,7 @@ class Question:
     name: str  # attribute of Answers and Spec, key in the answers file
     kind: Kind
     label: str  # in messages: "invalid {label} ...", notes of `update`
-    help: str  # --help of `new` (and README's table)
+    help: str  # --help of `new` (and docs/cli.md's table)
     # Raw answer -> validated value (raise UserError); may read ``a[dependency]``.
     resolve: Callable[[Any, Resolved], Any]
     # The raw default as a function of ``a``; None: required (``missing`` says so).
@@ -140,7 +141,7 @@ class Question:
     completion: tuple[str, ...] = ()  # shell completion values
     missing: str = ""  # the error when a required answer is missing
     stored: bool = True  # in the answers file's "answers" (else: project.py's own key)
-    readme_default: str = ""  # README's "default" column
+    readme_default: str = ""  # the "default" column of docs/cli.md
     # The template variable named after the answer: a plain value (str, number, bool
     # or a list of them) from the resolved one, e.g. ``context=int``; documented in
     # docs/templates.md with ``help``. None: context.py builds what templates see (the
@@ -385,27 +386,39 @@ def _resolve_loss(value: Any, a: Resolved) -> catalog.Loss:
     return loss
 
 
+def _asks_loss(a: Resolved) -> bool:
+    """Whether --loss and --task apply: not beside named outputs, nor for a recipe
+    with its own loss."""
+    return not _outputs(a) and not a["recipe"].own_loss
+
+
 def _resolve_task(value: Any, a: Resolved) -> catalog.Task:
     if _outputs(a) and value != _outputs(a)[0].task.name:
         raise UserError(
             f"--task {value!r} with --output: give each output's task in --output "
             f"{OUTPUT_SYNTAX}"
         )
-    return resolve_task(a["loss"], value)
+    task = resolve_task(a["loss"], value)
+    if a["recipe"].own_loss and task.name != a["loss"].tasks[0]:
+        raise UserError(
+            f"recipe {a['recipe'].name!r} has its own loss ({a['recipe'].own_loss}) "
+            "and takes no --task: drop it"
+        )
+    return task
 
 
 def _learning_rate(value: Any, a: Resolved) -> float:
     return float(check_learning_rate(value))
 
 
-def _setting_question(owner: str, setting: recipes.Setting) -> Question:
-    """The entry of one setting of recipe ``owner``: asked only for that recipe."""
+def _setting_question(owners: tuple[str, ...], setting: recipes.Setting) -> Question:
+    """The entry of one setting of the recipes ``owners``: asked only for them."""
 
     def resolve(value: Any, a: Resolved) -> int | float | str:
-        return recipes.check_setting(setting, owner, value, a["recipe"], a)
+        return recipes.check_setting(setting, owners, value, a["recipe"], a)
 
     def when(a: Resolved) -> bool:
-        return a["recipe"].name == owner and recipes.setting_applies(setting, a)
+        return a["recipe"].name in owners and recipes.setting_applies(setting, a)
 
     return Question(
         name=setting.name,
@@ -414,7 +427,7 @@ def _setting_question(owner: str, setting: recipes.Setting) -> Question:
         flag=setting.flag,
         help=f"{setting.help[:1].upper()}{setting.help[1:]}. "
         f"Default: {setting.default!r}.",
-        update_help=f"Change {setting.flag} (recipe {owner}).",
+        update_help=f"Change {setting.flag} (recipe {', '.join(owners)}).",
         depends_on=("recipe", *setting.requires[:1]) if setting.requires else ("recipe",),
         when=when,
         resolve=resolve,
@@ -472,7 +485,7 @@ ANSWERS: tuple[Question, ...] = (
         readme_default="`default`",
     ),
     # One entry per recipe setting; recipes.py holds their flags, types and checks.
-    *(_setting_question(owner, setting) for owner, setting in recipes.SETTING_OWNERS),
+    *(_setting_question(owners, setting) for owners, setting in recipes.SETTING_OWNERS),
     Question(
         name="model_type",
         kind=TEXT,
@@ -529,7 +542,7 @@ ANSWERS: tuple[Question, ...] = (
         "when they no longer fit or still had the old default; each is reported as a "
         "note.",
         depends_on=("outputs", "recipe"),
-        when=lambda a: not _outputs(a),
+        when=_asks_loss,
         resolve=_resolve_loss,
         unparse=lambda loss: loss.snake_name,
         default=_default_loss,
@@ -549,8 +562,8 @@ ANSWERS: tuple[Question, ...] = (
         "Default: the loss's first task.",
         update_help="Change the task (it must fit the loss). Recorded metrics, input "
         "shape, classes and output units are derived again as for --loss.",
-        depends_on=("loss", "outputs"),
-        when=lambda a: not _outputs(a),
+        depends_on=("loss", "outputs", "recipe"),
+        when=_asks_loss,
         resolve=_resolve_task,
         unparse=lambda task: task.name,
         default=lambda a: (
@@ -683,9 +696,8 @@ ANSWERS: tuple[Question, ...] = (
         help="Output units for regression / embeddings. Default: 1 / 8.",
         update_help="Change the output units.",
         depends_on=("task", "loss", "outputs"),
-        when=lambda a: any(
-            task.head_units == "output_units" for task in _head_tasks(a)
-        ),
+        when=lambda a: not a["recipe"].own_loss
+        and any(task.head_units == "output_units" for task in _head_tasks(a)),
         resolve=_resolve_output_units,
         default=_default_output_units,
         prompt="Output units",

@@ -71,7 +71,13 @@ def project_dependencies() -> tuple[str, ...]:
 
 def optax_dependency() -> str:
     """``"optax>=0.2.8,<0.3"``: the range of optax this tool's tests run with."""
-    return _requirements().get(("optax", OPTAX_EXTRA), "optax")
+    return test_dependency("optax")
+
+
+def test_dependency(name: str) -> str:
+    """The range of a package a recipe's project tests need (``optax``): the range this
+    tool's own tests run with (its dev extra)."""
+    return _requirements().get((name, OPTAX_EXTRA), name)
 
 
 def _plain(value: catalog.Value) -> PlainValue:
@@ -213,6 +219,9 @@ def build_context(
     # What OUTPUT_UNITS holds: the head's units; with named outputs (each head names
     # its own units) the number output_units.
     head_units = "output_units" if spec.outputs else task.head_units
+    dependencies = list(project_dependencies()) + (
+        [optax_dependency()] if optax_name(spec.optimizer) else []
+    )
     return {
         "context_version": CONTEXT_VERSION,
         "layout": layout,
@@ -247,8 +256,15 @@ def build_context(
             {"name": i.name, "shape": repr(tuple(i.shape))} for i in spec.inputs
         ],
         "outputs": outputs(spec),
-        "dependencies": list(project_dependencies())
-        + ([optax_dependency()] if optax_name(spec.optimizer) else []),
+        "dependencies": dependencies,
+        # The dev extra: the project's test and lint tools, and what its tests need
+        # besides its dependencies (wgan-gp's proof: optax).
+        "dev_dependencies": ["pytest>=8", "ruff>=0.5"]
+        + [
+            requirement
+            for requirement in map(test_dependency, spec.recipe.test_requirements)
+            if requirement not in dependencies
+        ],
         "answers_file": ANSWERS_FILE,
         "custom_templates": list(custom_templates),
         "vars": dict(spec.variables),

@@ -8,8 +8,8 @@ and its templates. This module reads the directories into :data:`RECIPES`, from 
 everything the rest of the tool knows about recipes follows: the ``--recipe`` choices
 and their settings (``answer_table.ANSWERS`` makes the ``recipe`` answer and one answer
 per setting from this registry, with ``when`` = the setting's recipe: flags, prompts,
-validation, help, answers file, `update`), the ``recipes`` listing, the README table
-(checked by a test) and the template context (:func:`recipe_context`). There is no
+validation, help, answers file, `update`), the ``recipes`` listing, the table of
+docs/recipes.md (checked by a test) and the template context (:func:`recipe_context`). There is no
 per-recipe Python anywhere: shared code and shared templates ask the recipe's data,
 never its name.
 
@@ -21,7 +21,7 @@ Make a directory ``templates/recipes/NAME/`` with:
     Its description, plain data. Keys (only ``summary``, ``order`` and
     ``templates.proof`` are required; see :data:`DESCRIPTION_KEYS`):
 
-    - ``summary``: one line for ``recipes``, ``--help`` and the README table;
+    - ``summary``: one line for ``recipes``, ``--help`` and docs/recipes.md's table;
     - ``order``: its place in listings (the numbers of the others: 0, 10, ...);
     - ``settings``: its command-line settings, each ``{"name", "flag", "type"
       ("int", "float" or "path"), "default", "minimum", "minimum_inclusive"
@@ -39,6 +39,11 @@ Make a directory ``templates/recipes/NAME/`` with:
     - ``logits`` (the loss takes logits), ``compiles_loss`` (false: ``compile()``
       gets the optimizer only, so no named outputs), ``imports`` (standard-library
       modules its templates use);
+    - ``own_loss``: what its own loss is, for a recipe that takes no ``--loss``
+      (wgan-gp); ``losses`` then holds the one loss whose task its data follows,
+      never asked, and ``--loss``/``--task`` are refused;
+    - ``test_requirements``: packages its project's tests need besides the
+      project's dependencies (the dev extra lists them, e.g. ``["optax"]``);
     - ``context``: data of its own for its templates (``recipe.context``), and
       ``context_by_loss``: what changes with the ``--loss`` (by snake name);
     - ``templates``: which template plays each part (:data:`TEMPLATE_ROLES`, each
@@ -78,8 +83,8 @@ Make a directory ``templates/recipes/NAME/`` with:
     ``compile_model`` of its own, extending ``partials/compile_model.py.jinja``.
 
 Then prove it in ``tests/`` against a Keras oracle, with a negative control
-(``tests/generated/test_recipes.py``, ``test_multi_network_recipes.py``), and add its
-row to the README's recipe table. Nothing else changes: no shared template and no
+(``tests/generated/test_recipes.py``, ``test_multi_network_recipes.py``), add its
+row to the recipe table of docs/recipes.md and regenerate docs/cli.md. Nothing else changes: no shared template and no
 Python module names a recipe (a test checks it). ``docs/adding-a-recipe.md`` says the
 same at more length. Templates receive only plain data (:func:`recipe_context`);
 nothing here imports keras.
@@ -141,6 +146,8 @@ DESCRIPTION_KEYS = (
     "imports",
     "context",
     "context_by_loss",
+    "own_loss",
+    "test_requirements",
     "templates",
     "files",
 )
@@ -321,6 +328,11 @@ class Recipe:
     compiles_loss: bool  # compile() gets the loss and metrics
     imports: tuple[str, ...]  # standard-library modules its templates need
     templates: RecipeTemplates
+    # Its own loss, when it takes no --loss (then `losses` holds the one loss whose
+    # task its data follows, never asked); "" for the others.
+    own_loss: str = ""
+    # What its project's tests need besides the project's dependencies (dev extra).
+    test_requirements: tuple[str, ...] = ()
     # Its own data for its templates, and what changes with the loss (by snake name).
     context: Mapping[str, Any] = field(default_factory=dict, hash=False)
     context_by_loss: Mapping[str, Mapping[str, Any]] = field(
@@ -416,6 +428,8 @@ def read_recipe(directory: Path) -> tuple[int, Recipe]:
         logits=data.get("logits", False),
         compiles_loss=data.get("compiles_loss", True),
         imports=tuple(data.get("imports", ())),
+        own_loss=data.get("own_loss", ""),
+        test_requirements=tuple(data.get("test_requirements", ())),
         templates=_templates(name, data["templates"], data.get("files", {})),
         context=dict(data.get("context", {})),
         context_by_loss=dict(data.get("context_by_loss", {})),
@@ -442,11 +456,30 @@ if DEFAULT_RECIPE not in RECIPE_INDEX:  # an install without the recipes' data f
         f"no {RECIPES_DIR}/{DEFAULT_RECIPE}/{DESCRIPTION_FILE} in "
         f"{builtin_template_dir()}: reinstall keras-jax-scaffold"
     )
-# Every setting of every recipe with its recipe, and by answer name (a name belongs
-# to one recipe): each is an answer of its own (answer_table.ANSWERS).
-SETTING_OWNERS = tuple(
-    (recipe.name, setting) for recipe in RECIPES for setting in recipe.settings
-)
+
+
+def setting_owners(
+    recipes: tuple[Recipe, ...],
+) -> tuple[tuple[tuple[str, ...], Setting], ...]:
+    """Every setting with the recipes it belongs to, in the order of first use. A
+    setting several recipes share (gan's and wgan-gp's ``--noise-dim``) is described
+    alike in each, else ValueError."""
+    owners: dict[str, list[str]] = {}
+    settings: dict[str, Setting] = {}
+    for recipe in recipes:
+        for setting in recipe.settings:
+            if settings.setdefault(setting.name, setting) != setting:
+                raise ValueError(
+                    f"recipe {recipe.name!r}: setting {setting.name!r} differs from "
+                    f"recipe {owners[setting.name][0]!r}'s"
+                )
+            owners.setdefault(setting.name, []).append(recipe.name)
+    return tuple((tuple(owners[name]), settings[name]) for name in settings)
+
+
+# Every setting with its recipes, and by answer name: each is an answer of its own
+# (answer_table.ANSWERS).
+SETTING_OWNERS = setting_owners(RECIPES)
 SETTINGS = {setting.name: setting for _, setting in SETTING_OWNERS}
 
 
@@ -490,16 +523,20 @@ def check_metrics(recipe: Recipe, metric_names) -> None:
             )
 
 
-def check_setting(setting: Setting, owner: str, value, recipe: Recipe, others=None):
-    """A setting's value, checked; a setting of another recipe may only keep its
-    default (it does not apply), else the error names the recipe it belongs to. So
+def check_setting(
+    setting: Setting, owners: tuple[str, ...], value, recipe: Recipe, others=None
+):
+    """A setting's value, checked; a setting of other recipes may only keep its
+    default (it does not apply), else the error names the recipes it belongs to. So
     may a setting whose ``requires`` is not met by ``others`` (the answers resolved
     before it, by name)."""
     checked = setting.check(value)
-    if recipe.name != owner and checked != setting.default:
+    if recipe.name not in owners and checked != setting.default:
+        which = "recipes " if len(owners) > 1 else "recipe "
         raise UserError(
-            f"{setting.flag} is a setting of recipe {owner!r}, not of "
-            f"{recipe.name!r}: add --recipe {owner}, or drop {setting.flag}"
+            f"{setting.flag} is a setting of {which}{' and '.join(map(repr, owners))}, "
+            f"not of {recipe.name!r}: add --recipe {' or --recipe '.join(owners)}, "
+            f"or drop {setting.flag}"
         )
     others = others or {}
     if not setting_applies(setting, others) and checked != setting.default:
@@ -536,6 +573,11 @@ def description(recipe: Recipe) -> str:
 def check_loss(recipe: Recipe, loss_name: str, output: str = "") -> None:
     """Refuse a loss the recipe cannot train with, naming the ones it can (or, when
     it takes most, the ones it cannot); ``output``: the named output it is for."""
+    if recipe.own_loss and loss_name not in recipe.losses:
+        raise UserError(
+            f"recipe {recipe.name!r} has its own loss ({recipe.own_loss}) and takes "
+            "no --loss: drop it"
+        )
     accepted, reason = recipe.losses, recipe.losses_reason
     if output and recipe.named_output_losses is not None:
         accepted, reason = recipe.named_output_losses, recipe.named_output_reason
@@ -598,6 +640,8 @@ def recipe_context(
         # The logged losses: a non-finite one stops the project's training.
         "loss_logs": list(recipe.loss_logs),
         "networks": list(recipe.networks),
+        # Its own loss when it takes no --loss (else ""): what the README says.
+        "own_loss": recipe.own_loss,
         "imports": list(recipe.imports),
         "settings": settings,
         # The settings but paths, rendered as class attributes of the steps.

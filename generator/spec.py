@@ -65,6 +65,8 @@ class Answers:
     clip_norm: float | None = None
     rho: float | None = None
     noise_dim: int | None = None
+    critic_steps: int | None = None
+    gp_weight: float | None = None
     temperature: float | None = None
     alpha: float | None = None
     teacher: str | None = None
@@ -110,6 +112,8 @@ class Spec:
     clip_norm: float
     rho: float
     noise_dim: int
+    critic_steps: int
+    gp_weight: float
     temperature: float
     alpha: float
     teacher: str

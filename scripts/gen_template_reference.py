@@ -18,6 +18,9 @@ import sys
 from pathlib import Path
 
 import jinja2
+
+if __package__ in (None, ""):  # run as a script: the repository root, for `scripts`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from keras_jax_scaffold import catalog
 from keras_jax_scaffold.context import CONTEXT_VERSION
 from keras_jax_scaffold.layout import LAYOUTS, LOCAL_TEMPLATE_DIR, RUNTIME_FILES
@@ -29,6 +32,8 @@ from keras_jax_scaffold.template_set import (
     description,
     parse,
 )
+
+from scripts.generated_page import render_page, write_or_check
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE_TEMPLATE = Path(__file__).resolve().with_name("templates.md.jinja")
@@ -435,6 +440,14 @@ CONTEXT_DOCS = {
             "`keras>=3.15,<4`."
         ),
     ),
+    "dev_dependencies": (
+        "list[str]",
+        (
+            "A generated project's dev extra: pytest, ruff, and what the recipe's "
+            "proof needs besides the dependencies (its `test_requirements`, e.g. "
+            "optax), with this tool's tested version ranges."
+        ),
+    ),
     "answers_file": (
         "str",
         "Where a project records its answers (`.keras-jax-scaffold.json`).",
@@ -552,6 +565,13 @@ CONTEXT_DOCS = {
         (
             "The networks its model holds, e.g. `generator`, `discriminator` (empty for "
             "one-network recipes)."
+        ),
+    ),
+    "recipe.own_loss": (
+        "str",
+        (
+            "What the recipe's own loss is when it takes no `--loss` (wgan-gp: \"the "
+            "Wasserstein loss and the gradient penalty\"), else \"\"."
         ),
     ),
     "recipe.imports": ("list[str]", "Standard-library modules its partials import."),
@@ -909,16 +929,7 @@ def _cell(text: str) -> str:
 
 def render_reference() -> str:
     """The text of docs/templates.md."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(PAGE_TEMPLATE.parent)),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
-    env.filters["cell"] = _cell
-    return env.get_template(PAGE_TEMPLATE.name).render(page_data())
+    return render_page(PAGE_TEMPLATE, page_data(), {"cell": _cell})
 
 
 def reference_path(root: Path) -> Path:
@@ -927,19 +938,9 @@ def reference_path(root: Path) -> Path:
 
 def main(argv: list[str]) -> int:
     path = reference_path(ROOT)
-    text = render_reference()
-    relative = path.relative_to(ROOT).as_posix()
-    if "--check" in argv:
-        current = path.read_text(encoding="utf-8") if path.exists() else None
-        if current != text:
-            print(f"stale: {relative}; run: python scripts/gen_template_reference.py")
-            return 1
-        return 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
-    print(f"wrote {relative}")
-    return 0
+    return write_or_check(
+        ROOT, path, render_reference(), "gen_template_reference.py", argv
+    )
 
 
 if __name__ == "__main__":

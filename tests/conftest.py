@@ -59,6 +59,7 @@ LONGEST_FIRST = (
         "tests/generated/test_recipes.py::"
         "test_a_project_ships_the_recipe_proof_as_its_own_test"
     ),
+    "tests/generated/test_wgan_gp.py::test_data_parallel_on_four_cpu_devices",
 )
 
 

@@ -342,6 +342,10 @@ class _Recorder:
         self.updated = set()  # id(variable)
         self.nested = {}  # id(value) -> (variable, where), for nested-grad tracers
         self.gradients = []  # (optimizer, grads), while tracing
+        # id() of every gradient recorded: one recorded inside a loop or branch (a
+        # `stateless_apply` in a `jax.lax.scan`) is a tracer of that inner trace,
+        # which the probe cannot return (it shows up as a leaked constant).
+        self.recorded = set()
         self.optimizers = []  # whose gradients the probe returned
         self.depth = 0
         self.patches = []
@@ -385,6 +389,7 @@ class _Recorder:
         def stateless_apply(optimizer, optimizer_variables, grads, trainable_variables):
             if recorder.depth == 0:
                 recorder.gradients.append((optimizer, list(grads)))
+                recorder.recorded.update(map(id, grads))
             recorder.depth += 1
             try:
                 return original(
@@ -635,6 +640,11 @@ class _StepRun:
     def run(self):
         try:
             traced, recorder = self.trace()
+            if any(
+                isinstance(value, jax.core.Tracer) and id(value) in recorder.recorded
+                for _, value, _ in _constants(traced)
+            ):
+                raise RuntimeError("the gradients are tracers of the loop's trace")
         except Exception as error:  # noqa: BLE001 - the user's step
             try:  # gradients captured inside a loop or a branch cannot leave it
                 traced, recorder = self.trace(capture=False)

@@ -253,7 +253,9 @@ def _mixup_steps(module, cls, x, y, batch_size=16, seed=0):
             keras.random.shuffle(keras.ops.arange(batch_size), seed=replay)
         )
         logs = model.train_on_batch(
-            x[start : start + batch_size], y[start : start + batch_size], return_dict=True
+            x[start : start + batch_size],
+            y[start : start + batch_size],
+            return_dict=True,
         )
         steps.append((lam, permutation, logs, _values(model.weights)))
     return steps
@@ -478,7 +480,9 @@ def _penalty_oracle(model, x, y, weight):
     non_trainable = [v.value for v in model.non_trainable_variables]
 
     def data_loss(trainable, inputs):
-        outputs, _ = model.stateless_call(trainable, non_trainable, inputs, training=True)
+        outputs, _ = model.stateless_call(
+            trainable, non_trainable, inputs, training=True
+        )
         return keras.ops.mean(keras.losses.sparse_categorical_crossentropy(y, outputs))
 
     def penalty(trainable):

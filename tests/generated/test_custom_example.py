@@ -72,9 +72,11 @@ def test_only_transform_gradients_changes():
     # differs by the --var only).
     plain = render_spec(build_spec(dataclasses.replace(ANSWERS, variables=())))
     builtin = [
-        line + " --var clip_norm=1.0"
-        if line.startswith("    keras-jax-scaffold ")
-        else line
+        (
+            line + " --var clip_norm=1.0"
+            if line.startswith("    keras-jax-scaffold ")
+            else line
+        )
         for line in plain[COMMITTED.name].splitlines()
     ]
     text = COMMITTED.read_text(encoding="utf-8")

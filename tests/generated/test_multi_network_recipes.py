@@ -43,6 +43,7 @@ NEEDS = {
     "gan": {"loss": "binary_crossentropy", "metrics": ()},
     "distillation": {},
     "vae": {"loss": "mse"},
+    "wgan-gp": {},
 }
 
 
@@ -334,9 +335,9 @@ def test_recipe_projects_pass_ruff(tmp_path):
 
     from tests.helpers.projects import render, write
 
-    for recipe in ("gan", "distillation", "vae"):
+    for recipe in ("gan", "distillation", "vae", "wgan-gp"):
         for model_type in MODEL_TYPES:
-            name = f"{recipe}_{model_type}"
+            name = f"{recipe.replace('-', '_')}_{model_type}"
             files = render(
                 tmp_path, name, recipe=recipe, model_type=model_type, **NEEDS[recipe]
             )
@@ -358,21 +359,19 @@ def test_recipe_projects_pass_ruff(tmp_path):
         ("gan", "subclassed"),
         ("distillation", "functional"),
         ("vae", "subclassed"),
-        # One-network recipes whose proof is an oracle of their own.
-        ("mixup", "subclassed"),
-        ("adversarial", "sequential"),
+        ("wgan-gp", "functional"),
     ],
 )
 def test_installed_recipe_project_passes_its_tests(tmp_path, recipe, model_type):
-    """The project's own tests (its oracle and negative control, save/load, smoke; its
-    DataParallel test is left to `test_data_parallel_on_four_cpu_devices` above, and
-    for mixup and adversarial to tests/generated/test_recipes.py's check)."""
+    """The project's own tests (its oracle and negative controls, save/load, smoke;
+    its DataParallel test is left to `test_data_parallel_on_four_cpu_devices` above
+    and tests/generated/test_wgan_gp.py)."""
     import re
     import sys
 
     from tests.helpers.projects import clean_env, install, paths_on_disk, run
 
-    name = f"{recipe}_project"
+    name = f"{recipe.replace('-', '_')}_project"
     env = clean_env()
     flags = {"gan": ["--loss", "bce", "-m", "none"], "vae": ["--loss", "mse"]}
     command = [sys.executable, "-m", "keras_jax_scaffold", "new", name, "--project"]
@@ -398,11 +397,8 @@ def test_installed_recipe_project_passes_its_tests(tmp_path, recipe, model_type)
     assert tests.returncode == 0, output[-6000:]
     summary = output.strip().splitlines()[-1]
     # Smoke 4 (its data files and `train.main` too), its oracle and negative
-    # control, save/load, the step contract (a test per check and 3 more);
-    # `python -m NAME.train` runs once, in tests/projects/.
-    # mixup: its oracle, alpha 0 and a negative control; adversarial: fgsm and pgd
-    # oracles, epsilon 0 and a negative control.
-    parity = {"mixup": 3, "adversarial": 4}.get(recipe, 2)
-    count = 5 + parity + len(contract.CHECKS) + 3
+    # control (wgan-gp: three), save/load, the step contract (a test per check and 3
+    # more); `python -m NAME.train` runs once, in tests/projects/.
+    count = (9 if recipe == "wgan-gp" else 7) + len(contract.CHECKS) + 3
     assert re.search(rf"\b{count} passed\b", summary), summary
     assert not re.search(r"failed|error|skipped", summary), summary

@@ -136,7 +136,8 @@ def test_keras_private_update_hook_contract():
     """The one private name `OptaxOptimizer` uses: Keras's optimizers call
     `_backend_update_step(grads, trainable_variables, learning_rate)` once per applied
     step with every gradient and variable. If Keras renames or changes it, this fails
-    loudly: see `_backend_update_step` in templates/partials/optax_optimizer.py.jinja."""
+    loudly: see `_backend_update_step` in templates/partials/optax_optimizer.py.jinja.
+    """
     calls = []
 
     class Recording(keras.optimizers.SGD):
@@ -510,7 +511,7 @@ def test_an_installed_optax_project_passes_its_own_tests(tmp_path):
     """A project with `--optimizer optax:lion` (subclassed): its parity proof against
     Keras's built-in steps, save/load, smoke and DataParallel tests, with optax as
     one of its dependencies."""
-    from tests.helpers.projects import clean_env, install, run
+    from tests.helpers.projects import PROJECT_TESTS, clean_env, install, run
 
     env = clean_env()
     command = [sys.executable, "-m", "keras_jax_scaffold", "new", "optax_project"]
@@ -526,6 +527,7 @@ def test_an_installed_optax_project_passes_its_own_tests(tmp_path):
     output = tests.stdout + tests.stderr
     assert tests.returncode == 0, output[-6000:]
     summary = output.strip().splitlines()[-1]
-    # Smoke 4, the parity proof, save/load, DataParallel.
-    assert re.search(r"\b7 passed\b", summary), summary
+    # Every test a project has: smoke, parity proof, save/load, DataParallel and the
+    # step contract.
+    assert re.search(rf"\b{PROJECT_TESTS} passed\b", summary), summary
     assert not re.search(r"failed|error|skipped", summary), summary

@@ -36,7 +36,7 @@ def _render(tmp_path, steps_template="", layout="module", **answers):
 
 def _method(text, name):
     """The source of method ``name`` of the generated class."""
-    match = re.search(rf"\n    def {name}\(.*?(?=\n    def |\n\n\n|\Z)", text, re.S)
+    match = re.search(rf"\n    def {name}\(.*?(?=\n    def |\n\n\n|\Z)", text, re.DOTALL)
     assert match, name
     return match.group(0)
 
@@ -156,7 +156,9 @@ def test_views_refuse_mismatched_lists_duplicate_paths_and_missing_entries(views
     model, first, _ = _two_networks()
     with pytest.raises(ValueError, match="4 variables but 3 values"):
         values_by_path(model.weights, [0, 1, 2])
-    with pytest.raises(ValueError, match=re.escape(f"no value for {first.weights[0].path}")):
+    with pytest.raises(
+        ValueError, match=re.escape(f"no value for {first.weights[0].path}")
+    ):
         values_in_order(model.weights, {})
     twins, _, _ = _two_networks("a", "b", layer_name="same")
     with pytest.raises(ValueError, match="two variables have the path 'same/kernel'"):

@@ -14,7 +14,14 @@ from pathlib import Path
 
 from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_DIR, PROJECT, verbatim_paths
 from keras_jax_scaffold.project import render_project
+from keras_jax_scaffold.runtime import contract
 from keras_jax_scaffold.spec import Answers, build_spec
+
+# The tests a generated project has (tests/test_*.py), all expected to pass: smoke 4,
+# parity 1, save/load 1, data parallel 1, the step contract (one test per check, then
+# determinism, save/load and evaluate/predict). The runtime's features (options,
+# shards, backups, distribution) are tested once, in tests/runtime/.
+PROJECT_TESTS = 7 + len(contract.CHECKS) + 3
 
 
 def expected_paths(name: str) -> set[str]:

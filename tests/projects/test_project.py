@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 from keras_jax_scaffold.layout import ANSWERS_FILE, PROJECT, RUNTIME_FILES
 from keras_jax_scaffold.pipeline import render_spec
-from keras_jax_scaffold.runtime import contract
 from keras_jax_scaffold.spec import Answers, build_spec
 
 from tests.helpers.projects import (
+    PROJECT_TESTS,
     clean_env,
     expected_paths,
     install,
@@ -42,11 +42,6 @@ STEP_METHODS = (
     "predict_step",
 )
 STEP_HELPERS = ("_training_kwargs", "_loss_tracker")
-# The tests a generated project has (tests/test_*.py), all expected to pass: smoke 4,
-# parity 1, save/load 1, data parallel 1, the step contract (one test per check, then
-# determinism, save/load and evaluate/predict). The runtime's features (options,
-# shards, backups, distribution) are tested once, in tests/runtime/.
-PROJECT_TESTS = 7 + len(contract.CHECKS) + 3
 # The project tests that depend on the model type (its steps, parity, save/load): the
 # installed sequential and subclassed projects run these; the functional one runs all.
 MODEL_TYPE_TESTS = (

@@ -89,7 +89,11 @@ def test_every_recipe_and_model_type_keeps_the_contract(tmp_path, recipe, model_
     report = check_module(path)
     assert report.findings == [], "\n".join(report.lines())
     several = recipes.RECIPE_INDEX[recipe].networks
-    assert [("several networks" in note) for note in report.notes] == (
+    # wgan-gp's critic updates run in a jax.lax.scan: their gradients stay in it.
+    in_loop = recipe == "wgan-gp"
+    notes = [note for note in report.notes if "loop or branch" not in note]
+    assert len(notes) == len(report.notes) - in_loop, report.notes
+    assert [("several networks" in note) for note in notes] == (
         [True] if several else []
     ), report.notes
 
