@@ -464,6 +464,39 @@ def test_adversarial_inputs_stay_within_epsilon_and_change_state_nowhere(tmp_pat
     assert moved == [model.attack_seed_generator.state.path]
 
 
+# ----------------------------------------------- the project's own tests (slow)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "recipe, model_type", [("mixup", "subclassed"), ("adversarial", "sequential")]
+)
+def test_the_project_passes_its_own_tests(tmp_path, recipe, model_type):
+    """The project's whole suite, in this process: smoke, its proof (oracles, strength
+    0, negative control), save/load and the step contract with no finding (no false
+    positive, not even a warning). Its DataParallel test is left to
+    tests/generated/test_recipes.py's check; installing a project (the same for every
+    recipe) is tested in tests/projects/ and tests/generated/test_multi_network_recipes.py."""
+    import re
+
+    from keras_jax_scaffold.runtime import contract
+
+    from tests.helpers.projects import run_project_tests, write_project
+
+    project = write_project(tmp_path, f"{recipe}_project", recipe=recipe,
+                            model_type=model_type)  # fmt: skip
+    code, output = run_project_tests(project, "tests", "-k", "not data_parallel")
+    assert code == 0, output[-6000:]
+    summary = output.strip().splitlines()[-1]
+    # Smoke 4, save/load 1, the step contract (a test per check and 3 more); the
+    # proof: mixup's oracle, alpha 0 and a negative control; adversarial's fgsm and
+    # pgd oracles, epsilon 0 and a negative control.
+    proof = {"mixup": 3, "adversarial": 4}[recipe]
+    count = 5 + proof + len(contract.CHECKS) + 3
+    assert re.search(rf"\b{count} passed\b", summary), summary
+    assert not re.search(r"failed|error|skipped|warning", summary), summary
+
+
 # ------------------------------------------------- update --recipe keeps a user edit
 
 
