@@ -120,67 +120,35 @@ def same_as_builtin(module, **settings):
 # ----------------------------------------------------------------- settings (fast)
 
 
-@pytest.mark.parametrize(
-    "flags, expected",
-    [
-        (
-            ["--recipe", "mixup", "--mixup-alpha", "-1"],
-            "invalid --mixup-alpha -1.0: must be at least 0.0 (default 0.2)",
-        ),
-        (
-            ["--recipe", "adversarial", "--attack", "cw"],
-            "invalid --attack 'cw': choose fgsm or pgd (default 'fgsm')",
-        ),
-        (
-            ["--recipe", "adversarial", "--epsilon", "-0.1"],
-            "invalid --epsilon -0.1: must be at least 0.0 (default 0.1)",
-        ),
-        (
-            ["--recipe", "adversarial", "--attack", "pgd", "--attack-steps", "0"],
-            "invalid --attack-steps 0: must be at least 1 (default 7)",
-        ),
-        (
-            ["--recipe", "adversarial", "--adversarial-weight", "1.5"],
-            "invalid --adversarial-weight 1.5: must be in [0.0, 1.0] (default 0.5)",
-        ),
-        (
-            ["--recipe", "adversarial", "--attack-steps", "3"],
-            (
-                "--attack-steps 3 applies to --attack pgd only, not --attack fgsm: "
-                "add --attack pgd"
-            ),
-        ),
-        (
-            ["--epsilon", "0.2"],
-            (
-                "--epsilon is a setting of recipe 'adversarial', not of 'default': "
-                "add --recipe adversarial"
-            ),
-        ),
-        (
-            ["--recipe", "mixup", "--loss", "ctc"],
-            "recipe 'mixup' does not work with loss 'ctc' (it mixes the targets",
-        ),
-        (
-            ["--recipe", "mixup", "--output", "label:sparse_categorical_crossentropy"],
-            "for output 'label' (with named outputs every output's targets are mixed",
-        ),
-        (
-            ["--recipe", "adversarial", "--loss", "dice"],
-            (
-                "use any loss but circle, dice, tversky, e.g. --loss "
-                "sparse_categorical_crossentropy"
-            ),
-        ),
-        (
-            ["--recipe", "adversarial", "--loss", "mse", "-m", "pearson_correlation"],
-            (
-                "recipe 'adversarial' cannot work with metric 'pearson_correlation': "
-                "it passes sample weights"
-            ),
-        ),
-    ],
-)
+MIXUP, ADVERSARIAL = ["--recipe", "mixup"], ["--recipe", "adversarial"]
+
+
+@pytest.mark.parametrize("flags, expected", [
+    (MIXUP + ["--mixup-alpha", "-1"],
+     "invalid --mixup-alpha -1.0: must be at least 0.0 (default 0.2)"),
+    (ADVERSARIAL + ["--attack", "cw"],
+     "invalid --attack 'cw': choose fgsm or pgd (default 'fgsm')"),
+    (ADVERSARIAL + ["--epsilon", "-0.1"],
+     "invalid --epsilon -0.1: must be at least 0.0 (default 0.1)"),
+    (ADVERSARIAL + ["--attack", "pgd", "--attack-steps", "0"],
+     "invalid --attack-steps 0: must be at least 1 (default 7)"),
+    (ADVERSARIAL + ["--adversarial-weight", "1.5"],
+     "invalid --adversarial-weight 1.5: must be in [0.0, 1.0] (default 0.5)"),
+    (ADVERSARIAL + ["--attack-steps", "3"],
+     "--attack-steps 3 applies to --attack pgd only, not --attack fgsm: add --attack pgd"),
+    (["--epsilon", "0.2"],
+     ("--epsilon is a setting of recipe 'adversarial', not of 'default': add "
+      "--recipe adversarial")),
+    (MIXUP + ["--loss", "ctc"],
+     "recipe 'mixup' does not work with loss 'ctc' (it mixes the targets"),
+    (MIXUP + ["--output", "label:sparse_categorical_crossentropy"],
+     "for output 'label' (with named outputs every output's targets are mixed"),
+    (ADVERSARIAL + ["--loss", "dice"],
+     "use any loss but circle, dice, tversky, e.g. --loss sparse_categorical_crossentropy"),
+    (ADVERSARIAL + ["--loss", "mse", "-m", "pearson_correlation"],
+     ("recipe 'adversarial' cannot work with metric 'pearson_correlation': it "
+      "passes sample weights")),
+])  # fmt: skip
 def test_bad_settings_are_one_line_errors_that_write_nothing(tmp_path, flags, expected):
     out = tmp_path / "out"
     result = invoke("new", "demo", "--no-input", "-o", out, *flags)
@@ -506,17 +474,13 @@ def test_the_project_passes_its_own_tests(tmp_path, recipe, model_type):
 ])  # fmt: skip
 def test_update_to_and_from_the_recipe_keeps_a_user_edit(tmp_path, recipe, settings):
     from keras_jax_scaffold.layout import ANSWERS_FILE
-    from keras_jax_scaffold.project import create_project, read_answers
+    from keras_jax_scaffold.project import read_answers
     from keras_jax_scaffold.update import update_project
 
-    create_project(Answers(name="proj", model_type="functional"), tmp_path)
-    project = tmp_path / "proj"
+    from tests.helpers.projects import project_with_a_user_edit
+
+    project, edit = project_with_a_user_edit(tmp_path, "functional")
     steps = project / "src" / "proj" / "steps.py"
-    edit = "        # my note: predictions are probabilities\n"
-    source = steps.read_text("utf-8")
-    anchor = '        """One prediction step: `(y_pred, non_trainable_variables)`."""\n'
-    assert source.count(anchor) == 1
-    steps.write_text(source.replace(anchor, anchor + edit), "utf-8")
 
     plan = update_project(project, Answers(recipe=recipe, **settings))
     assert plan.conflicts == []

@@ -663,17 +663,13 @@ def test_recipe_table_the_recipes_command_and_help_agree():
 
 def test_update_switches_recipes_with_a_3_way_merge_and_keeps_a_user_edit(tmp_path):
     from keras_jax_scaffold.layout import ANSWERS_FILE
-    from keras_jax_scaffold.project import create_project, read_answers
+    from keras_jax_scaffold.project import read_answers
     from keras_jax_scaffold.update import update_project
 
-    create_project(Answers(name="proj", model_type="subclassed"), tmp_path)
-    project = tmp_path / "proj"
+    from tests.helpers.projects import project_with_a_user_edit
+
+    project, edit = project_with_a_user_edit(tmp_path, "subclassed")
     steps = project / "src" / "proj" / "steps.py"
-    edit = "        # my note: predictions are probabilities\n"
-    source = steps.read_text("utf-8")
-    anchor = '        """One prediction step: `(y_pred, non_trainable_variables)`."""\n'
-    assert source.count(anchor) == 1
-    steps.write_text(source.replace(anchor, anchor + edit), "utf-8")
 
     plan = update_project(project, Answers(recipe="sam", rho=0.2))
     assert plan.conflicts == []

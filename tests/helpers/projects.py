@@ -149,9 +149,8 @@ def run_project_tests(project: Path, *args: str) -> tuple[int, str]:
             redirect_stdout(out),
             redirect_stderr(out),
         ):
-            code = pytest.main(
-                [*paths, "-q", "-rw", "-p", "no:cacheprovider", "--rootdir", str(project)]
-            )
+            options = ["-q", "-rw", "-p", "no:cacheprovider", "--rootdir", str(project)]
+            code = pytest.main([*paths, *options])
     finally:
         sys.path.remove(src)
         # The project's package, conftest and test modules: the next project has
@@ -160,6 +159,22 @@ def run_project_tests(project: Path, *args: str) -> tuple[int, str]:
             if str(getattr(module, "__file__", None) or "").startswith(str(project)):
                 del sys.modules[name]
     return int(code), output.read_text(encoding="utf-8")
+
+
+def project_with_a_user_edit(directory: Path, model_type: str) -> tuple[Path, str]:
+    """A default project ``proj`` under ``directory`` whose steps.py has a line added
+    by hand (in predict_step, which no recipe changes): (its folder, the line)."""
+    from keras_jax_scaffold.project import create_project
+
+    create_project(Answers(name="proj", model_type=model_type), directory)
+    project = directory / "proj"
+    steps = project / "src" / "proj" / "steps.py"
+    edit = "        # my note: predictions are probabilities\n"
+    source = steps.read_text("utf-8")
+    anchor = '        """One prediction step: `(y_pred, non_trainable_variables)`."""\n'
+    assert source.count(anchor) == 1
+    steps.write_text(source.replace(anchor, anchor + edit), "utf-8")
+    return project, edit
 
 
 def break_file(path: Path, old: str, new: str) -> None:
