@@ -76,7 +76,18 @@ from .io_grammar import (
     split_output_metrics,
     vector_task,
 )
-from .kinds import FLOAT, INT, LIST, OUTPUT_SPECS, PAIRS, PATHS, SPECS, TEXT, Kind
+from .kinds import (
+    FLOAT,
+    INT,
+    LIST,
+    MODULE_OR_PROJECT,
+    OUTPUT_SPECS,
+    PAIRS,
+    PATHS,
+    SPECS,
+    TEXT,
+    Kind,
+)
 from .values import (
     at_least,
     check_learning_rate,
@@ -463,6 +474,26 @@ ANSWERS: tuple[Question, ...] = (
         missing="missing NAME: give the module name, e.g. `new my_model`",
         prompt="Module name (a Python identifier)",
         readme_default="asked",
+    ),
+    Question(
+        name="project",
+        kind=MODULE_OR_PROJECT,
+        label="module or project",
+        help="Write an installable project NAME/ (package, `NAME-train` with "
+        "--data/--test-data and the run's files, tests, `update`) instead of the "
+        "module NAME.py; --no-project: the module. Default: the module (asked "
+        "interactively).",
+        resolve=lambda value, a: bool(value),
+        default=lambda a: False,
+        # Not recorded in a project's answers file: an answers file is a
+        # project's (`project.read_answers`).
+        applies=lambda a: False,
+        prompt="Write a module (NAME.py) or an installable project (NAME/)",
+        choices=lambda a: [
+            ("module", "one file: the model, its steps, a demo"),
+            ("project", "a package: train on your data files, tests, update"),
+        ],
+        readme_default="off (asked)",
     ),
     Question(
         name="recipe",

@@ -197,6 +197,40 @@ def uses_num_classes(spec: Spec) -> bool:
     return any(task.uses_num_classes for task in _tasks(spec))
 
 
+def model_uses(spec: Spec) -> dict[str, bool]:
+    """Which of the constants that not every model reads a project's ``model.py``
+    imports from ``constants.py``: those its layers' units name (a head of
+    ``output_units`` reads OUTPUT_UNITS, one of ``num_classes`` NUM_CLASSES); the
+    networks of the recipes with several read neither, but the distillation's read
+    NUM_CLASSES."""
+    if spec.recipe.networks:
+        return {"output_units": False, "num_classes": uses_num_classes(spec)}
+    heads = [layer["units"] for layer in layers(spec)]
+    heads += [layer["units"] for output in outputs(spec) for layer in output["layers"]]
+    return {
+        "output_units": "output_units" in heads,
+        "num_classes": "num_classes" in heads,
+    }
+
+
+def class_target(spec: Spec) -> dict | None:
+    """``CLASS_TARGET`` of a project's ``data.py``, as data: ``{"output", "kind"}``
+    of the first targets that hold classes (``output`` a named output, or None for
+    the one unnamed output; ``kind`` as catalog.Target.classes), for the stratified
+    validation split; None without class targets (or without targets: a recipe
+    whose arrays are samples of x only)."""
+    if spec.recipe.templates.arrays != recipes.TEMPLATE_ROLES["arrays"]:
+        return None
+    named: list[tuple[str | None, catalog.Task]] = [
+        (o.name, o.task) for o in spec.outputs
+    ] or [(None, spec.task)]
+    for name, task in named:
+        kind = catalog.TARGETS[task.target].classes
+        if kind:
+            return {"output": name, "kind": kind}
+    return None
+
+
 def target_data(task: catalog.Task) -> dict:
     """What the templates need to know about the task's targets (see catalog.Target)."""
     target = catalog.TARGETS[task.target]
@@ -245,6 +279,8 @@ def build_context(
         "uses_num_classes": uses_num_classes(spec),
         "head_units": head_units,
         "layers": layers(spec),
+        "model_uses": model_uses(spec),
+        "class_target": class_target(spec),
         "loss": _loss(spec.loss, spec.recipe.logits),
         # Named outputs have their own metrics (outputs[].metrics).
         "metrics": _metrics(

@@ -119,8 +119,11 @@ BLOCK_DOCS = {
     "two optimizers).",
     "forward_and_loss": "The method `forward_and_loss` (its blocks `forward`, "
     "`compute_loss`, `extra_loss`): the forward pass and loss the train and test "
-    "steps differentiate and evaluate. A recipe whose steps do not use it (the gan) "
-    "empties it and brings its own methods in `extra_methods`.",
+    "steps differentiate and evaluate. A recipe whose steps do not use it (the gan, "
+    "wgan-gp) empties it and brings its own methods in `network_methods`.",
+    "network_methods": "In `partials/networks/network_steps.py.jinja`, the steps of "
+    "a recipe with several networks (gan, wgan-gp): the recipe's own methods (its "
+    "losses, each network's forward pass), before the update of its loss trackers.",
     "update_metrics": "The method `update_metrics` (its blocks `track_loss`, "
     "`compute_metrics`, `extra_metrics`): the stateless update of the loss mean and "
     "the metrics.",
@@ -306,6 +309,35 @@ CONTEXT_DOCS = {
             "named outputs), `one`, `num_classes` or `num_classes_plus_blank` (CTC); "
             "macro `output_units_value` writes it."
         ),
+    ),
+    "model_uses": (
+        "dict",
+        (
+            "Which constants that not every model reads a project's `model.py` "
+            "imports from its `constants.py`."
+        ),
+    ),
+    "model_uses.output_units": (
+        "bool",
+        "`OUTPUT_UNITS` (a head's units; not in the recipes with several networks).",
+    ),
+    "model_uses.num_classes": (
+        "bool",
+        "`NUM_CLASSES` (named outputs' class heads; the distillation's networks).",
+    ),
+    "class_target": (
+        "dict | NoneType",
+        (
+            "The targets whose classes `--validation-split` keeps in proportion "
+            "(`CLASS_TARGET` of a project's `data.py`): `output` (a named output, or "
+            "none for the one output) and `kind` (`index`, `onehot`, `binary` or "
+            "`signed`); none without class targets."
+        ),
+    ),
+    "class_target.output": ("str | NoneType", "The named output holding the classes, or none."),
+    "class_target.kind": (
+        "str",
+        "How a sample's class is read: `index`, `onehot`, `binary` or `signed`.",
     ),
     "layers": (
         "list[dict]",
@@ -571,7 +603,7 @@ CONTEXT_DOCS = {
         "str",
         (
             "What the recipe's own loss is when it takes no `--loss` (wgan-gp: \"the "
-            "Wasserstein loss and the gradient penalty\"), else \"\"."
+            'Wasserstein loss and the gradient penalty"), else "".'
         ),
     ),
     "recipe.imports": ("list[str]", "Standard-library modules its partials import."),
