@@ -419,7 +419,10 @@ def test_adversarial_inputs_stay_within_epsilon_and_change_state_nowhere(tmp_pat
         *zip(model.non_trainable_variables, state[1]),
     ]
     with keras.StatelessScope(mapping) as scope:
-        adversarial = model.adversarial_inputs(*state, x, y, None)
+        trainable, non_trainable, optimizer, metrics = state
+        adversarial = model.adversarial_inputs(
+            trainable, non_trainable, metrics, optimizer, x, y, None
+        )
         moved = [
             v.path
             for v, before in zip(model.non_trainable_variables, state[1])
