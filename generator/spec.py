@@ -72,6 +72,11 @@ class Answers:
     alpha: float | None = None
     teacher: str | None = None
     latent_dim: int | None = None
+    mixup_alpha: float | None = None
+    attack: str | None = None
+    epsilon: float | None = None
+    attack_steps: int | None = None
+    adversarial_weight: float | None = None
     model_type: str | None = None
     outputs: tuple[str, ...] | None = None
     loss: str | None = None
@@ -115,6 +120,11 @@ class Spec:
     alpha: float
     teacher: str
     latent_dim: int
+    mixup_alpha: float
+    attack: str
+    epsilon: float
+    attack_steps: int
+    adversarial_weight: float
     model_type: str
     outputs: tuple[Output, ...]
     loss: catalog.Loss

@@ -232,7 +232,10 @@ def _asked_in(monkeypatch, **given) -> list[str]:
 def test_every_asked_answer_is_asked_somewhere(monkeypatch):
     asked = set()
     recipes = (
-        {"recipe": r} for r in ("gradient-accumulation", "clip-gradients", "sam")
+        *({"recipe": r} for r in ("gradient-accumulation", "clip-gradients", "sam")),
+        {"recipe": "mixup"},
+        {"recipe": "adversarial"},
+        {"recipe": "adversarial", "attack": "pgd"},
     )
     multi_network = (
         {"recipe": "gan", "loss": "bce", "metrics": ()},
