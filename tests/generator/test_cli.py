@@ -616,6 +616,7 @@ def test_all_answers_given_need_no_terminal(tmp_path):
         "--model-type", "functional", "--loss", "mse", "--task", "regression",
         "-m", "mae", "--optimizer", "adam", "--learning-rate", "0.001", "--input-shape", "16",
         "--output-units", "1", "--hidden-units", "32", "--recipe", "default",
+        "--no-project",
     ]  # fmt: skip
     result = run_process("new", "demo", "-o", out, *flags)
     assert result.returncode == 0, result.stderr
