@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import gc
 import importlib.util
 import json
 import os
@@ -115,6 +116,18 @@ def pytest_runtest_call(item):
     yield
     if sum(CALLS[name] for name in STEPS) > before:
         TESTS_CALLING_STEPS[item.path.name] += 1
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Objects alive when a test starts are left out of its collections (Keras's
+    `clear_session()` in each test's setUp ran a full `gc.collect()` over the whole
+    process), as in tests/conftest.py; every variant, the baseline too, runs so."""
+    gc.freeze()
+    try:
+        return (yield)
+    finally:
+        gc.unfreeze()
 
 
 def pytest_sessionfinish(session, exitstatus):
