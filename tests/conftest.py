@@ -18,12 +18,9 @@ run in a fresh process. No test module imports another one or this file
 from __future__ import annotations
 
 import atexit
-import gc
 import os
 import shutil
 import tempfile
-
-import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
@@ -70,20 +67,6 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))
 
 
-# --------------------------------------------------------------------------- gc
-
-# Keras's `clear_session()` runs a full `gc.collect()`, and generated projects' steps,
-# the contract checks and the oracles call it many times per test: each call walked
-# every object of the worker (keras, jax, every module imported so far), and that was
-# half the CPU time of some tests. Objects alive when a test starts are frozen
-# (`gc.freeze`: never scanned) until it ends, so a collection inside the test walks
-# only what the test made; they return to the collector after the test, which frees
-# any garbage among them as before. Nothing a test can observe changes: garbage the
-# test makes is collected by its own `clear_session()` as before.
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item, nextitem):
-    gc.freeze()
-    try:
-        return (yield)
-    finally:
-        gc.unfreeze()
+# Objects alive when a test starts are left out of its collections (Keras's
+# clear_session() runs a full gc.collect(), many times a test): see the plugin.
+pytest_plugins = ["tests.scripts.plugins.kjs_gc_freeze"]

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import collections
 import functools
-import gc
 import importlib.util
 import json
 import os
@@ -32,6 +31,10 @@ import time
 import types
 
 import pytest
+
+# Objects alive when a test starts are left out of its collections (every variant,
+# the baseline too): Keras's tests call clear_session(), a full gc.collect().
+from tests.scripts.plugins.kjs_gc_freeze import pytest_runtest_protocol  # noqa: F401
 
 STEPS = ("train_step", "test_step", "predict_step")
 # The methods the generated steps call on `self` besides Keras's own.
@@ -116,18 +119,6 @@ def pytest_runtest_call(item):
     yield
     if sum(CALLS[name] for name in STEPS) > before:
         TESTS_CALLING_STEPS[item.path.name] += 1
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item, nextitem):
-    """Objects alive when a test starts are left out of its collections (Keras's
-    `clear_session()` in each test's setUp ran a full `gc.collect()` over the whole
-    process), as in tests/conftest.py; every variant, the baseline too, runs so."""
-    gc.freeze()
-    try:
-        return (yield)
-    finally:
-        gc.unfreeze()
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -1,0 +1,27 @@
+"""Objects alive when a test starts are left out of the collections it runs.
+
+Keras's `clear_session()` runs a full `gc.collect()`, and generated projects' tests,
+the step contract, the oracles and Keras's own tests call it many times per test: each
+call walked every object of the process (keras, jax, every module imported so far),
+up to half the CPU time of a test. `gc.freeze()` before a test keeps those objects out
+of its collections; `gc.unfreeze()` after it returns them to the collector, which frees
+any garbage among them as before. Garbage the test itself makes is collected by its own
+`clear_session()` as before: nothing a test can observe changes.
+
+Loaded by tests/conftest.py (this suite), tests/scripts/keras_suite_plugin.py (Keras's
+test files) and, through `PYTEST_PLUGINS=kjs_gc_freeze` with this folder on
+PYTHONPATH, the generated projects' own test runs (tests/helpers/projects.clean_env).
+"""
+
+import gc
+
+import pytest
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    gc.freeze()
+    try:
+        return (yield)
+    finally:
+        gc.unfreeze()
