@@ -76,7 +76,18 @@ from .io_grammar import (
     split_output_metrics,
     vector_task,
 )
-from .kinds import FLOAT, INT, LIST, OUTPUT_SPECS, PAIRS, PATHS, SPECS, TEXT, Kind
+from .kinds import (
+    FLOAT,
+    INT,
+    LIST,
+    MODULE_OR_PROJECT,
+    OUTPUT_SPECS,
+    PAIRS,
+    PATHS,
+    SPECS,
+    TEXT,
+    Kind,
+)
 from .values import (
     at_least,
     check_learning_rate,
@@ -230,7 +241,10 @@ def _resolve_outputs(values: Sequence[str], a: Resolved) -> tuple[Output, ...]:
     if values:
         _refuse_named(a["recipe"], outputs=True)
     taken: dict[str, str] = {}
-    return tuple(parse_output(text, taken) for text in values)
+    outputs = tuple(parse_output(text, taken) for text in values)
+    for output in outputs:
+        recipes.check_loss(a["recipe"], output.loss.snake_name, output.name)
+    return outputs
 
 
 def _resolve_inputs(values: Sequence[str], a: Resolved) -> tuple[Input, ...]:
@@ -412,7 +426,10 @@ def _setting_question(owners: tuple[str, ...], setting: recipes.Setting) -> Ques
     """The entry of one setting of the recipes ``owners``: asked only for them."""
 
     def resolve(value: Any, a: Resolved) -> int | float | str:
-        return recipes.check_setting(setting, owners, value, a["recipe"])
+        return recipes.check_setting(setting, owners, value, a["recipe"], a)
+
+    def when(a: Resolved) -> bool:
+        return a["recipe"].name in owners and recipes.setting_applies(setting, a)
 
     return Question(
         name=setting.name,
@@ -422,12 +439,18 @@ def _setting_question(owners: tuple[str, ...], setting: recipes.Setting) -> Ques
         help=f"{setting.help[:1].upper()}{setting.help[1:]}. "
         f"Default: {setting.default!r}.",
         update_help=f"Change {setting.flag} (recipe {', '.join(owners)}).",
-        depends_on=("recipe",),
-        when=lambda a: a["recipe"].name in owners,
+        depends_on=("recipe", *setting.requires[:1]) if setting.requires else ("recipe",),
+        when=when,
         resolve=resolve,
         default=lambda a: setting.default,
         prompt=f"{setting.flag} ({setting.help})",
-        readme_default=f"`{setting.default!r}`",
+        choices=(lambda a: [(c, "") for c in setting.choices])
+        if setting.choices
+        else None,
+        completion=setting.choices,
+        readme_default=f"`{setting.default}`"
+        if setting.choices
+        else f"`{setting.default!r}`",
     )
 
 
@@ -451,6 +474,26 @@ ANSWERS: tuple[Question, ...] = (
         missing="missing NAME: give the module name, e.g. `new my_model`",
         prompt="Module name (a Python identifier)",
         readme_default="asked",
+    ),
+    Question(
+        name="project",
+        kind=MODULE_OR_PROJECT,
+        label="module or project",
+        help="Write an installable project NAME/ (package, `NAME-train` with "
+        "--data/--test-data and the run's files, tests, `update`) instead of the "
+        "module NAME.py; --no-project: the module. Default: the module (asked "
+        "interactively).",
+        resolve=lambda value, a: bool(value),
+        default=lambda a: False,
+        # Not recorded in a project's answers file: an answers file is a
+        # project's (`project.read_answers`).
+        applies=lambda a: False,
+        prompt="Write a module (NAME.py) or an installable project (NAME/)",
+        choices=lambda a: [
+            ("module", "one file: the model, its steps, a demo"),
+            ("project", "a package: train on your data files, tests, update"),
+        ],
+        readme_default="off (asked)",
     ),
     Question(
         name="recipe",

@@ -36,6 +36,10 @@ class Target:
     uses_output_units: bool = False
     # One label sequence per sample, at most one label per time step (CTC).
     sequence: bool = False
+    # How a sample's class is read from targets that hold one class per sample
+    # (a stratified validation split keeps their proportions): "index" (integer
+    # labels), "onehot", "binary" (0/1), "signed" (-1/1); "" when they do not.
+    classes: str = ""
 
 
 TARGETS: dict[str, Target] = {
@@ -43,16 +47,19 @@ TARGETS: dict[str, Target] = {
     for t in (
         Target("real", "real values", "output_units", uses_output_units=True),
         Target("positive", "positive values", "output_units", uses_output_units=True),
-        Target("binary", "0/1", "one"),
-        Target("signed", "-1/1", "one"),
+        Target("binary", "0/1", "one", classes="binary"),
+        Target("signed", "-1/1", "one", classes="signed"),
         Target("multihot", "multi-hot", "num_classes", uses_num_classes=True),
-        Target("onehot", "one-hot", "num_classes", uses_num_classes=True),
+        Target(
+            "onehot", "one-hot", "num_classes", uses_num_classes=True, classes="onehot"
+        ),
         Target(
             "sparse",
             "integer classes",
             "num_classes",
             labels="classes",
             uses_num_classes=True,
+            classes="index",
         ),
         Target(
             "distribution",
@@ -75,6 +82,7 @@ TARGETS: dict[str, Target] = {
             "num_classes",
             labels="classes",
             uses_num_classes=True,
+            classes="index",
         ),
     )
 }

@@ -65,6 +65,8 @@ def answer_parameter(question: Question, command: str) -> inspect.Parameter:
         info = typer.Argument(help=help_text, show_default=False)
     else:
         names = [question.option] + ([question.short] if question.short else [])
+        if question.kind.cli_type is bool:  # a pair of flags: --NAME/--no-NAME
+            names = [f"{question.option}/--no-{question.option[2:]}"]
         extra: dict[str, Any] = {}
         if question.kind.cli_type == list[Path]:
             extra["file_okay"] = False
@@ -130,14 +132,6 @@ def answer_command(command: str):
 @answer_command("new")
 def new(
     given: Answers,
-    project: Annotated[
-        bool,
-        typer.Option(
-            "--project",
-            help="Create an installable project in NAME/ (package, training entry "
-            "point, tests, answers file for `update`) instead of NAME.py.",
-        ),
-    ] = False,
     output_dir: Annotated[
         Path,
         typer.Option(
@@ -162,7 +156,8 @@ def new(
 ) -> None:
     """Generate NAME.py: a model class with stateless JAX train/test/predict steps.
 
-    With --project, generate an installable project in NAME/ instead.
+    With --project, generate an installable project in NAME/ instead (asked when
+    neither --project nor --no-project is given).
     """
     from . import pipeline, prompts
     from .template_set import TemplateSet
@@ -178,7 +173,7 @@ def new(
                 )
             if missing:
                 given = prompts.ask_missing(given)
-        if project:
+        if given.project:
             from .project import create_project as write
         else:
             write = pipeline.generate

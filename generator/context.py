@@ -125,7 +125,8 @@ def _layer(
     training: bool = False,
 ) -> dict:
     """One layer: its attribute in a subclassed model, what it is (``kind``: hidden,
-    batch_norm, dropout, head, normalize), the units (a name of the ``units`` macro)
+    batch_norm, dropout, head, normalize; input_scaling, target_scaling: see
+    :func:`scaled_model`), the units (a name of the ``units`` macro)
     and activation of a Dense layer, and whether its call takes ``training=``."""
     return {
         "attribute": attribute,
@@ -189,12 +190,112 @@ def layers(spec: Spec) -> list[dict]:
     return trunk + _head(spec.task, "output_units")
 
 
+# The scaling layers of a project's model, found by these names by its runtime
+# (runtime/scaling.py: INPUT_SCALING, TARGET_SCALING; a test checks they agree).
+INPUT_SCALING, TARGET_SCALING = "input_scaling", "target_scaling"
+# Targets standardized by a target scaling layer: real-valued regression. Not
+# positive_regression (msle's log(1 + y), mape's ratio and poisson need the targets'
+# own positive values, and a shift would make them negative), nor cosine_similarity
+# (it learns the direction of the target vector, which a shift changes).
+TARGET_SCALING_TASKS = ("regression",)
+NO_TARGET_SCALING_LOSSES = ("cosine_similarity",)
+
+
+def _scaling_layer(kind: str, name: str = "") -> dict:
+    """A scaling layer of ``kind`` (input_scaling or target_scaling), for the named
+    input or output ``name`` (Keras name ``kind_name``) or the one input or output
+    (``kind``); ``scaled``: that input's or output's name ("" for the one)."""
+    full = f"{kind}_{name}" if name else kind
+    return {
+        **_layer(full, kind),
+        "name": full,
+        "scaled": name,
+    }
+
+
+def _scales_targets(task: catalog.Task, loss: catalog.Loss) -> bool:
+    return (
+        task.name in TARGET_SCALING_TASKS
+        and loss.snake_name not in NO_TARGET_SCALING_LOSSES
+    )
+
+
+def scaled_model(
+    spec: Spec, trunk: list[dict], inputs: list[dict], named_outputs: list[dict]
+) -> tuple[list[dict], list[dict], list[dict]]:
+    """A project's ``layers``, ``inputs`` and ``outputs`` with the scaling layers its
+    ``train`` sets from the training data (runtime/scaling.py): an ``input_scaling``
+    Normalization first for a vector input (``inputs[].scaling`` of each named
+    vector input) and a ``target_scaling`` one after each regression head. The
+    recipes with networks of their own (gan, distillation, vae) get none."""
+    if spec.recipe.networks:
+        return trunk, inputs, named_outputs
+    if not spec.inputs and len(spec.input_shape) == 1:
+        trunk = [_scaling_layer(INPUT_SCALING), *trunk]
+    if not spec.outputs and _scales_targets(spec.task, spec.loss):
+        trunk = [*trunk, _scaling_layer(TARGET_SCALING)]
+    inputs = [
+        {**entry, "scaling": _scaling_layer(INPUT_SCALING, i.name)}
+        if len(i.shape) == 1
+        else entry
+        for entry, i in zip(inputs, spec.inputs)
+    ]
+    named_outputs = [
+        {**entry, "layers": [*entry["layers"], _scaling_layer(TARGET_SCALING, o.name)]}
+        if _scales_targets(o.task, o.loss)
+        else entry
+        for entry, o in zip(named_outputs, spec.outputs)
+    ]
+    return trunk, inputs, named_outputs
+
+
+def _has(kind: str, trunk: list[dict], inputs: list[dict], outputs: list[dict]) -> bool:
+    """Whether a scaling layer of ``kind`` is in the model."""
+    every = [*trunk, *(i["scaling"] for i in inputs if "scaling" in i)]
+    every += [layer for output in outputs for layer in output["layers"]]
+    return any(layer["kind"] == kind for layer in every)
+
+
 def _tasks(spec: Spec) -> list[catalog.Task]:
     return [o.task for o in spec.outputs] or [spec.task]
 
 
 def uses_num_classes(spec: Spec) -> bool:
     return any(task.uses_num_classes for task in _tasks(spec))
+
+
+def model_uses(spec: Spec) -> dict[str, bool]:
+    """Which of the constants that not every model reads a project's ``model.py``
+    imports from ``constants.py``: those its layers' units name (a head of
+    ``output_units`` reads OUTPUT_UNITS, one of ``num_classes`` NUM_CLASSES); the
+    networks of the recipes with several read neither, but the distillation's read
+    NUM_CLASSES."""
+    if spec.recipe.networks:
+        return {"output_units": False, "num_classes": uses_num_classes(spec)}
+    heads = [layer["units"] for layer in layers(spec)]
+    heads += [layer["units"] for output in outputs(spec) for layer in output["layers"]]
+    return {
+        "output_units": "output_units" in heads,
+        "num_classes": "num_classes" in heads,
+    }
+
+
+def class_target(spec: Spec) -> dict | None:
+    """``CLASS_TARGET`` of a project's ``data.py``, as data: ``{"output", "kind"}``
+    of the first targets that hold classes (``output`` a named output, or None for
+    the one unnamed output; ``kind`` as catalog.Target.classes), for the stratified
+    validation split; None without class targets (or without targets: a recipe
+    whose arrays are samples of x only)."""
+    if spec.recipe.templates.arrays != recipes.TEMPLATE_ROLES["arrays"]:
+        return None
+    named: list[tuple[str | None, catalog.Task]] = [
+        (o.name, o.task) for o in spec.outputs
+    ] or [(None, spec.task)]
+    for name, task in named:
+        kind = catalog.TARGETS[task.target].classes
+        if kind:
+            return {"output": name, "kind": kind}
+    return None
 
 
 def target_data(task: catalog.Task) -> dict:
@@ -219,6 +320,12 @@ def build_context(
     # What OUTPUT_UNITS holds: the head's units; with named outputs (each head names
     # its own units) the number output_units.
     head_units = "output_units" if spec.outputs else task.head_units
+    # Named inputs and outputs (`--input`, `--output`); empty lists for one unnamed
+    # input / output.
+    inputs = [{"name": i.name, "shape": repr(tuple(i.shape))} for i in spec.inputs]
+    trunk, named_outputs = layers(spec), outputs(spec)
+    if layout == "project":
+        trunk, inputs, named_outputs = scaled_model(spec, trunk, inputs, named_outputs)
     dependencies = list(project_dependencies()) + (
         [optax_dependency()] if optax_name(spec.optimizer) else []
     )
@@ -244,18 +351,21 @@ def build_context(
         "hidden_units": spec.hidden_units,
         "uses_num_classes": uses_num_classes(spec),
         "head_units": head_units,
-        "layers": layers(spec),
+        "layers": trunk,
+        "model_uses": model_uses(spec),
+        "class_target": class_target(spec),
         "loss": _loss(spec.loss, spec.recipe.logits),
         # Named outputs have their own metrics (outputs[].metrics).
         "metrics": _metrics(
             [m for m in spec.metrics if isinstance(m, catalog.Metric)], spec
         ),
-        # Named inputs and outputs (`--input`, `--output`); empty lists for one
-        # unnamed input / output.
-        "inputs": [
-            {"name": i.name, "shape": repr(tuple(i.shape))} for i in spec.inputs
-        ],
-        "outputs": outputs(spec),
+        "inputs": inputs,
+        "outputs": named_outputs,
+        # A project's scaling layers (runtime/scaling.py): any, and any of targets
+        # (the model class needs `TargetScaling`).
+        "scaling": _has(INPUT_SCALING, trunk, inputs, named_outputs)
+        or _has(TARGET_SCALING, trunk, inputs, named_outputs),
+        "target_scaling": _has(TARGET_SCALING, trunk, inputs, named_outputs),
         "dependencies": dependencies,
         # The dev extra: the project's test and lint tools, and what its tests need
         # besides its dependencies (wgan-gp's proof: optax).

@@ -2,13 +2,15 @@
 stored in the answers file and written back on a command line.
 
 One :class:`Kind` instance per kind (``TEXT``, ``INT``, ``FLOAT``, ``LIST``, ``PAIRS``,
-``PATHS``, ``SPECS``, ``OUTPUT_SPECS``); each entry of the answer table names its kind.
+``PATHS``, ``SPECS``, ``OUTPUT_SPECS``, ``MODULE_OR_PROJECT``); each entry of the answer
+table names its kind.
 A raw answer is what the user gave, before validation: a string, a number, or a tuple of
 strings (or of ``(key, value)`` pairs) for a repeatable flag.
 """
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,10 @@ class Kind:
     def arguments(self, raw: Any) -> list[str]:
         """The command-line values of ``raw``, one per flag."""
         return [self.text(raw)]
+
+    def flags(self, option: str, raw: Any) -> list[str]:
+        """``raw`` on a command line: ``option VALUE`` per value (shell-quoted)."""
+        return [f"{option} {shlex.quote(value)}" for value in self.arguments(raw)]
 
     def to_json(self, raw: Any) -> Any:
         return raw
@@ -200,6 +206,40 @@ class _Specs(_List):
     def arguments(self, raw: Any) -> list[str]:
         return list(raw)  # none (the default): no flag
 
+
+class _Switch(Kind):
+    """On or off: a pair of flags ``--NAME/--no-NAME``; at a prompt, one of two words
+    (``off``, ``on``)."""
+
+    name = "switch"
+    cli_type = bool
+    raw_type = "bool"
+    json_types = (bool,)
+
+    def __init__(self, off: str, on: str):
+        self.words = (off, on)
+
+    def from_cli(self, value: Any) -> Any:
+        return bool(value)
+
+    def from_text(self, text: str, label: str) -> Any:
+        for value, word in enumerate(self.words):
+            if text.lower() in (word, word[0]):
+                return bool(value)
+        off, on = self.words
+        raise UserError(f"invalid {label} {text!r}: answer {off} or {on}")
+
+    def text(self, raw: Any) -> str:
+        return self.words[bool(raw)]
+
+    def flags(self, option: str, raw: Any) -> list[str]:
+        return [option if raw else f"--no-{option[2:]}"]
+
+    def json_ok(self, value: Any) -> bool:
+        return isinstance(value, bool)
+
+
+MODULE_OR_PROJECT = _Switch("module", "project")
 
 TEXT, INT, FLOAT, LIST, PAIRS, PATHS, SPECS, OUTPUT_SPECS = (
     Kind(),

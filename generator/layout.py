@@ -62,6 +62,7 @@ PROJECT = (
     OutputFile("README.md", "project/README.md.jinja"),
     OutputFile(".gitignore", "project/gitignore.jinja"),
     OutputFile("src/{package}/__init__.py", "project/src/package/__init__.py.jinja"),
+    OutputFile("src/{package}/constants.py", "project/src/package/constants.py.jinja"),
     OutputFile(
         "src/{package}/model.py",
         "project/src/package/model.py.jinja",
@@ -104,10 +105,14 @@ RUNTIME_FILES = (
     "arrays.py",
     "backup.py",
     "batches.py",
+    "compile_cache.py",
     "contract.py",
+    "curves.py",
     "distribute.py",
     "options.py",
+    "results.py",
     "run.py",
+    "scaling.py",
     "scan.py",
 )
 RUNTIME_DIR = "src/{package}/runtime"

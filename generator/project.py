@@ -131,7 +131,7 @@ def read_answers(project_dir: Path) -> Recorded:
     ):
         raise UserError(f"{str(path)!r}: 'template_dirs' must be a list of paths")
     return Recorded(
-        Answers(**values),
+        Answers(**values, project=True),  # an answers file is a project's
         str(document.get("tool_version", "unknown")),
         tuple(directories),
     )
@@ -301,6 +301,7 @@ def render_project(
     """The project's files and the answers file (not the base: :func:`plan_base`);
     touches no file. ``recorded_vars`` (kept from the answers file) may go unread by
     the templates (appended to ``unread_vars``)."""
+    spec = replace(spec, project=True)  # its command line says so
     files = render_spec(
         spec,
         template_search_path(template_dirs, project_dir),

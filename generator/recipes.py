@@ -99,6 +99,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import catalog
 from .errors import UserError, unknown
 from .template_set import builtin_template_dir
 
@@ -136,6 +137,10 @@ DESCRIPTION_KEYS = (
     "losses",
     "takes_metrics",
     "refused_metrics",
+    "refused_metrics_reason",
+    "losses_reason",
+    "named_output_losses",
+    "named_output_reason",
     "logits",
     "compiles_loss",
     "imports",
@@ -155,8 +160,11 @@ SETTING_KEYS = (
     "minimum_inclusive",
     "maximum",
     "help",
+    "choices",
+    "requires",
 )
-SETTING_TYPES: dict[str, type] = {"int": int, "float": float, "path": str}
+# "choice": one of the setting's "choices" (a str, like a path).
+SETTING_TYPES: dict[str, type] = {"int": int, "float": float, "path": str, "choice": str}
 
 
 @dataclass(frozen=True)
@@ -171,10 +179,18 @@ class Setting:
     minimum_inclusive: bool
     help: str
     maximum: int | float | None = None  # the largest valid value (inclusive)
+    # A str setting that names one of these (``--attack fgsm|pgd``), not a path.
+    choices: tuple[str, ...] = ()
+    # ``(setting, value)``: the setting only applies when that other setting of its
+    # recipe has that value (``--attack-steps`` with ``--attack pgd``); otherwise it
+    # keeps its default.
+    requires: tuple[str, str] | None = None
 
     def check(self, value: Any, typed: str | None = None) -> int | float | str:
         """``value`` converted and validated; UserError naming it otherwise."""
         shown = repr(typed) if typed is not None else repr(value)
+        if self.choices:
+            return self._check_choice(value, shown)
         if self.type is str:
             return self._check_path(value, shown)
         assert self.minimum is not None  # every number setting has one
@@ -211,6 +227,16 @@ class Setting:
             )
         return converted
 
+    def _check_choice(self, value: Any, shown: str) -> str:
+        """One of ``choices`` (case forgiven)."""
+        choice = value.strip().lower() if isinstance(value, str) else value
+        if choice not in self.choices:
+            raise UserError(
+                f"invalid {self.flag} {shown}: choose {' or '.join(self.choices)} "
+                f"(default {self.default!r})"
+            )
+        return choice
+
     def _check_path(self, value: Any, shown: str) -> str:
         """A ``.keras`` file path, or "" for none."""
         if not isinstance(value, str):
@@ -225,7 +251,7 @@ class Setting:
     def note(self, value: Any) -> str:
         """A note on a path setting naming no file yet (the generated code reads the
         file when it builds the model, so it may come later), else ""."""
-        if self.type is not str or not value or Path(value).exists():
+        if not self.is_path or not value or Path(value).exists():
             return ""
         return (
             f"{self.flag} {value!r} does not exist yet; the generated code loads it "
@@ -233,7 +259,15 @@ class Setting:
         )
 
     @property
+    def is_path(self) -> bool:
+        """A path setting (a module constant); the others are class attributes of
+        the steps."""
+        return self.type is str and not self.choices
+
+    @property
     def constraint(self) -> str:
+        if self.choices:
+            return "|".join(self.choices)
         if self.type is str:
             return "path to a .keras file"
         if self.maximum is not None:
@@ -283,8 +317,13 @@ class Recipe:
     networks: tuple[str, ...]
     losses: tuple[str, ...]  # the losses it accepts (snake names); () = any
     takes_metrics: bool  # --metric makes sense (compiled metrics)
-    # Metrics the recipe cannot own (their variables are created on first use).
+    # Metrics the recipe cannot work with, and why.
     refused_metrics: tuple[str, ...]
+    refused_metrics_reason: str
+    losses_reason: str  # why it refuses the losses it does not accept
+    # The losses of named outputs, when fewer than ``losses`` (None: the same), and why.
+    named_output_losses: tuple[str, ...] | None
+    named_output_reason: str
     logits: bool  # the loss takes logits (`from_logits=True`)
     compiles_loss: bool  # compile() gets the loss and metrics
     imports: tuple[str, ...]  # standard-library modules its templates need
@@ -314,6 +353,15 @@ def _setting(recipe: str, data: dict) -> Setting:
     kind = SETTING_TYPES[data["type"]]
     if kind is not str and "minimum" not in data:
         raise ValueError(f"recipe {recipe!r}: setting {data['name']!r} needs a minimum")
+    choices = tuple(data.get("choices", ()))
+    if (data["type"] == "choice") != bool(choices) or (
+        choices and data["default"] not in choices
+    ):
+        raise ValueError(
+            f"recipe {recipe!r}: setting {data['name']!r}: a choice setting names "
+            "its choices, its default among them"
+        )
+    requires = data.get("requires")
     return Setting(
         name=data["name"],
         flag=data["flag"],
@@ -323,6 +371,8 @@ def _setting(recipe: str, data: dict) -> Setting:
         minimum_inclusive=data.get("minimum_inclusive", True),
         help=data["help"],
         maximum=data.get("maximum"),
+        choices=choices,
+        requires=(requires[0], requires[1]) if requires else None,
     )
 
 
@@ -364,6 +414,17 @@ def read_recipe(directory: Path) -> tuple[int, Recipe]:
         losses=tuple(data.get("losses", ())),
         takes_metrics=data.get("takes_metrics", True),
         refused_metrics=tuple(data.get("refused_metrics", ())),
+        refused_metrics_reason=data.get(
+            "refused_metrics_reason",
+            "Keras creates its variables on first use, which only compile() arranges",
+        ),
+        losses_reason=data.get("losses_reason", ""),
+        named_output_losses=(
+            tuple(data["named_output_losses"])
+            if "named_output_losses" in data
+            else None
+        ),
+        named_output_reason=data.get("named_output_reason", ""),
         logits=data.get("logits", False),
         compiles_loss=data.get("compiles_loss", True),
         imports=tuple(data.get("imports", ())),
@@ -456,15 +517,19 @@ def check_metrics(recipe: Recipe, metric_names) -> None:
     for name in metric_names:
         if name in recipe.refused_metrics:
             raise UserError(
-                f"recipe {recipe.name!r} cannot own metric {name!r}: Keras creates its "
-                "variables on first use, which only compile() arranges; use "
-                "--recipe default, or another metric"
+                f"recipe {recipe.name!r} cannot work with metric {name!r}: "
+                f"{recipe.refused_metrics_reason}; use --recipe default, or another "
+                "metric"
             )
 
 
-def check_setting(setting: Setting, owners: tuple[str, ...], value, recipe: Recipe):
+def check_setting(
+    setting: Setting, owners: tuple[str, ...], value, recipe: Recipe, others=None
+):
     """A setting's value, checked; a setting of other recipes may only keep its
-    default (it does not apply), else the error names the recipes it belongs to."""
+    default (it does not apply), else the error names the recipes it belongs to. So
+    may a setting whose ``requires`` is not met by ``others`` (the answers resolved
+    before it, by name)."""
     checked = setting.check(value)
     if recipe.name not in owners and checked != setting.default:
         which = "recipes " if len(owners) > 1 else "recipe "
@@ -473,7 +538,25 @@ def check_setting(setting: Setting, owners: tuple[str, ...], value, recipe: Reci
             f"not of {recipe.name!r}: add --recipe {' or --recipe '.join(owners)}, "
             f"or drop {setting.flag}"
         )
+    others = others or {}
+    if not setting_applies(setting, others) and checked != setting.default:
+        needed, value_needed = setting.requires or ("", "")
+        flag = SETTINGS[needed].flag
+        raise UserError(
+            f"{setting.flag} {checked!r} applies to {flag} {value_needed} only, not "
+            f"{flag} {others[needed]}: add {flag} {value_needed}, or drop "
+            f"{setting.flag}"
+        )
     return checked
+
+
+def setting_applies(setting: Setting, others) -> bool:
+    """Whether ``setting``'s ``requires`` holds among ``others`` (the answers by
+    name; one not resolved yet counts as holding)."""
+    if setting.requires is None:
+        return True
+    needed, value = setting.requires
+    return others.get(needed, value) == value
 
 
 def setting_notes(recipe: Recipe, values) -> tuple[str, ...]:
@@ -487,18 +570,33 @@ def description(recipe: Recipe) -> str:
     return recipe.summary + logs
 
 
-def check_loss(recipe: Recipe, loss_name: str) -> None:
-    """Refuse a loss the recipe cannot train with, naming the ones it can."""
+def check_loss(recipe: Recipe, loss_name: str, output: str = "") -> None:
+    """Refuse a loss the recipe cannot train with, naming the ones it can (or, when
+    it takes most, the ones it cannot); ``output``: the named output it is for."""
     if recipe.own_loss and loss_name not in recipe.losses:
         raise UserError(
             f"recipe {recipe.name!r} has its own loss ({recipe.own_loss}) and takes "
             "no --loss: drop it"
         )
-    if recipe.losses and loss_name not in recipe.losses:
-        raise UserError(
-            f"recipe {recipe.name!r} does not work with loss {loss_name!r}; "
-            f"use --loss {' or '.join(recipe.losses)}"
-        )
+    accepted, reason = recipe.losses, recipe.losses_reason
+    if output and recipe.named_output_losses is not None:
+        accepted, reason = recipe.named_output_losses, recipe.named_output_reason
+    if not accepted or loss_name in accepted:
+        return
+    refused = [
+        loss.snake_name for loss in catalog.LOSSES if loss.snake_name not in accepted
+    ]
+    flag = f"--output {output}:" if output else "--loss "
+    if len(refused) < len(accepted):
+        fix = f"use any loss but {', '.join(refused)}, e.g. {flag}{accepted[0]}"
+    else:
+        fix = f"use {flag}{f' or {flag}'.join(accepted)}"
+    where = f" for output {output!r}" if output else ""
+    because = f" ({reason})" if reason else ""
+    raise UserError(
+        f"recipe {recipe.name!r} does not work with loss {loss_name!r}{where}"
+        f"{because}; {fix}"
+    )
 
 
 def settings_line(recipe: Recipe) -> str:
@@ -546,11 +644,9 @@ def recipe_context(
         "own_loss": recipe.own_loss,
         "imports": list(recipe.imports),
         "settings": settings,
-        # The numeric settings, rendered as class attributes of the steps.
+        # The settings but paths, rendered as class attributes of the steps.
         "class_attributes": [
-            setting
-            for setting, s in zip(settings, recipe.settings)
-            if s.type is not str
+            setting for setting, s in zip(settings, recipe.settings) if not s.is_path
         ],
         "setting_values": {s.name: values[s.name] for s in recipe.settings},
         "context": {

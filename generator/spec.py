@@ -59,6 +59,7 @@ class Answers:
     entry's kind gives them); ``None`` means "not given"."""
 
     name: str | None = None
+    project: bool | None = None
     recipe: str | None = None
     # The recipes' settings (recipes.SETTING_OWNERS), each an answer of its own.
     microbatches: int | None = None
@@ -71,6 +72,11 @@ class Answers:
     alpha: float | None = None
     teacher: str | None = None
     latent_dim: int | None = None
+    mixup_alpha: float | None = None
+    attack: str | None = None
+    epsilon: float | None = None
+    attack_steps: int | None = None
+    adversarial_weight: float | None = None
     model_type: str | None = None
     outputs: tuple[str, ...] | None = None
     loss: str | None = None
@@ -102,6 +108,7 @@ class Spec:
     as the entry's ``resolve`` returns them), plus the class name."""
 
     name: str
+    project: bool  # a project NAME/ (else the module NAME.py)
     recipe: recipes.Recipe
     microbatches: int
     clip_norm: float
@@ -113,6 +120,11 @@ class Spec:
     alpha: float
     teacher: str
     latent_dim: int
+    mixup_alpha: float
+    attack: str
+    epsilon: float
+    attack_steps: int
+    adversarial_weight: float
     model_type: str
     outputs: tuple[Output, ...]
     loss: catalog.Loss
@@ -319,7 +331,8 @@ def command_line(spec: Spec) -> str:
         if not question.when(values):
             continue
         raw = question.unparse(values[question.name])
-        for argument in question.kind.arguments(raw):
-            quoted = shlex.quote(argument)
-            parts.append(quoted if question.argument else f"{question.option} {quoted}")
+        if question.argument:
+            parts += [shlex.quote(value) for value in question.kind.arguments(raw)]
+        else:
+            parts += question.kind.flags(question.option, raw)
     return " ".join(parts)

@@ -119,8 +119,11 @@ BLOCK_DOCS = {
     "two optimizers).",
     "forward_and_loss": "The method `forward_and_loss` (its blocks `forward`, "
     "`compute_loss`, `extra_loss`): the forward pass and loss the train and test "
-    "steps differentiate and evaluate. A recipe whose steps do not use it (the gan) "
-    "empties it and brings its own methods in `extra_methods`.",
+    "steps differentiate and evaluate. A recipe whose steps do not use it (the gan, "
+    "wgan-gp) empties it and brings its own methods in `network_methods`.",
+    "network_methods": "In `partials/networks/network_steps.py.jinja`, the steps of "
+    "a recipe with several networks (gan, wgan-gp): the recipe's own methods (its "
+    "losses, each network's forward pass), before the update of its loss trackers.",
     "update_metrics": "The method `update_metrics` (its blocks `track_loss`, "
     "`compute_metrics`, `extra_metrics`): the stateless update of the loss mean and "
     "the metrics.",
@@ -307,6 +310,35 @@ CONTEXT_DOCS = {
             "macro `output_units_value` writes it."
         ),
     ),
+    "model_uses": (
+        "dict",
+        (
+            "Which constants that not every model reads a project's `model.py` "
+            "imports from its `constants.py`."
+        ),
+    ),
+    "model_uses.output_units": (
+        "bool",
+        "`OUTPUT_UNITS` (a head's units; not in the recipes with several networks).",
+    ),
+    "model_uses.num_classes": (
+        "bool",
+        "`NUM_CLASSES` (named outputs' class heads; the distillation's networks).",
+    ),
+    "class_target": (
+        "dict | NoneType",
+        (
+            "The targets whose classes `--validation-split` keeps in proportion "
+            "(`CLASS_TARGET` of a project's `data.py`): `output` (a named output, or "
+            "none for the one output) and `kind` (`index`, `onehot`, `binary` or "
+            "`signed`); none without class targets."
+        ),
+    ),
+    "class_target.output": ("str | NoneType", "The named output holding the classes, or none."),
+    "class_target.kind": (
+        "str",
+        "How a sample's class is read: `index`, `onehot`, `binary` or `signed`.",
+    ),
     "layers": (
         "list[dict]",
         (
@@ -319,8 +351,12 @@ CONTEXT_DOCS = {
         "str",
         (
             "What the layer is: `hidden` (Dense, ReLU, L2 1e-4), `batch_norm`, "
-            "`dropout` (rate 0.1), `head` (Dense) or `normalize` "
-            "(UnitNormalization); macro `layer` constructs it."
+            "`dropout` (rate 0.1), `head` (Dense), `normalize` "
+            "(UnitNormalization), or in a project's model `input_scaling` (first) "
+            "and `target_scaling` (after a regression head), Normalization layers "
+            "its `train` sets from the training data (runtime/scaling.py); macro "
+            "`layer` constructs it, macro `note` writes a comment for the scaling "
+            "layers."
         ),
     ),
     "layers[].units": (
@@ -333,6 +369,22 @@ CONTEXT_DOCS = {
     "layers[].activation": (
         "str",
         "A Dense layer's Keras activation name, e.g. `relu`; empty for linear.",
+    ),
+    "layers[].name": (
+        "str",
+        (
+            "The Keras name of a scaling layer (`input_scaling`, `target_scaling`, "
+            "`input_scaling_NAME`, `target_scaling_NAME`), by which the project's "
+            "runtime finds it; only scaling layers have it."
+        ),
+    ),
+    "layers[].scaled": (
+        "str",
+        (
+            "The named input or output a scaling layer belongs to, \"\" for the one "
+            "unnamed input or output (macro `build_shape` writes the shape it takes "
+            "from it); only scaling layers have it."
+        ),
     ),
     "layers[].training": (
         "bool",
@@ -373,6 +425,31 @@ CONTEXT_DOCS = {
     ),
     "inputs[].name": ("str", "The input's name (a key of `x`)."),
     "inputs[].shape": ("str", "Its shape without the batch axis, e.g. `(4, 3)`."),
+    "inputs[].scaling": (
+        "dict",
+        (
+            "In a project, the `input_scaling_NAME` layer of a vector input (as an "
+            "item of `layers`); absent for other inputs and in modules."
+        ),
+    ),
+    "inputs[].scaling.attribute": ("str", "See `layers[].attribute`."),
+    "inputs[].scaling.kind": ("str", "`input_scaling`; see `layers[].kind`."),
+    "inputs[].scaling.units": ("str", "Empty (see `layers[].units`)."),
+    "inputs[].scaling.activation": ("str", "Empty (see `layers[].activation`)."),
+    "inputs[].scaling.training": ("bool", "Always false (see `layers[].training`)."),
+    "inputs[].scaling.name": ("str", "See `layers[].name`."),
+    "inputs[].scaling.scaled": ("str", "The input's name (see `layers[].scaled`)."),
+    "scaling": (
+        "bool",
+        "A project's model has scaling layers (see `layers[].kind`); false in modules.",
+    ),
+    "target_scaling": (
+        "bool",
+        (
+            "A project's model has a `target_scaling` layer: its class takes the "
+            "`TargetScaling` mixin (the loss on standardized targets)."
+        ),
+    ),
     "outputs": (
         "list[dict]",
         (
@@ -404,12 +481,20 @@ CONTEXT_DOCS = {
         "list[list[bool | float | int | list[int] | str]]",
         "See `metrics[].arguments`.",
     ),
-    "outputs[].layers": ("list[dict]", "Its head: Dense (and UnitNormalization)."),
+    "outputs[].layers": (
+        "list[dict]",
+        "Its head: Dense (and UnitNormalization; in a project, `target_scaling`).",
+    ),
     "outputs[].layers[].attribute": (
         "str",
         "Attribute name of the layer in a subclassed model (`NAME_head`, ...).",
     ),
-    "outputs[].layers[].kind": ("str", "`head` or `normalize`; see `layers[].kind`."),
+    "outputs[].layers[].kind": (
+        "str",
+        "`head`, `normalize` or `target_scaling`; see `layers[].kind`.",
+    ),
+    "outputs[].layers[].name": ("str", "See `layers[].name`."),
+    "outputs[].layers[].scaled": ("str", "See `layers[].scaled`."),
     "outputs[].layers[].units": ("str", "See `layers[].units`."),
     "outputs[].layers[].activation": ("str", "See `layers[].activation`."),
     "outputs[].layers[].training": ("bool", "Always false (see `layers[].training`)."),
@@ -571,7 +656,7 @@ CONTEXT_DOCS = {
         "str",
         (
             "What the recipe's own loss is when it takes no `--loss` (wgan-gp: \"the "
-            "Wasserstein loss and the gradient penalty\"), else \"\"."
+            'Wasserstein loss and the gradient penalty"), else "".'
         ),
     ),
     "recipe.imports": ("list[str]", "Standard-library modules its partials import."),

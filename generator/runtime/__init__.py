@@ -17,10 +17,14 @@ trains on a machine without keras-jax-scaffold. Rules for code here:
 Modules: ``options`` (the command line of ``train``, its one-line errors), ``arrays``
 (``.npz`` files, ``.npy`` shards, the validation split; numpy only), ``batches`` (each
 epoch's batches, read ahead by threads, a process's part of each), ``scan``
-(``ScannedExecution``: one ``jax.lax.scan`` per execution), ``backup`` (exact
+(``ScannedExecution``: one compiled loop per execution), ``backup`` (exact
 backup/resume, the stop on a loss that is not finite), ``distribute`` (several
-processes, data and model parallelism), ``run`` (``fit`` and the training run) and
-``contract`` (the step contract: ``keras-jax-scaffold check`` and the project's
+processes, data and model parallelism), ``compile_cache`` (JAX's persistent
+compilation cache), ``scaling`` (the scaling layers set from the training data),
+``results`` (what a run leaves: CSV log, checkpoints, best and final models, test
+score, results.json), ``curves`` (the learning curves as a picture; matplotlib
+optional, no keras), ``run`` (``fit`` and the training run) and ``contract`` (the
+step contract: ``keras-jax-scaffold check`` and the project's
 tests/test_step_contract.py).
 """
 

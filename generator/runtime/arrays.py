@@ -1,8 +1,9 @@
 # Copied verbatim from keras-jax-scaffold into this project: do not edit it here,
 # `keras-jax-scaffold update` replaces it (your edits would be merged 3-way).
 """Data files and the arrays `fit` trains on: `.npz` files (`read_npz`), directories
-of `.npy` shards read by memory mapping (`read_shards`, `ShardedArray`), and the
-validation split.
+of `.npy` shards read by memory mapping (`read_shards`, `ShardedArray`), the data files
+of a run read before keras is imported (`read_run_data`), and the validation split
+(`split_validation`: seeded, shuffled, stratified for class targets).
 
 No keras, no jax (numpy only). What a project's files hold is the project's: its
 `data.py` describes it as an `ArrayFormat` (the array names, their dtypes, its checks).
@@ -12,6 +13,7 @@ arrays (named inputs and outputs).
 
 import math
 import os
+import sys
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +33,10 @@ class ArrayFormat:
     as; `check(arrays, where)`: raises ValueError when the arrays (a dict by name,
     `required` present) do not fit the model, the message starting with
     `where(name)`; `split(arrays)`: `(x, y, sample_weight)` for `fit`; `save_hint`:
-    how to write such a file (`np.savez(...)`).
+    how to write such a file (`np.savez(...)`); `class_target`: `(output, kind)`,
+    the targets whose classes a validation split keeps in proportion (`output`: the
+    name of a named output, None for the one unnamed output; `kind`: how a sample's
+    class is read, see `CLASS_KINDS`), or None when no target holds classes.
     """
 
     names: tuple
@@ -40,6 +45,17 @@ class ArrayFormat:
     check: Callable
     split: Callable
     save_hint: str
+    class_target: tuple | None = None
+
+
+# How the class of each sample is read from class targets (`ArrayFormat.class_target`):
+# integer labels, one-hot rows, 0/1 targets, -1/1 targets.
+CLASS_KINDS = {
+    "index": lambda y: y.reshape(len(y), -1)[:, 0].astype(np.int64),
+    "onehot": lambda y: np.argmax(y.reshape(len(y), -1), axis=-1),
+    "binary": lambda y: (y.reshape(len(y), -1)[:, 0] >= 0.5).astype(np.int64),
+    "signed": lambda y: (y.reshape(len(y), -1)[:, 0] > 0).astype(np.int64),
+}
 
 
 def read(path, form):
@@ -91,29 +107,43 @@ def read_npz(path, form):
 
 
 class ShardedArray:
-    """Samples `start` to `stop` of one array stored as .npy shards opened by memory
-    mapping: indexing with sample indices reads only those samples (as `dtype`)."""
+    """Samples `start` to `stop` (or the samples `rows`, a subset) of one array stored
+    as .npy shards opened by memory mapping: indexing with sample indices reads only
+    those samples (as `dtype`); a slice or `take` is a view that reads nothing."""
 
-    def __init__(self, shards, dtype, start=0, stop=None):
+    def __init__(self, shards, dtype, start=0, stop=None, rows=None):
         self.shards = shards
         self.dtype = dtype
         self.offsets = np.cumsum([0] + [len(shard) for shard in shards])
         self.start = start
         self.stop = int(self.offsets[-1]) if stop is None else stop
-        self.shape = (self.stop - self.start, *shards[0].shape[1:])
+        self.rows = rows  # the samples of a subset (`take`), else None
+        count = self.stop - self.start if rows is None else len(rows)
+        self.shape = (count, *shards[0].shape[1:])
 
     def __len__(self):
         return self.shape[0]
+
+    def take(self, rows):
+        """The view of the samples `rows` (indices into this array), nothing read."""
+        return ShardedArray(self.shards, self.dtype, rows=self._absolute(rows))
+
+    def _absolute(self, index):
+        if self.rows is None:
+            return self.start + np.asarray(index)
+        return self.rows[np.asarray(index)]
 
     def __getitem__(self, index):
         if isinstance(index, slice):  # a window, nothing read
             start, stop, step = index.indices(len(self))
             if step != 1:
                 raise ValueError("ShardedArray slices take every sample")
+            if self.rows is not None:
+                return ShardedArray(self.shards, self.dtype, rows=self.rows[start:stop])
             return ShardedArray(
                 self.shards, self.dtype, self.start + start, self.start + stop
             )
-        indices = self.start + np.asarray(index)
+        indices = self._absolute(index)
         which = np.searchsorted(self.offsets, indices, side="right") - 1
         selected = np.empty((len(indices), *self.shape[1:]), dtype=self.dtype)
         for shard in np.unique(which):
@@ -186,16 +216,21 @@ def read_shards(directory, form):
     )
 
 
-def select(data, index):
-    """`data` with every array (also inside dicts of named inputs/outputs) indexed;
-    None stays None."""
+def apply(data, function):
+    """`data` with `function` applied to every array (also inside dicts of named
+    inputs/outputs); None stays None."""
     if data is None:
         return None
     if isinstance(data, dict):
-        return {name: select(value, index) for name, value in data.items()}
+        return {name: apply(value, function) for name, value in data.items()}
     if isinstance(data, (tuple, list)):
-        return type(data)(select(value, index) for value in data)
-    return data[index]
+        return type(data)(apply(value, function) for value in data)
+    return function(data)
+
+
+def select(data, index):
+    """`data` with every array indexed."""
+    return apply(data, lambda array: array[index])
 
 
 def leaves(data):
@@ -214,19 +249,118 @@ def num_samples(data):
     return len(leaves(data)[0])
 
 
-def split_validation(data, validation_split):
-    """`(train, validation)`: the last `validation_split` of the samples held out,
-    as `fit(validation_split=...)` does; `validation` is None without a split."""
-    if not validation_split:
-        return data, None
-    count = num_samples(data)
+def take(data, rows):
+    """`data` at the samples `rows` (sorted indices): arrays in memory are indexed
+    (copied), `ShardedArray`s become views that read nothing yet."""
+    return apply(
+        data,
+        lambda array: (
+            array.take(rows) if isinstance(array, ShardedArray) else array[rows]
+        ),
+    )
+
+
+def class_labels(data, class_target):
+    """The class of every sample of `(x, y, sample_weight)` (an int array), read from
+    the targets `class_target` names (`ArrayFormat.class_target`); None without."""
+    y = data[1]
+    if class_target is None or y is None:
+        return None
+    output, kind = class_target
+    targets = y[output] if isinstance(y, dict) else y
+    return CLASS_KINDS[kind](np.asarray(targets[np.arange(len(targets))]))
+
+
+def split_rng(seed):
+    """The random numbers of the validation split: a stream of its own, apart from
+    the epochs' sample orders (`default_rng([seed, epoch])`)."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
+
+
+def validation_rows(count, validation_split, seed, labels=None):
+    """The sorted indices of the validation samples: as many as `fit`'s
+    `validation_split` holds out (`count` less `floor(count * (1 - split))`), drawn
+    at random with `seed`; with class `labels`, each class gives its share (the
+    largest remainders get the samples left over), so validation has the classes in
+    the proportions of the data. A function of its arguments only: the same split
+    in every epoch and in a resumed run."""
     split_at = math.floor(count * (1.0 - validation_split))
     if split_at in (0, count):
         fail(
             f"--validation-split {validation_split} of {count} samples leaves no "
-            f"{'training' if split_at == 0 else 'validation'} samples"
+            f"{'training' if split_at == 0 else 'validation'} samples; use a "
+            f"fraction between {1 / count:.3g} and {1 - 1 / count:.3g}"
         )
-    return select(data, slice(None, split_at)), select(data, slice(split_at, None))
+    wanted = count - split_at
+    order = split_rng(seed).permutation(count)
+    if labels is None:
+        return np.sort(order[:wanted])
+    classes, sizes = np.unique(labels, return_counts=True)
+    shares = sizes * wanted / count
+    taken = np.floor(shares).astype(np.int64)
+    # The samples left over go to the classes with the largest remainders (the
+    # first class on a tie: `argsort` is stable).
+    left_over = wanted - int(taken.sum())
+    taken[np.argsort(-(shares - taken), kind="stable")[:left_over]] += 1
+    shuffled = labels[order]
+    rows = [order[shuffled == label][:size] for label, size in zip(classes, taken)]
+    return np.sort(np.concatenate(rows))
+
+
+def split_validation(data, validation_split, seed=0, class_target=None):
+    """`(train, validation)`: a random `validation_split` of the samples held out for
+    validation (`validation_rows`; stratified by the classes of `class_target`), the
+    rest for training, both in their order in the data; `validation` is None
+    without a split.
+
+    Not Keras's `fit(validation_split=...)`, which holds out the last samples as
+    they are: a file sorted by class would validate on the last class alone.
+    """
+    if not validation_split:
+        return data, None
+    count = num_samples(data)
+    rows = validation_rows(
+        count, validation_split, seed, class_labels(data, class_target)
+    )
+    held_out = np.zeros(count, dtype=bool)
+    held_out[rows] = True
+    return take(data, np.flatnonzero(~held_out)), take(data, rows)
+
+
+def read_run_data(args, form, data):
+    """`(train, validation, test)` of a run: `data` (the training data), the
+    `--validation-data` and `--test-data` files read with `form` (each a one-line
+    error if it does not fit), and the `--validation-split` of `data` when there is
+    no validation file; prints a warning when the validation data holds a single
+    class. numpy only: run before keras and jax are imported."""
+    validation = test = None
+    if args.validation_data is not None:
+        validation = read(args.validation_data, form)
+    if args.test_data is not None:
+        test = read(args.test_data, form)
+    if validation is None:
+        data, validation = split_validation(
+            data, args.validation_split, args.seed, form.class_target
+        )
+    warn_single_class(data, validation, form.class_target)
+    return data, validation, test
+
+
+def warn_single_class(train, validation, class_target):
+    """A warning (stderr) when the validation data holds one class only: its
+    metrics then say nothing about the others (and early stopping or the best model
+    follow them)."""
+    labels = class_labels(validation, class_target) if validation else None
+    if labels is None or len(np.unique(labels)) != 1:
+        return
+    classes = np.unique(class_labels(train, class_target))
+    print(
+        f"warning: the validation data holds only class {labels[0]} (the training "
+        f"data has {len(classes)} classes): its metrics say nothing about the "
+        "others; use --validation-split (stratified by class) or a validation file "
+        "with every class",
+        file=sys.stderr,
+    )
 
 
 def trim_to_devices(data, devices, what):

@@ -50,8 +50,11 @@ class StopOnNonFinite(keras.callbacks.Callback):
 
 
 class Backup(keras.callbacks.Callback):
-    """Writes the whole training state every `every` steps and at every epoch end,
-    and puts it back when `fit` starts again; resumed training is exact.
+    """Writes the whole training state every `every` steps of an epoch (at the end of
+    the execution that reaches them: `options.align_executions` makes executions end
+    there) and at every epoch end, and puts it back when `fit` starts again; resumed
+    training is exact. An epoch's last step is never backed up on its own: the
+    epoch-end backup, after the epoch's validation and logs, takes its place.
 
     Not `keras.callbacks.BackupAndRestore`: in Keras 3.15 it restarts an interrupted
     epoch from its first batch (applying those batches twice), saves weights files
@@ -71,7 +74,9 @@ class Backup(keras.callbacks.Callback):
         self.every = every
         self.options = options
         self.guard = guard
-        self.restore = None  # the state to put back at the next epoch begin
+        self.restore = None  # the state to put back when `fit` starts
+        self.restore_metrics = True  # False: the restored epoch starts afresh
+        self.stopped = False  # the backup read was written after training stopped
         self.epoch = 0
         self.first_batch = 0
         self.batches_per_epoch = 0
@@ -96,6 +101,8 @@ class Backup(keras.callbacks.Callback):
                     "options or use another --backup-dir"
                 )
         self.restore = arrays
+        # Training had stopped (early stopping) when this backup was written.
+        self.stopped = bool(arrays.get("stopped", 0))
         return int(arrays["epoch"]), int(arrays["step"])
 
     def start(self, first_batch, batches_per_epoch):
@@ -103,20 +110,41 @@ class Backup(keras.callbacks.Callback):
         self.first_batch = first_batch
         self.batches_per_epoch = batches_per_epoch
 
+    def on_train_begin(self, logs=None):
+        # `fit` has built the model, its optimizer and metrics, and reads the
+        # variables when its first epoch starts (if it has one: the backup of a run
+        # that was over restores the model all the same).
+        if self.restore is None:
+            return
+        arrays = self.restore
+        # The metrics too: a run that was over keeps those of its last epoch (an
+        # epoch that starts resets them).
+        for group, variables in state_variables(self.model).items():
+            self._assign(variables, arrays, group)
+        self.last_saved = self._global_step(int(arrays["epoch"]), int(arrays["step"]))
+
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
         if self.restore is None:
             return
         arrays, self.restore = self.restore, None
-        for group, variables in state_variables(self.model).items():
-            if group == "metrics" and int(arrays["step"]) == 0:
-                continue  # an epoch starts with fresh metrics
-            for index, variable in enumerate(variables):
-                variable.assign(arrays[f"{group}_{index:04d}"])
-        self.last_saved = self._global_step(int(arrays["epoch"]), int(arrays["step"]))
+        # `fit` resets the metrics as an epoch starts: a backup of the middle of an
+        # epoch puts back what its steps had accumulated.
+        if int(arrays["step"]) > 0 and self.restore_metrics:
+            self._assign(state_variables(self.model)["metrics"], arrays, "metrics")
+
+    @staticmethod
+    def _assign(variables, arrays, group):
+        for index, variable in enumerate(variables):
+            variable.assign(arrays[f"{group}_{index:04d}"])
 
     def on_train_batch_end(self, batch, logs=None):
         applied = min(self.first_batch + batch + 1, self.batches_per_epoch)
+        if applied == self.batches_per_epoch:
+            # The epoch's last step: the epoch-end backup takes its place, after the
+            # epoch's validation and logs. A backup here would resume an epoch with
+            # no step left to run.
+            return
         if self._global_step(self.epoch, applied) - self.last_saved >= self.every:
             self.save(self.epoch, applied)
 
@@ -131,6 +159,7 @@ class Backup(keras.callbacks.Callback):
         if self.guard.stopped is not None:
             return  # never back up a state with a non-finite loss
         arrays = {"epoch": np.int64(epoch), "step": np.int64(step)}
+        arrays["stopped"] = np.int64(bool(self.model.stop_training))
         for name, value in self.options.items():
             arrays[f"option_{name}"] = np.int64(value)
         for group, variables in state_variables(self.model).items():
@@ -146,4 +175,10 @@ class Backup(keras.callbacks.Callback):
         self.last_saved = self._global_step(epoch, step)
 
     def remove(self):
+        """The run is complete: its backup goes, and its directory if nothing else
+        is in it."""
         self.path.unlink(missing_ok=True)
+        try:
+            self.path.parent.rmdir()
+        except OSError:  # not empty (or already gone)
+            pass

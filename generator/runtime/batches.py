@@ -7,10 +7,15 @@ of every batch one of several processes feeds (`ProcessPart`)."""
 import concurrent.futures
 import math
 
+import jax
 import keras
 import numpy as np
 
-from .arrays import num_samples, select
+from .arrays import leaves, num_samples, select
+
+# Training data up to this size (all arrays together) stays on the device while
+# `fit` trains (`EpochBatches.on_device`); larger data is fed batch by batch.
+ON_DEVICE_BYTES = 1 << 30
 
 
 def epoch_order(num_samples, seed, epoch):
@@ -50,6 +55,8 @@ class EpochBatches(keras.utils.PyDataset):
         self.pending = {}  # index -> Future of batch `index` of this epoch
         self.epoch = None
         self.set_epoch(0)
+        self.taken = 0  # batches of this epoch handed out by `take`
+        self.device_arrays = None  # `on_device`
 
     def set_epoch(self, epoch):
         if epoch == self.epoch:
@@ -83,6 +90,43 @@ class EpochBatches(keras.utils.PyDataset):
         if self.readers is not None:
             self.readers.shutdown(cancel_futures=True)
             self.pending = {}
+
+    # The batches as sample indices, for `ScannedExecution` (runtime/scan.py): it
+    # gathers them from the arrays on the device instead of calling `__getitem__`.
+
+    def fits_on_device(self):
+        """The arrays are in memory (numpy arrays, not memory-mapped shards) and
+        together at most `ON_DEVICE_BYTES`."""
+        arrays = leaves(self.arrays)
+        return all(type(array) is np.ndarray for array in arrays) and (
+            sum(array.nbytes for array in arrays) <= ON_DEVICE_BYTES
+        )
+
+    def on_device(self):
+        """The arrays on JAX's default device (copied there once)."""
+        if self.device_arrays is None:
+            self.device_arrays = jax.device_put(self.arrays)
+        return self.device_arrays
+
+    def on_epoch_begin(self):
+        # Keras's data adapter calls this when an epoch starts.
+        self.taken = 0
+
+    def take(self, count):
+        """The next `count` batches of the epoch (fewer at its end) as sample
+        indices: `(full, short)`, `full` the indices of the full batches,
+        `(batches, batch_size)`, `short` those of a short last batch or None.
+        The same samples as `__getitem__` gives for those batches."""
+        first = self.taken
+        last = min(first + count, self.num_batches)
+        self.taken = last
+        start = (self.first_batch + first) * self.batch_size
+        stop = min((self.first_batch + last) * self.batch_size, self.num_samples)
+        rows = self.order[start:stop].astype(np.int32)
+        whole = len(rows) // self.batch_size
+        full = rows[: whole * self.batch_size].reshape(whole, self.batch_size)
+        short = rows[whole * self.batch_size :]
+        return full, (short if len(short) else None)
 
 
 class EpochOrder(keras.callbacks.Callback):

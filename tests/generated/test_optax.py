@@ -257,7 +257,7 @@ def test_projects_depend_on_optax_only_when_they_use_it(tmp_path):
         in (model)
     )
     assert "    return optax.adafactor(learning_rate)\n" in model
-    assert "LEARNING_RATE = 0.01\n" in model
+    assert "LEARNING_RATE = 0.01\n" in files["src/proj/constants.py"]
     assert "optax's `adafactor`" in files["README.md"]
     gan = render(recipe="gan", optimizer="optax:adam")["src/proj/model.py"]
     assert constructions(gan) == ["learning_rate=learning_rate"] * 2

@@ -32,7 +32,7 @@ from keras_jax_scaffold.template_set import builtin_source, builtin_template_dir
 
 from tests.helpers import support
 from tests.helpers.recipe_oracles import compare_with_oracle, run_mine_and_oracle
-from tests.helpers.support import ATOL, RTOL, assert_same
+from tests.helpers.support import ATOL, RTOL, assert_same, mutated
 
 MODEL_TYPES = ("sequential", "functional", "subclassed")
 # The settings the proofs use: the clip norm is small enough to clip every step.
@@ -42,6 +42,10 @@ PROOF_SETTINGS = {
     "clip-gradients": {"clip_norm": 0.1},
     "sam": {"rho": 0.0},
     "custom-trackers": {},
+    # mixup on one-hot targets: the recipe mixes them as its oracle does in numpy.
+    # (Integer labels are proven in tests/generated/test_mixup_adversarial.py.)
+    "mixup": {"loss": "categorical_crossentropy"},
+    "adversarial": {},
 }
 
 
@@ -55,24 +59,6 @@ def generate(tmp_path, recipe, model_type="functional", name="demo", **answers):
         **settings,
         **answers,
     )
-
-
-def mutated(module, old: str, new: str, *more: str):
-    """The module's rendered source with ``old`` replaced by ``new`` (and so on for
-    ``more`` pairs): a deliberate bug, imported. Fails if a text to replace is not in
-    the source once (the control would test nothing)."""
-    path = support_path(module)
-    source = path.read_text(encoding="utf-8")
-    pairs = [(old, new), *zip(more[::2], more[1::2])]
-    for text, replacement in pairs:
-        assert source.count(text) == 1, f"{text!r} not (once) in the generated module"
-        source = source.replace(text, replacement)
-    broken = path.with_name(f"{path.stem}_broken.py")
-    broken.write_text(source, encoding="utf-8")
-    result = support.import_path(broken)
-    result.TEST_SPEC = module.TEST_SPEC
-    result.TEST_CLASS_NAME = module.TEST_CLASS_NAME
-    return result
 
 
 def support_path(module):
@@ -244,11 +230,14 @@ def test_every_recipe_renders_for_every_model_type(recipe, model_type):
     compile(source, "demo.py", "exec")
     assert f"--recipe {recipe}" in source.splitlines()[4]
     for setting in spec.recipe.settings:
-        if setting.type is not str:  # a path is a module constant, not an attribute
-            assert f"    {setting.name} = {setting.default!r}\n" in source
+        if not setting.is_path:  # a path is a module constant, not an attribute
+            value = setting.default
+            shown = f'"{value}"' if isinstance(value, str) else repr(value)
+            assert f"    {setting.name} = {shown}\n" in source
     assert ("def __init__" in source) == (
         model_type == "subclassed"
-        or recipe in ("clip-gradients", "custom-trackers")
+        # Recipes with state of their own (trackers, seed generators).
+        or recipe in ("clip-gradients", "custom-trackers", "mixup", "adversarial")
         or bool(spec.recipe.networks)  # a model class that holds its networks
     )
     assert ("loss=keras.losses." in source) == spec.recipe.compiles_loss
@@ -287,7 +276,7 @@ def test_settings_are_validated_with_one_line_errors():
         ),
         (
             {"recipe": "custom-trackers", "metrics": ("f1_score",), "loss": "bce"},
-            "recipe 'custom-trackers' cannot own metric 'f1_score'",
+            "recipe 'custom-trackers' cannot work with metric 'f1_score'",
         ),
     ]:
         with pytest.raises(UserError) as error:
@@ -674,17 +663,13 @@ def test_recipe_table_the_recipes_command_and_help_agree():
 
 def test_update_switches_recipes_with_a_3_way_merge_and_keeps_a_user_edit(tmp_path):
     from keras_jax_scaffold.layout import ANSWERS_FILE
-    from keras_jax_scaffold.project import create_project, read_answers
+    from keras_jax_scaffold.project import read_answers
     from keras_jax_scaffold.update import update_project
 
-    create_project(Answers(name="proj", model_type="subclassed"), tmp_path)
-    project = tmp_path / "proj"
+    from tests.helpers.projects import project_with_a_user_edit
+
+    project, edit = project_with_a_user_edit(tmp_path, "subclassed")
     steps = project / "src" / "proj" / "steps.py"
-    edit = "        # my note: predictions are probabilities\n"
-    source = steps.read_text("utf-8")
-    anchor = '        """One prediction step: `(y_pred, non_trainable_variables)`."""\n'
-    assert source.count(anchor) == 1
-    steps.write_text(source.replace(anchor, anchor + edit), "utf-8")
 
     plan = update_project(project, Answers(recipe="sam", rho=0.2))
     assert plan.conflicts == []

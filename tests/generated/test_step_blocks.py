@@ -36,7 +36,9 @@ def _render(tmp_path, steps_template="", layout="module", **answers):
 
 def _method(text, name):
     """The source of method ``name`` of the generated class."""
-    match = re.search(rf"\n    def {name}\(.*?(?=\n    def |\n\n\n|\Z)", text, re.DOTALL)
+    match = re.search(
+        rf"\n    def {name}\(.*?(?=\n    def |\n\n\n|\Z)", text, re.DOTALL
+    )
     assert match, name
     return match.group(0)
 

@@ -64,7 +64,12 @@ def generate(tmp_path, model_type="functional", **answers):
         ("functional", {}),
         (
             "subclassed",
-            {"optimizer": "optax:adam", "critic_steps": 3, "gp_weight": 5.0, "noise_dim": 4},
+            {
+                "optimizer": "optax:adam",
+                "critic_steps": 3,
+                "gp_weight": 5.0,
+                "noise_dim": 4,
+            },
         ),
     ],
     ids=["functional-keras-adam", "subclassed-optax-adam-settings"],
@@ -119,7 +124,10 @@ def test_mixed_float16_with_skipped_updates(tmp_path, proof):
     oracle's dynamic loss scaling does."""
     module = generate(tmp_path)
     model, history, expected = helpers.run(proof, module, policy=MIXED)
-    for optimizer in (model.optimizer.critic_optimizer, model.optimizer.generator_optimizer):
+    for optimizer in (
+        model.optimizer.critic_optimizer,
+        model.optimizer.generator_optimizer,
+    ):
         assert isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
     proof.assert_matches(model, history, expected)
 
@@ -173,7 +181,10 @@ def test_the_check_catches_the_critic_called_inside_the_penalty(tmp_path):
         "            scores = self.critic(samples, training=training)"
     )
     findings = check_module(path).findings
-    assert {f.check for f in findings} == {"assign-in-step", "frozen-variable"}, findings
+    assert {f.check for f in findings} == {
+        "assign-in-step",
+        "frozen-variable",
+    }, findings
     assert all(f.where.endswith(f"demo.py:{line + 1}") for f in findings), findings
 
 
@@ -189,7 +200,9 @@ def test_fit_evaluate_predict_callbacks_save_load_and_continue(tmp_path):
     seen = []
     callbacks = [
         keras.callbacks.LearningRateScheduler(lambda epoch, rate: 1e-3 / (epoch + 1)),
-        keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(logs)),
+        keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs: seen.append(logs)
+        ),
     ]
     history = model.fit(x, batch_size=16, epochs=2, verbose=0, callbacks=callbacks)
     assert set(history.history) == {"d_loss", "g_loss", "gp", "learning_rate"}
@@ -197,7 +210,10 @@ def test_fit_evaluate_predict_callbacks_save_load_and_continue(tmp_path):
     for key in ("d_loss", "g_loss", "gp"):
         assert np.all(np.isfinite(history.history[key])), key
     # The scheduler set both optimizers' rates.
-    for optimizer in (model.optimizer.critic_optimizer, model.optimizer.generator_optimizer):
+    for optimizer in (
+        model.optimizer.critic_optimizer,
+        model.optimizer.generator_optimizer,
+    ):
         np.testing.assert_allclose(float(optimizer.learning_rate.numpy()), 5e-4)
     counts = [
         int(o.iterations.numpy())
@@ -225,7 +241,9 @@ def test_fit_evaluate_predict_callbacks_save_load_and_continue(tmp_path):
 
     # `.keras` files do not keep seed generator states; with the same ones, the
     # loaded model trains on exactly as the original does.
-    for mine, theirs in zip(model.non_trainable_variables, loaded.non_trainable_variables):
+    for mine, theirs in zip(
+        model.non_trainable_variables, loaded.non_trainable_variables
+    ):
         theirs.assign(np.array(mine.numpy()))
     for each in (model, loaded):
         each.fit(x, batch_size=16, epochs=1, verbose=0, shuffle=False)
@@ -240,7 +258,10 @@ def test_fit_evaluate_predict_callbacks_save_load_and_continue(tmp_path):
 @pytest.mark.parametrize(
     "flags, message",
     [
-        (["--critic-steps", "0"], "invalid --critic-steps 0: must be at least 1 (default 5)"),
+        (
+            ["--critic-steps", "0"],
+            "invalid --critic-steps 0: must be at least 1 (default 5)",
+        ),
         (
             ["--gp-weight", "-1"],
             "invalid --gp-weight -1.0: must be at least 0.0 (default 10.0)",
@@ -261,7 +282,9 @@ def test_fit_evaluate_predict_callbacks_save_load_and_continue(tmp_path):
     ],
 )
 def test_bad_answers_are_one_line_errors(tmp_path, flags, message):
-    result = invoke("new", "demo", "--recipe", "wgan-gp", *flags, "--no-input", "-o", tmp_path)
+    result = invoke(
+        "new", "demo", "--recipe", "wgan-gp", *flags, "--no-input", "-o", tmp_path
+    )
     assert result.exit_code != 0
     error = result.output.strip()
     assert error.startswith("error:") and "\n" not in error, error
@@ -303,7 +326,11 @@ def test_the_recipe_follows_its_defaults_and_shares_noise_dim(tmp_path):
     assert "--recipe wgan-gp --noise-dim 4 --critic-steps 2 --gp-weight 10.0" in header
     for flag in ("--loss", "--task", "--metric", "--output-units"):
         assert flag not in header, header
-    for line in ("    noise_dim = 4\n", "    critic_steps = 2\n", "    gp_weight = 10.0\n"):
+    for line in (
+        "    noise_dim = 4\n",
+        "    critic_steps = 2\n",
+        "    gp_weight = 10.0\n",
+    ):
         assert line in source
 
 
@@ -338,7 +365,9 @@ def test_update_to_wgan_gp_and_back_keeps_a_user_edit(tmp_path):
     plan = update_project(project, Answers(recipe="default"))
     assert plan.conflicts == []
     assert edit in train.read_text("utf-8")
-    assert "def gradient_penalty(" not in (project / "src/proj/steps.py").read_text("utf-8")
+    assert "def gradient_penalty(" not in (project / "src/proj/steps.py").read_text(
+        "utf-8"
+    )
     recorded = read_answers(project).answers
     assert recorded.recipe == "default" and recorded.critic_steps is None
     assert recorded.loss == "sparse_categorical_crossentropy"

@@ -210,8 +210,8 @@ def test_every_answer_is_an_option_of_new(question):
 @pytest.mark.parametrize("question", ANSWERS, ids=lambda q: q.name)
 def test_every_changeable_answer_is_an_option_of_update(question):
     parameters = command_parameters("update")
-    if question.name == "name":
-        assert question.update_help is None and "name" not in parameters
+    if question.name in ("name", "project"):  # update renders the project it is in
+        assert question.update_help is None and question.name not in parameters
     else:
         assert question.option in parameters[question.name].opts
 
@@ -232,7 +232,10 @@ def _asked_in(monkeypatch, **given) -> list[str]:
 def test_every_asked_answer_is_asked_somewhere(monkeypatch):
     asked = set()
     recipes = (
-        {"recipe": r} for r in ("gradient-accumulation", "clip-gradients", "sam")
+        *({"recipe": r} for r in ("gradient-accumulation", "clip-gradients", "sam")),
+        {"recipe": "mixup"},
+        {"recipe": "adversarial"},
+        {"recipe": "adversarial", "attack": "pgd"},
     )
     multi_network = (
         {"recipe": "gan", "loss": "bce", "metrics": ()},
@@ -291,6 +294,8 @@ def test_every_stored_answer_round_trips_through_the_answers_file(tmp_path):
             assert getattr(recorded.answers, question.name) == getattr(
                 expected, question.name
             ), question.name
+        elif question.name == "project":  # an answers file is a project's
+            assert recorded.answers.project is True
         elif question.stored:
             assert getattr(recorded.answers, question.name) is None, question.name
     assert recorded.template_dirs == ("../tpl",)
@@ -304,7 +309,9 @@ def test_the_command_line_names_every_answer_that_applies(tmp_path):
             assert words[2] == spec.name
         elif question.when({q.name: getattr(spec, q.name) for q in ANSWERS}):
             raw = question.unparse(getattr(spec, question.name))
-            if question.kind.arguments(raw):  # none named inputs/outputs: no flag
+            if question.kind.cli_type is bool:  # a switch: --NAME or --no-NAME
+                assert question.kind.flags(question.option, raw)[0] in words
+            elif question.kind.arguments(raw):  # none named inputs/outputs: no flag
                 assert question.option in words, question.name
     assert "--num-classes" not in words  # regression: the classes do not apply
     assert words[words.index("--var") + 1] == "clip=1.5"

@@ -24,6 +24,7 @@ from tests.helpers.cli import new_module as no_input
 
 PROMPTS = {
     "name": "Module name (a Python identifier)",
+    "project": "Write a module (NAME.py) or an installable project (NAME/)",
     "model_type": "Model type [sequential/functional/subclassed] [functional]",
     "loss": "Loss (a number or a name)",
     "task": "Task [",
@@ -77,6 +78,8 @@ def test_every_answer_is_asked_and_bad_answers_are_reasked(tmp_path, terminal):
         answers=[
             "class",  # keyword
             "my_net",
+            "modul",  # neither module nor project
+            "m",  # module
             "samm",  # typo
             "sam",
             "-1",  # rho below 0
@@ -108,6 +111,8 @@ def test_every_answer_is_asked_and_bad_answers_are_reasked(tmp_path, terminal):
     assert asked(result.stdout) == [
         "name",
         "name",
+        "project",
+        "project",
         "recipe",
         "recipe",
         "rho",
@@ -130,6 +135,7 @@ def test_every_answer_is_asked_and_bad_answers_are_reasked(tmp_path, terminal):
     # Each bad answer is explained, on stderr, before it is asked again.
     for reason in [
         "invalid name 'class': it is a Python keyword",
+        "invalid module or project 'modul': answer module or project",
         "unknown model type 'sequental' (did you mean 'sequential'?)",
         "unknown loss 'mean_sqared_error' (did you mean 'mean_squared_error'?)",
         "unknown metric 'foo'",
@@ -164,12 +170,13 @@ def test_every_answer_is_asked_and_bad_answers_are_reasked(tmp_path, terminal):
 
 def test_enter_everywhere_gives_the_no_input_defaults(tmp_path, terminal):
     out = tmp_path / "out"
-    result = interact("new", "-o", out, answers=["demo"] + [""] * 12)
+    result = interact("new", "-o", out, answers=["demo"] + [""] * 13)
     assert result.exit_code == 0, result.output
     # A functional model: named outputs and inputs are asked too (Enter: one
     # unnamed output and input, the questions that follow as before).
     assert asked(result.stdout) == [
         "name",
+        "project",
         "recipe",
         "model_type",
         "outputs",
@@ -198,11 +205,22 @@ def test_only_answers_not_given_as_flags_are_asked(tmp_path, terminal):
         "auc",
         "--recipe",
         "default",
-        answers=["subclassed", "multilabel", "adamw", "0.01", "none", "10", "4", "8"],
+        answers=[
+            "",
+            "subclassed",
+            "multilabel",
+            "adamw",
+            "0.01",
+            "none",
+            "10",
+            "4",
+            "8",
+        ],
     )
     assert result.exit_code == 0, result.output
     # --loss given: one unnamed output, so the outputs are not asked; the inputs are.
     assert asked(result.stdout) == [
+        "project",
         "model_type",
         "task",
         "optimizer",
@@ -229,7 +247,7 @@ def test_task_and_classes_are_asked_even_when_the_main_flags_are_given(
 ):
     out = tmp_path / "out"
     flags = [
-        "--model-type", "functional", "--loss", "bce", "-m", "auc",
+        "--no-project", "--model-type", "functional", "--loss", "bce", "-m", "auc",
         "--optimizer", "adam", "--learning-rate", "0.001", "--input-shape", "16",
         "--hidden-units", "32", "--recipe", "default",
     ]  # fmt: skip
@@ -252,7 +270,7 @@ def test_metric_menu_offers_only_metrics_that_fit_the_loss(tmp_path, terminal):
         "mse",
         "--task",
         "regression",
-        answers=["", "2, r2_score,2", "", "", "", "", "", "", ""],  # recipe: Enter
+        answers=["", "", "2, r2_score,2", "", "", "", "", "", "", ""],  # project, recipe
     )
     assert result.exit_code == 0, result.output
     offered = catalog.compatible_metrics("regression")
@@ -271,7 +289,7 @@ def test_metric_menu_offers_only_metrics_that_fit_the_loss(tmp_path, terminal):
     [("bce", "binary"), ("categorical_crossentropy", "multiclass_onehot")],
 )
 def test_metric_menu_follows_the_chosen_loss(tmp_path, terminal, loss, task):
-    result = interact("new", "demo", "-o", tmp_path, "--loss", loss, answers=[""] * 10)
+    result = interact("new", "demo", "-o", tmp_path, "--loss", loss, answers=[""] * 12)
     assert result.exit_code == 0, result.output
     menu = re.findall(r"^\s+\d+\. (\w+)", result.stdout, re.MULTILINE)
     assert menu == [m.snake_name for m in catalog.compatible_metrics(task)]
@@ -289,7 +307,7 @@ def test_metric_none_at_the_prompt(tmp_path, terminal):
         "mse",
         "--task",
         "regression",
-        answers=["", "none"] + [""] * 7,  # recipe: Enter
+        answers=["", "", "none"] + [""] * 7,  # project, recipe: Enter
     )
     assert result.exit_code == 0, result.output
     text = (tmp_path / "demo.py").read_text(encoding="utf-8")
@@ -334,6 +352,7 @@ def test_missing_flags():
     # The questions of a session in which Enter takes every default.
     assert prompts.missing_flags(Answers()) == [
         "NAME",
+        "--project",
         "--recipe",
         "--model-type",
         "--output",
@@ -348,6 +367,7 @@ def test_missing_flags():
     ]
     full = {
         "name": "demo",
+        "project": False,
         "model_type": "functional",
         "metrics": (),
         "optimizer": "adam",
@@ -416,10 +436,10 @@ def test_parse_loss_choice():
 
 
 def test_loss_question_is_a_numbered_menu_like_the_metrics(tmp_path, terminal):
-    # Recipe, model type and outputs: Enter (default, functional, one unnamed
-    # output); loss: 4.
+    # Module or project, recipe, model type and outputs: Enter (a module, default,
+    # functional, one unnamed output); loss: 4.
     result = interact(
-        "new", "demo", "-o", tmp_path, answers=["", "", "", "4"] + [""] * 8
+        "new", "demo", "-o", tmp_path, answers=["", "", "", "", "4"] + [""] * 8
     )
     assert result.exit_code == 0, result.output
     menu = re.findall(r"^\s+(\d+)\. (\w+)", result.stdout, re.MULTILINE)
@@ -511,6 +531,7 @@ def test_real_terminal_session(tmp_path):
     try:
         for prompt, answer in [
             (PROMPTS["name"], "pty_model"),
+            (f"{PROMPTS['project']} [module/project] [module]", ""),
             (PROMPTS["recipe"], ""),
             (PROMPTS["model_type"], "sequential"),
             (PROMPTS["loss"], "mean_sqared_error"),  # typo: re-asked
@@ -563,7 +584,7 @@ def test_prompted_answers_keep_template_variables(tmp_path, terminal):
         templates,
         "--var",
         "clip=2.5",
-        answers=[""] * 12,
+        answers=[""] * 13,
     )
     assert result.exit_code == 0, result.output
     assert "model_type" in asked(result.stdout)
@@ -587,6 +608,7 @@ def test_named_outputs_and_inputs_are_asked_as_lists(tmp_path, terminal):
         "--recipe",
         "default",
         answers=[
+            "",  # a module
             "subclassed",
             "label:sparse_categorical_crossentropy, box:mse:-1",  # bad weight
             "label:sparse_categorical_crossentropy, box:msee",  # typo
@@ -602,6 +624,7 @@ def test_named_outputs_and_inputs_are_asked_as_lists(tmp_path, terminal):
     )
     assert result.exit_code == 0, result.output
     assert asked(result.stdout) == [
+        "project",
         "model_type",
         *["outputs"] * 3,
         *["metrics"] * 2,
@@ -627,6 +650,25 @@ def test_named_outputs_and_inputs_are_asked_as_lists(tmp_path, terminal):
     assert "--metric label:accuracy --metric box:mae" in header
     assert '"box": 0.5,' in text and "OUTPUT_UNITS = 2" in text
     assert metric_classes(text) == ["SparseCategoricalAccuracy", "MeanAbsoluteError"]
+
+
+def test_module_or_project_is_asked_first_and_the_flags_skip_it(tmp_path, terminal):
+    """Interactively `new` asks whether to write a module or a project (default: the
+    module); `project` (or `p`) writes the project, --project/--no-project skip the
+    question."""
+    result = interact("new", "demo", "-o", tmp_path, answers=["project"] + [""] * 12)
+    assert result.exit_code == 0, result.output
+    assert asked(result.stdout)[0] == "project"
+    assert f"{PROMPTS['project']} [module/project] [module]:" in result.stdout
+    assert (tmp_path / "demo" / "src" / "demo" / "train.py").is_file()
+    for flag, written in (
+        ("--project", "two/pyproject.toml"),
+        ("--no-project", "three.py"),
+    ):
+        name = written.split("/")[0].removesuffix(".py")
+        result = interact("new", name, "-o", tmp_path, flag, answers=[""] * 12)
+        assert result.exit_code == 0, result.output
+        assert "project" not in asked(result.stdout) and (tmp_path / written).is_file()
 
 
 @pytest.mark.parametrize("recipe", [r.name for r in recipes.RECIPES])

@@ -996,6 +996,11 @@ def _contexts():
         metrics=("label:accuracy",),
     )
     contexts.append(build_context(build_spec(several)))
+    # A project's model has scaling layers: a regression one, and named inputs and
+    # outputs.
+    regression = Answers(name="scaled", loss="mse")
+    contexts.append(build_context(build_spec(regression), layout="project"))
+    contexts.append(build_context(build_spec(several), layout="project"))
     return contexts
 
 

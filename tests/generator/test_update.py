@@ -48,6 +48,8 @@ NAME = "proj"
 CONTEXT = {"module_name": NAME, "package_name": NAME}
 MODEL = next(f for f in PROJECT if f.path.endswith("/model.py"))
 MODEL_PATH = MODEL.output_path(CONTEXT)
+# The shapes, sizes and training defaults (--learning-rate, --hidden-units, ...).
+CONSTANTS_PATH = f"src/{NAME}/constants.py"
 TEMPLATE_LINE = "# added by the new template"
 MARKERS = (START_MARKER, MID_MARKER, END_MARKER)
 
@@ -438,9 +440,9 @@ def test_an_answer_change_conflicts_with_a_user_edit_of_the_same_line(
 ):
     old = read_base(project)
     new = fresh_render(project, learning_rate=0.01)
-    lines = changed_lines(old, new, MODEL_PATH)
-    assert lines, "the learning rate must show in the model file"
-    model = project / MODEL_PATH
+    lines = changed_lines(old, new, CONSTANTS_PATH)
+    assert lines, "the learning rate must show in the constants file"
+    model = project / CONSTANTS_PATH
     text = model.read_text().splitlines(keepends=True)
     text[lines[0]] = "# replaced by me\n"
     model.write_text("".join(text))
@@ -448,7 +450,7 @@ def test_an_answer_change_conflicts_with_a_user_edit_of_the_same_line(
     assert_one_error(result, "conflicts in", str(model))
     merged = model.read_text()
     assert "# replaced by me" in merged and START_MARKER in merged
-    assert new[MODEL_PATH].splitlines(keepends=True)[lines[0]] in merged
+    assert new[CONSTANTS_PATH].splitlines(keepends=True)[lines[0]] in merged
     assert read_answers(project)[0].learning_rate == 0.01
 
 
@@ -569,7 +571,8 @@ def test_template_dirs_of_new_are_used_again_by_update(tmp_path):
     result = invoke("update", project, "--hidden-units", "9")
     assert result.exit_code == 0, result.output
     text = (project / MODEL_PATH).read_text()
-    assert TEMPLATE_LINE in text and "HIDDEN_UNITS = 9" in text
+    assert TEMPLATE_LINE in text
+    assert "HIDDEN_UNITS = 9" in (project / CONSTANTS_PATH).read_text()
     # A recorded directory that is gone: a clear error, nothing changed.
     shutil.rmtree(tpl)
     before = snapshot(project)
@@ -593,7 +596,7 @@ def test_changing_the_loss_gives_the_project_new_would_make(project):
 def test_update_api_returns_the_plan(project):
     result = update_project(project, Answers(hidden_units=7))
     assert result.conflicts == []
-    assert {a.path: a.status for a in result.changes}[MODEL_PATH] == "update"
+    assert {a.path: a.status for a in result.changes}[CONSTANTS_PATH] == "update"
     assert read_answers(project)[0].hidden_units == 7
 
 
@@ -835,7 +838,7 @@ def test_an_unwritable_subdirectory_is_found_before_any_write(project, monkeypat
     )
     before = snapshot(project)
     result = invoke("update", project, "--learning-rate", "0.01")
-    assert_one_error(result, str(project / MODEL_PATH), "is not writable")
+    assert_one_error(result, str(project / CONSTANTS_PATH), "is not writable")
     assert snapshot(project) == before
 
 
@@ -1155,10 +1158,10 @@ def test_the_base_ignores_what_tools_leave_in_it_and_crlf_checkouts(project):
     (base / "src" / NAME / ".model.py.a1b2c3d4.tmp").write_text("half a file")
     model = project / MODEL_PATH
     model.write_text("# my note\n" + model.read_text())
-    result = invoke("update", project, "--hidden-units", "7")
+    result = invoke("update", project, "--optimizer", "sgd")
     assert result.exit_code == 0, result.output
     assert status_lines(result.stdout)[MODEL_PATH] == "merge"
-    fresh = fresh_render(project, hidden_units=7)
+    fresh = fresh_render(project, optimizer="sgd")
     assert model.read_text() == "# my note\n" + fresh[MODEL_PATH]
     assert read_base(project) == {
         path: text for path, text in fresh.items() if path != ANSWERS_FILE

@@ -10,6 +10,7 @@ import os
 import site
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 from keras_jax_scaffold.layout import ANSWERS_FILE, BASE_DIR, PROJECT, verbatim_paths
@@ -140,6 +141,50 @@ def write_project(directory: Path, name: str = "runs_probe", **answers) -> Path:
     """``render`` and ``write`` the project NAME under ``directory``; its folder."""
     write(directory / name, render(directory, name, **answers))
     return directory / name
+
+
+def run_project_tests(project: Path, *args: str) -> tuple[int, str]:
+    """pytest on the project's tests (``args``: test files relative to the project,
+    options) in this process, its src on sys.path: (exit code, output). Installing a
+    project takes longer than its tests."""
+    import pytest
+
+    src = str(project / "src")
+    output = project / "pytest-output.txt"
+    paths = [str(project / a) if (project / a).exists() else a for a in args]
+    sys.path.insert(0, src)
+    try:
+        with (
+            open(output, "w", encoding="utf-8") as out,
+            redirect_stdout(out),
+            redirect_stderr(out),
+        ):
+            options = ["-q", "-rw", "-p", "no:cacheprovider", "--rootdir", str(project)]
+            code = pytest.main([*paths, *options])
+    finally:
+        sys.path.remove(src)
+        # The project's package, conftest and test modules: the next project has
+        # modules of the same names.
+        for name, module in list(sys.modules.items()):
+            if str(getattr(module, "__file__", None) or "").startswith(str(project)):
+                del sys.modules[name]
+    return int(code), output.read_text(encoding="utf-8")
+
+
+def project_with_a_user_edit(directory: Path, model_type: str) -> tuple[Path, str]:
+    """A default project ``proj`` under ``directory`` whose steps.py has a line added
+    by hand (in predict_step, which no recipe changes): (its folder, the line)."""
+    from keras_jax_scaffold.project import create_project
+
+    create_project(Answers(name="proj", model_type=model_type), directory)
+    project = directory / "proj"
+    steps = project / "src" / "proj" / "steps.py"
+    edit = "        # my note: predictions are probabilities\n"
+    source = steps.read_text("utf-8")
+    anchor = '        """One prediction step: `(y_pred, non_trainable_variables)`."""\n'
+    assert source.count(anchor) == 1
+    steps.write_text(source.replace(anchor, anchor + edit), "utf-8")
+    return project, edit
 
 
 def break_file(path: Path, old: str, new: str) -> None:

@@ -10,7 +10,9 @@ The oracle of a recipe is Keras computing the same algorithm itself:
   (microbatch k of a batch holds its samples k, k+K, k+2K, ...);
 * ``clip-gradients``: the built-in steps with the optimizer's ``global_clipnorm=C``;
 * ``custom-trackers``: the default recipe's model, compiled with the same loss and
-  metrics.
+  metrics;
+* ``mixup``, ``adversarial``: the built-in steps on the batches the recipe makes,
+  computed outside the step (``tests/helpers/mixadv_oracles.py``).
 """
 
 from __future__ import annotations
@@ -22,9 +24,14 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 import keras
 import numpy as np
 
-from tests.helpers import support
+from tests.helpers import mixadv_oracles, support
 from tests.helpers.support import assert_same, fit_and_evaluate
 
+# The recipes whose oracle is the built-in steps on the batches they make.
+BATCH_ORACLES = {
+    "mixup": "run_mixup_and_oracle",
+    "adversarial": "run_adversarial_and_oracle",
+}
 # History keys the oracle cannot log (checked by their own tests).
 RECIPE_ONLY_LOGS = {"clip-gradients": ("grad_norm",)}
 
@@ -79,6 +86,10 @@ def run_mine_and_oracle(
     recipe = spec.recipe.name
     settings = {s.name: getattr(spec, s.name) for s in spec.recipe.settings}
     build = build or support.build_with
+    if recipe in BATCH_ORACLES:
+        run = getattr(mixadv_oracles, BATCH_ORACLES[recipe])
+        mine, oracle = run(module, x, y, fit_kwargs, eval_kwargs, build)
+        return mine, oracle, mine
     generated_cls, builtin_cls = support.builtin_twin(module)
     oracle_fit = dict(fit_kwargs)
     oracle_x, oracle_y = x, y

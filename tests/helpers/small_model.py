@@ -49,3 +49,21 @@ def state(model):
         for group, variables in state_variables(model).items()
         for index, variable in enumerate(variables)
     }
+
+
+# The defaults a project's train.py passes to `options.parse_args`, for the runtime's
+# tests of whole runs (one step per execution, float32).
+OPTION_DEFAULTS = {
+    "prog": "net-train",
+    "description": "Train Net.",
+    "learning_rate": 0.01,
+    "steps_per_execution": 1,
+    "dtype_policy": "float32",
+}
+
+
+def options(*argv):
+    """The checked options of a project's train for the command line `argv`."""
+    from keras_jax_scaffold.runtime.options import parse_args
+
+    return parse_args([str(a) for a in argv], **OPTION_DEFAULTS)

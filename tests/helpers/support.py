@@ -54,6 +54,24 @@ def generate(directory: Path, name: str = "demo", module_name=None, **answers):
     return module
 
 
+def mutated(module, *pairs: str):
+    """The generated module's source with each ``old`` of ``pairs`` (old, new, old,
+    new, ...) replaced by its ``new``: a deliberate bug, imported (with the module's
+    ``TEST_SPEC`` and ``TEST_CLASS_NAME``). Fails if a text to replace is not in the
+    source once (the negative control would test nothing)."""
+    path = Path(module.__file__)
+    source = path.read_text(encoding="utf-8")
+    for old, new in zip(pairs[::2], pairs[1::2]):
+        assert source.count(old) == 1, f"{old!r} not (once) in the generated module"
+        source = source.replace(old, new)
+    broken = path.with_name(f"{path.stem}_broken.py")
+    broken.write_text(source, encoding="utf-8")
+    result = import_path(broken)
+    result.TEST_SPEC = module.TEST_SPEC
+    result.TEST_CLASS_NAME = module.TEST_CLASS_NAME
+    return result
+
+
 def builtin_twin(module):
     """The module's model class with Keras's built-in JAX steps instead of its own."""
     import keras

@@ -143,10 +143,12 @@ def test_pyproject_and_readme(tmp_path):
     assert pyproject["tool"]["pytest"]["ini_options"]["testpaths"] == ["tests"]
     assert ".keras-jax-scaffold" in pyproject["tool"]["ruff"]["extend-exclude"]
 
-    # The learning rate of the answers is the default of compile_model and train.
-    assert "LEARNING_RATE = 0.02\n" in files["src/my_net/model.py"]
+    # The learning rate of the answers is the default of compile_model and train,
+    # in constants.py (no keras: train reads it before importing keras).
+    assert "LEARNING_RATE = 0.02\n" in files["src/my_net/constants.py"]
     # So is the dtype policy of train (which sets it before building the model).
-    assert 'DTYPE_POLICY = "mixed_bfloat16"\n' in files["src/my_net/model.py"]
+    assert 'DTYPE_POLICY = "mixed_bfloat16"\n' in files["src/my_net/constants.py"]
+    assert project["optional-dependencies"]["plots"] == ["matplotlib>=3.5"]
     assert "dtype_policy=DTYPE_POLICY" in files["src/my_net/train.py"]
     assert "keras.optimizers.SGD(learning_rate=learning_rate)" in (
         files["src/my_net/model.py"]
@@ -345,7 +347,13 @@ def test_installed_project_tests_and_training(tmp_path, model_type):
     assert math.isfinite(final_loss(resumed.stdout))
     rows = log.read_text().splitlines()
     assert rows[0].startswith("epoch,"), rows
-    assert [row.split(",")[0] for row in rows[1:]] == ["1"]  # only the resumed epoch
+    # Only the resumed epoch, counted from 1 as in epoch_001.keras and the messages.
+    assert [row.split(",")[0] for row in rows[1:]] == ["2"]
+    # The final model of each run, in the default output directory.
+    assert "  final model  runs/latest/final.keras (weights of epoch 2)" in (
+        resumed.stdout.splitlines()
+    )
+    assert (tmp_path / "runs" / "latest" / "final.keras").is_file()
 
     # A bad .npz: one `error:` line naming the file and the array, no traceback.
     bad = tmp_path / "bad.npz"

@@ -78,6 +78,7 @@ def test_answers_file_is_sorted_explicit_and_reproducible(tmp_path):
     assert build_spec(recorded) == build_spec(
         Answers(
             name="proj",
+            project=True,
             model_type="subclassed",
             loss="bce",
             metrics=("auc", "precision"),

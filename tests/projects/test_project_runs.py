@@ -36,9 +36,11 @@ def run_project_tests(project: Path, *selection: str) -> subprocess.CompletedPro
 @pytest.mark.slow
 def test_named_outputs_parity_detects_lost_per_output_loss_trackers(tmp_path):
     """A subclassed project with two named inputs and outputs: its parity test
-    (per-output weights, `NAME_loss` logs) passes, and fails when the step drops
-    the metric state `compute_loss` returns (the per-output loss trackers live
-    there; the total loss and the weights stay right)."""
+    (per-output weights, `NAME_loss` logs, the regression output's target scaling
+    set from data) passes, and fails when the step's loss skips the model's
+    `compute_loss` (no target scaling), or when the step drops the metric state
+    `compute_loss` returns (the per-output loss trackers live there; the total loss
+    and the weights stay right)."""
     project = write_project(
         tmp_path,
         "named_probe",
@@ -51,8 +53,21 @@ def test_named_outputs_parity_detects_lost_per_output_loss_trackers(tmp_path):
     completed = run_project_tests(project, test)
     output = completed.stdout + completed.stderr
     assert completed.returncode == 0, output[-3000:]
+    # The box head's target scaling (set from the data by the test's `build_with`):
+    # a step whose loss skips the model's `compute_loss` (`TargetScaling`: the loss
+    # on standardized targets) trains on the targets' units, and the test sees it.
+    steps = project / "src" / "named_probe" / "steps.py"
+    original = steps.read_text()
     break_file(
-        project / "src" / "named_probe" / "steps.py",
+        steps, "loss = self.compute_loss(", "loss = keras.Model.compute_loss(self, "
+    )
+    completed = run_project_tests(project, test)
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 1, output[-3000:]
+    assert "Not equal to tolerance" in output, output[-3000:]
+    steps.write_text(original)
+    break_file(
+        steps,
         "        ]\n        metrics_variables = [scope.get_current_value(v) "
         "for v in self.metrics_variables]\n\n        unscaled_loss",
         "        ]\n        metrics_variables = list(metrics_variables)"

@@ -9,42 +9,22 @@ a project takes longer than its tests.
 
 from __future__ import annotations
 
-import sys
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.check_plants import NEEDS, PLANT_INDEX, PLANTS, planted
-from tests.helpers.projects import break_file, write_project
+from tests.helpers.projects import break_file, run_project_tests, write_project
 
 
 def run_contract_tests(project: Path, *args: str) -> tuple[int, str]:
     """pytest on the project's tests/test_step_contract.py: (exit code, output)."""
-    src = str(project / "src")
-    output = project / "pytest-output.txt"
-    sys.path.insert(0, src)
-    try:
-        with (
-            open(output, "w", encoding="utf-8") as out,
-            redirect_stdout(out),
-            redirect_stderr(out),
-        ):
-            code = pytest.main(
-                [str(project / "tests" / "test_step_contract.py"), "-q", "-rw"]
-                + ["-p", "no:cacheprovider", "--rootdir", str(project), *args]
-            )
-    finally:
-        sys.path.remove(src)
-        # The project's package, conftest and test module: the next project has
-        # modules of the same names.
-        for name, module in list(sys.modules.items()):
-            if str(getattr(module, "__file__", None) or "").startswith(str(project)):
-                del sys.modules[name]
-    return int(code), output.read_text(encoding="utf-8")
+    return run_project_tests(project, "tests/test_step_contract.py", *args)
 
 
 @pytest.mark.slow
+# mixup and adversarial: their projects' whole suites run in
+# tests/generated/test_mixup_adversarial.py.
 @pytest.mark.parametrize("recipe", ["default", "gan", "vae", "distillation"])
 def test_a_fresh_project_passes_its_step_contract(tmp_path, recipe):
     name = f"contract_{recipe}"

@@ -21,8 +21,10 @@ MARKER = (
     "# Copied verbatim from keras-jax-scaffold into this project: do not edit it here,\n"
     "# `keras-jax-scaffold update` replaces it (your edits would be merged 3-way).\n"
 )
-# What runtime modules may import besides each other (relative imports).
-ALLOWED_IMPORTS = {"keras", "jax", "numpy"} | set(sys.stdlib_module_names)
+# What runtime modules may import besides each other (relative imports); matplotlib
+# is an optional extra of a project (curves.py imports it when there, and says how to
+# get it when not).
+ALLOWED_IMPORTS = {"keras", "jax", "numpy", "matplotlib"} | set(sys.stdlib_module_names)
 
 
 def test_layout_lists_every_runtime_module():

@@ -3,6 +3,8 @@ defaults, and a one-line error for every bad value (before keras or jax is impor
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from keras_jax_scaffold.runtime import options
 
@@ -29,8 +31,21 @@ BAD_OPTIONS = [
     (["--batch-size", "-1"], "--batch-size must be at least 1"),
     (["--num-samples", "0"], "--num-samples must be at least 1"),
     (["--steps-per-execution", "0"], "--steps-per-execution must be at least 1"),
-    (["--backup-every", "0"], "--backup-every must be at least 1"),
-    (["--validation-split", "1"], "--validation-split must be in [0, 1)"),
+    (["--backup-every", "0"], "--backup-every must be at least 1, not 0"),
+    (["--checkpoint-every", "0"], "--checkpoint-every must be at least 1, not 0"),
+    (["--validation-split", "1"], "--validation-split must be in [0, 1), not 1.0"),
+    (
+        ["--validation-split", "0.2", "--validation-data", "val.npz"],
+        "--validation-data val.npz and --validation-split 0.2 both choose",
+    ),
+    (["--save", "model.h5"], "--save model.h5: a model file ends in .keras"),
+    (["--resume", "run/final"], "e.g. run/final.keras"),
+    (["--csv-log", "log.txt"], "--csv-log log.txt: use a name ending in .csv"),
+    (["--monitor", "val_loss"], "--monitor val_loss needs validation data: add"),
+    (
+        ["--monitor", "f1:best", "--validation-split", "0.2"],
+        "the part after ':' says whether lower or higher is better: f1:min or f1:max",
+    ),
     (["--early-stopping", "-1"], "--early-stopping must be at least 0"),
     (["--workers", "-2"], "--workers must be at least 0"),
     (["--dtype-policy", "float64"], "invalid choice: 'float64'"),
@@ -81,8 +96,60 @@ def test_a_bad_option_is_one_error_line(capsys, argv, message):
         options.parse_args(argv, **DEFAULTS)
     assert exit_info.value.code == 2
     lines = capsys.readouterr().err.strip().splitlines()
-    assert lines[-1].startswith("net-train: error: "), lines
-    assert message in lines[-1], lines[-1]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("net-train: error: "), lines
+    assert lines[0].endswith(" (see --help)") and message in lines[0], lines[0]
+
+
+def test_the_files_of_a_run_default_to_one_directory(tmp_path):
+    args = options.parse_args([], **DEFAULTS)
+    run = Path("runs") / "latest"
+    assert args.output_dir == run
+    assert (args.save, args.best, args.csv_log, args.results) == (
+        run / "final.keras",
+        run / "best.keras",
+        run / "history.csv",
+        run / "results.json",
+    )
+    assert (args.checkpoint_dir, args.backup_dir) == (
+        run / "checkpoints",
+        run / "backup",
+    )
+    assert args.checkpoint_every is None  # no checkpoints but final and best
+    # Without validation the monitor is the loss, and no best model is kept unless
+    # asked for; with validation, val_loss and a best model.
+    assert (args.monitor, args.monitor_mode, args.keep_best) == ("loss", "auto", False)
+    args = options.parse_args(
+        ["--output-dir", str(tmp_path), "--validation-split", "0.2", "--save",
+         "m.keras", "--checkpoint-dir", "ck"], **DEFAULTS,
+    )  # fmt: skip
+    assert (args.monitor, args.keep_best) == ("val_loss", True)
+    assert args.save == Path("m.keras") and args.csv_log == tmp_path / "history.csv"
+    assert args.checkpoint_every == 1  # --checkpoint-dir alone: every epoch
+    args = options.parse_args(["--monitor", "accuracy:max"], **DEFAULTS)
+    assert (args.monitor, args.monitor_mode, args.keep_best) == (
+        "accuracy",
+        "max",
+        True,
+    )
+    assert options.parse_args(["--early-stopping", "3"], **DEFAULTS).keep_best
+
+
+@pytest.mark.parametrize(
+    ("every", "steps", "aligned"),
+    [(10, 32, 10), (64, 32, 32), (50, 32, 25), (97, 32, 1), (6, 4, 3), (8, 1, 1)],
+)
+def test_backups_steps_are_execution_ends(every, steps, aligned):
+    """--backup-every N: the steps per execution become the largest divisor of N not
+    above the given number, so executions end at N, 2N, ... (said in a note)."""
+    argv = ["--backup-every", str(every), "--steps-per-execution", str(steps)]
+    args = options.parse_args(argv, **DEFAULTS)
+    assert args.steps_per_execution == aligned
+    assert (args.execution_note is None) == (aligned == steps)
+    if aligned != steps:
+        assert args.execution_note.startswith(
+            f"--backup-every {every}: {aligned} steps per execution instead of {steps}"
+        )
 
 
 def test_process_options_default_to_keras_variables(monkeypatch):

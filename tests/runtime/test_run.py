@@ -1,6 +1,6 @@
 """`runtime.run`: the callbacks the options ask for, resuming from a checkpoint, the
-training run (`TrainingRun.fit`: the epochs' batches, a non-finite loss) and its
-closing summary."""
+training run (`TrainingRun.fit`: the epochs' batches, a non-finite loss). Its files
+and closing summary: test_results.py."""
 
 from __future__ import annotations
 
@@ -9,40 +9,30 @@ import argparse
 import keras
 import numpy as np
 import pytest
-from keras_jax_scaffold.runtime import options, run
+from keras_jax_scaffold.runtime import run
 from keras_jax_scaffold.runtime.backup import StopOnNonFinite
 
 from tests.helpers import small_model
 
-DEFAULTS = {
-    "prog": "net-train",
-    "description": "Train Net.",
-    "learning_rate": 0.01,
-    "steps_per_execution": 1,
-    "dtype_policy": "float32",
-}
-
 
 def parse(*argv):
-    return options.parse_args([str(a) for a in argv], **DEFAULTS)
+    return small_model.options(*argv)
 
 
-def test_option_callbacks(tmp_path):
-    assert run.option_callbacks(parse(), validation=False) == []
-    args = parse("--early-stopping", "2", "--checkpoint-dir", tmp_path / "ck")
-    args.csv_log = tmp_path / "logs" / "train.csv"
-    checkpoint, log, stopping = run.option_callbacks(args, validation=True)
-    assert checkpoint.filepath == str(tmp_path / "ck" / "epoch_{epoch:03d}.keras")
-    assert (tmp_path / "ck").is_dir() and (tmp_path / "logs").is_dir()
-    assert not log.append
-    assert stopping.monitor == "val_loss" and stopping.patience == 2
-    assert stopping.restore_best_weights
-    _, _, stopping = run.option_callbacks(args, validation=False)
-    assert stopping.monitor == "loss"
-    # The CSV log goes on with a resumed run: from a checkpoint or from a backup.
-    assert run.option_callbacks(args, True, resuming=True)[1].append
-    args.resume = tmp_path / "epoch_003.keras"
-    assert run.option_callbacks(args, True)[1].append
+def test_the_callbacks_of_the_options(tmp_path):
+    """The CSV log always; checkpoints with --checkpoint-every; the best model with
+    validation (or --monitor, --early-stopping), then early stopping watches it."""
+    output = ("--output-dir", tmp_path)
+    (log,) = run.TrainingRun(parse(*output)).callbacks()
+    assert log.path == tmp_path / "history.csv"
+    args = parse(*output, "--early-stopping", 2, "--checkpoint-every", 3,
+                 "--validation-split", 0.2)  # fmt: skip
+    best, checkpoints, log = run.TrainingRun(args).callbacks()
+    assert (checkpoints.directory, checkpoints.every) == (tmp_path / "checkpoints", 3)
+    assert (best.monitor, best.mode, best.patience) == ("val_loss", "auto", 2)
+    assert best.path == tmp_path / "best.keras"
+    best, _ = run.TrainingRun(parse(*output, "--monitor", "acc:max")).callbacks()
+    assert (best.monitor, best.mode, best.patience) == ("acc", "max", None)
 
 
 def test_resuming_from_a_checkpoint(tmp_path):
@@ -56,7 +46,8 @@ def test_resuming_from_a_checkpoint(tmp_path):
     args.initial_epoch = 1
     assert run.load_checkpoint(args)[1] == 1
     model.save(tmp_path / "other.keras")
-    assert run.resume_epoch(parse("--resume", tmp_path / "other.keras")) == 0
+    args = parse("--resume", tmp_path / "other.keras", "--epochs", "5")
+    assert run.load_checkpoint(args)[1] == 0
 
     cases = [
         (("--epochs", "3"), "epoch_003.keras is at epoch 3; pass --epochs greater"),
@@ -68,18 +59,6 @@ def test_resuming_from_a_checkpoint(tmp_path):
             run.load_checkpoint(args)
         assert exit_info.value.code.startswith("error: ")
         assert message in exit_info.value.code
-
-
-def test_report(capsys, tmp_path):
-    history = keras.callbacks.History()
-    history.epoch = [0, 1]
-    history.history = {"val_loss": [2.0, 1.5], "loss": [1.0, 0.25], "acc": [0.5, 0.75]}
-    args = parse("--checkpoint-dir", tmp_path)
-    run.TrainingRun(args).report(history)
-    assert capsys.readouterr().out.splitlines() == [
-        "epoch 2: loss=0.2500 acc=0.7500 val_loss=1.5000",
-        f"checkpoints: {tmp_path}",
-    ]
 
 
 def test_non_finite_loss_stops_on_the_losses_the_model_logs():
@@ -103,7 +82,8 @@ def test_training_run_stops_on_a_non_finite_loss_and_keeps_the_last_good_backup(
     x, y, _ = small_model.make_data(36)
     order = np.random.default_rng([0, 0]).permutation(36)  # epoch 0, seed 0
     x[order[16], 0] = np.nan  # the first sample of the 3rd batch
-    args = parse("--batch-size", 8, "--epochs", 2, "--verbose", 0)
+    args = parse("--batch-size", 8, "--epochs", 2, "--verbose", 0,
+                 "--output-dir", tmp_path)  # fmt: skip
     model = small_model.build()
     with pytest.raises(SystemExit) as exit_info:
         run.TrainingRun(args).fit(model, (x, y, None))
@@ -114,7 +94,8 @@ def test_training_run_stops_on_a_non_finite_loss_and_keeps_the_last_good_backup(
     assert int(model.optimizer.iterations.numpy()) == 3
 
     keras.backend.clear_session()
-    args = parse("--batch-size", 8, "--epochs", 2, "--verbose", 0)
+    args = parse("--batch-size", 8, "--epochs", 2, "--verbose", 0,
+                 "--output-dir", tmp_path)  # fmt: skip
     args.backup_every, args.backup_dir = 2, tmp_path
     with pytest.raises(SystemExit) as exit_info:
         run.TrainingRun(args).fit(small_model.build(), (x, y, None))
@@ -127,13 +108,14 @@ def test_training_run_stops_on_a_non_finite_loss_and_keeps_the_last_good_backup(
 
 
 @pytest.mark.slow
-def test_training_run_feeds_the_epochs_batches():
+def test_training_run_feeds_the_epochs_batches(tmp_path):
     """`TrainingRun.fit` trains on each epoch's order of (seed, epoch), with the
     validation data as given: the same as `fit` on those batches by hand."""
     from keras_jax_scaffold.runtime.batches import EpochBatches, EpochOrder
 
     x, y, weights = small_model.make_data(40)
-    args = parse("--batch-size", "8", "--epochs", "3", "--verbose", "0", "--seed", 4)
+    args = parse("--batch-size", "8", "--epochs", "3", "--verbose", "0", "--seed", 4,
+                 "--output-dir", tmp_path)  # fmt: skip
     validation = small_model.make_data(8, seed=2)
     history = run.TrainingRun(args).fit(
         small_model.build(), (x, y, weights), validation

@@ -25,7 +25,12 @@ from keras_jax_scaffold import recipes
 from tests.helpers import support
 from tests.helpers.recipe_oracles import compare_with_oracle
 
-SETTINGS = {"clip-gradients": {"clip_norm": 0.1}, "sam": {"rho": 0.0}}
+SETTINGS = {
+    "clip-gradients": {"clip_norm": 0.1},
+    "sam": {"rho": 0.0},
+    # pgd: the input gradient and the random start under the distribution too.
+    "adversarial": {"attack": "pgd", "attack_steps": 2},
+}
 
 
 def distributed(module, cls):

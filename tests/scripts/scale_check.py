@@ -96,7 +96,8 @@ def model_parallel(package: str, devices: int, sizes: str, broken: str = "") -> 
     assert len(jax.devices()) == devices, jax.devices()
     train = importlib.import_module(f"{package}.train")
     reference = final_state(train.main(ARGS))
-    assert len(reference["weight_000_dense/kernel"]) == 16  # the default model
+    # The first Dense kernel of the default model (after its input scaling layer).
+    assert len(reference["weight_003_dense/kernel"]) == 16
     model_parallel_runs(package, devices, sizes, reference, "same")
     if broken:
         model_parallel_runs(broken, devices, sizes, reference, "differ")
@@ -112,7 +113,7 @@ def model_parallel_runs(package, devices, sizes, reference, expect):
         value = [] if size == "all" else [size]  # all: --model-parallel alone
         history = train.main([*ARGS, "--model-parallel", *value])
         assert_scanned(history.model)
-        kernel = history.model.weights[0].value
+        kernel = history.model.get_layer("dense").kernel.value
         model_devices = devices if size == "all" else int(size)
         assert tuple(kernel.sharding.spec) == (None, "model"), kernel.sharding
         assert kernel.sharding.mesh.shape == {
