@@ -65,3 +65,8 @@ LONGEST_FIRST = (
 
 def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))
+
+
+# Objects alive when a test starts are left out of its collections (Keras's
+# clear_session() runs a full gc.collect(), many times a test): see the plugin.
+pytest_plugins = ["tests.scripts.plugins.kjs_gc_freeze"]

@@ -18,6 +18,8 @@ from keras_jax_scaffold.project import render_project
 from keras_jax_scaffold.runtime import contract
 from keras_jax_scaffold.spec import Answers, build_spec
 
+from tests.helpers import SCRIPTS
+
 # The tests a generated project has (tests/test_*.py), all expected to pass: smoke 4,
 # parity 1, save/load 1, data parallel 1, the step contract (one test per check, then
 # determinism, save/load and evaluate/predict). The runtime's features (options,
@@ -117,14 +119,22 @@ def run(command, cwd: Path, env: dict, timeout: int = 300):
     )
 
 
+# The gc plugin (tests/scripts/plugins/kjs_gc_freeze.py): a project's own pytest runs
+# leave the objects alive when a test starts out of its collections, as this suite
+# does; it changes no outcome (a folder holding only plugins, nothing a project imports).
+PLUGINS = {"PYTHONPATH": str(SCRIPTS / "plugins"), "PYTEST_PLUGINS": "kjs_gc_freeze"}
+
+
 def clean_env() -> dict:
-    """This environment without what would change the project's behaviour."""
+    """This environment without what would change the project's behaviour (and with
+    the suite's gc plugin, PLUGINS)."""
     drop = ("KERAS_BACKEND", "XLA_FLAGS", "PYTEST_ADDOPTS", "PYTHONPATH")
-    return {
+    kept = {
         key: value
         for key, value in os.environ.items()
         if key not in drop and not key.startswith("PYTEST_")
     }
+    return kept | PLUGINS
 
 
 def write_project(directory: Path, name: str = "runs_probe", **answers) -> Path:
