@@ -44,7 +44,9 @@ atexit.register(shutil.rmtree, _JAX_CACHE, ignore_errors=True)
 
 # The longest tests (each minutes of CPU: subprocesses that run Keras's test files or
 # install a project and run its tests) start first, so that pytest-xdist's workers
-# finish together instead of one running a long test alone at the end. Each is
+# finish together instead of one running a long test alone at the end; pyproject's
+# `--dist load --maxschedchunk 1` hands them out one at a time, alternately (work
+# stealing would leave them all in the first worker's half). Each is
 # `path::test function`; test_layout.py checks that each names a
 # test function that exists (a stale one would silently stop working).
 LONGEST_FIRST = (
@@ -60,6 +62,22 @@ LONGEST_FIRST = (
         "test_a_project_ships_the_recipe_proof_as_its_own_test"
     ),
     "tests/generated/test_wgan_gp.py::test_data_parallel_on_four_cpu_devices",
+    "tests/generated/test_mixup_adversarial.py::test_the_project_passes_its_own_tests",
+    "tests/generated/test_optax.py::test_an_installed_optax_project_passes_its_own_tests",
+    "tests/projects/test_step_contract.py::test_a_fresh_project_passes_its_step_contract",
+    (
+        "tests/generated/test_recipes.py::"
+        "test_recipes_under_data_parallel_match_their_oracles"
+    ),
+    (
+        "tests/projects/test_project_runs.py::"
+        "test_named_outputs_parity_detects_lost_per_output_loss_trackers"
+    ),
+    "tests/runtime/test_distribute.py::test_two_processes_train_like_one",
+    (
+        "tests/projects/test_step_contract.py::"
+        "test_the_step_contract_fails_on_a_planted_mistake"
+    ),
 )
 
 
