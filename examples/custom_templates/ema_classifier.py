@@ -46,11 +46,8 @@ def _training_kwargs(function, training):
 
 
 def _loss_tracker(model):
-    """The "loss" mean that `compile()` creates and `fit` logs.
-
-    Keras internals: this is the only private name this module uses
-    (`Model._loss_tracker`); Keras has no public handle for it.
-    """
+    """The "loss" mean that `compile()` creates and `fit` logs. Keras internals:
+    a private name, `Model._loss_tracker` (Keras has no public handle for it)."""
     tracker = getattr(model, "_loss_tracker", None)
     if tracker is None:
         raise RuntimeError(
@@ -62,15 +59,10 @@ def _loss_tracker(model):
 
 
 def values_by_path(variables, values):
-    """A named view of one part of a step's state: `{variable.path: value}`.
-
-    `variables` are Keras variables and `values` their values in a step, in the same
-    order: `(self.trainable_variables, trainable_variables)`,
-    `(self.optimizer.variables, optimizer_variables)`, ... Look entries up by path,
-    e.g. `view[self.optimizer.iterations.path]`, and go back to a list with
-    `values_in_order`, also for a sub-model: `values_in_order(
-    self.generator.trainable_variables, view)`.
-    """
+    """`{variable.path: value}`, a named view of one part of a step's state, from
+    Keras `variables` and their values in the step (`self.trainable_variables,
+    trainable_variables`; `self.optimizer.variables, optimizer_variables`; ...), e.g.
+    `view[self.optimizer.iterations.path]`; back to a list: `values_in_order`."""
     variables, values = list(variables), list(values)
     if len(variables) != len(values):
         raise ValueError(

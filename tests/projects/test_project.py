@@ -119,6 +119,22 @@ def test_project_files(tmp_path, model_type):
     assert answers["name"] == "my_net" and answers["model_type"] == model_type
 
 
+def test_a_default_project_is_short_where_the_user_edits_it(tmp_path):
+    """What a user reads and edits stays short: the default project's own source (its
+    runtime, copied verbatim and replaced by `update`, aside) under 600 lines, its
+    train.py under 150 (issue "The house")."""
+    files = render(tmp_path, "my_model")
+    own = {
+        path: len(source.splitlines())
+        for path, source in files.items()
+        if path.startswith("src/") and path.endswith(".py") and "/runtime/" not in path
+    }
+    runtime = [path for path in files if "/runtime/" in path]
+    assert len(runtime) == len(RUNTIME_FILES)
+    assert sum(own.values()) < 600, own
+    assert own["src/my_model/train.py"] < 150, own
+
+
 def test_pyproject_and_readme(tmp_path):
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     files = render(
