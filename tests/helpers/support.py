@@ -191,3 +191,20 @@ def run_check_script(name: str, *args, timeout: int = 900) -> str:
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     return completed.stdout
+
+
+def saved_and_loaded(model, path: Path):
+    """``model`` saved to ``path`` and loaded back, checked to be the same class with
+    the same optimizer variables (every optimizer's state) and trainable weights."""
+    import keras
+    import numpy as np
+
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert type(loaded) is type(model)
+    assert len(loaded.optimizer.variables) == len(model.optimizer.variables)
+    for mine, theirs in zip(model.optimizer.variables, loaded.optimizer.variables):
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy(), err_msg=mine.path)
+    for mine, theirs in zip(model.trainable_variables, loaded.trainable_variables):
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+    return loaded
