@@ -35,8 +35,16 @@ def test_a_fresh_project_passes_its_step_contract(tmp_path, recipe):
     assert "failed" not in output and "warning" not in output.lower(), output
 
 
+# One planted mistake per check: the project's test of that check must fail on it.
+# Every plant (two for some checks) is caught by the same contract code in
+# tests/runtime/test_contract.py, in this process.
+ONE_PLANT_PER_CHECK = tuple(
+    {plant.check: plant for plant in reversed(PLANTS)}.values()
+)[::-1]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("plant", PLANTS, ids=lambda plant: plant.name)
+@pytest.mark.parametrize("plant", ONE_PLANT_PER_CHECK, ids=lambda plant: plant.name)
 def test_the_step_contract_fails_on_a_planted_mistake(tmp_path, plant):
     name = f"planted_{plant.name.replace('-', '_')}"
     project = write_project(tmp_path, name)
