@@ -19,8 +19,6 @@ with a deliberate mistake fails the same assertion):
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import sys
 
 import numpy as np
 import pytest
@@ -66,12 +64,7 @@ def _render(directory, example, model_type=None, templates=None, layout="module"
         module = support.import_path(directory / f"{name}.py")
         module.TEST_CLASS_NAME = spec.class_name
         return module
-    sys.path.insert(0, str(directory / "src"))
-    try:
-        model = importlib.import_module(f"{name}.model")
-        data = importlib.import_module(f"{name}.data")
-    finally:
-        sys.path.remove(str(directory / "src"))
+    model, data = support.import_project(directory, name)
     model.TEST_CLASS_NAME = spec.class_name
     model.make_dataset = data.make_dataset
     return model

@@ -10,8 +10,6 @@ that move divided by ``lr``.
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
 from keras_jax_scaffold import catalog
@@ -46,20 +44,13 @@ def _module(directory, name, model_type, templates=TEMPLATES):
 
 def _project(directory, name, model_type):
     """The project's package, imported from its src/ (no install needed)."""
-    import importlib
 
     spec = build_spec(_answers(name, model_type))
     for relative, source in render_spec(spec, (TEMPLATES,), layout="project").items():
         path = directory / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(source)
-    sys.path.insert(0, str(directory / "src"))
-    try:
-        model = importlib.import_module(f"{name}.model")
-        data = importlib.import_module(f"{name}.data")
-    finally:
-        sys.path.remove(str(directory / "src"))
-    return model, data
+    return support.import_project(directory, name)
 
 
 def _check_tracking(build_model, make_dataset, path):

@@ -208,3 +208,17 @@ def saved_and_loaded(model, path: Path):
     for mine, theirs in zip(model.trainable_variables, loaded.trainable_variables):
         np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
     return loaded
+
+
+def import_project(directory: Path, name: str):
+    """``(model module, data module)`` of the project package ``name`` written under
+    ``directory/src`` (imported without installing it)."""
+    import importlib
+
+    sys.path.insert(0, str(directory / "src"))
+    try:
+        model = importlib.import_module(f"{name}.model")
+        data = importlib.import_module(f"{name}.data")
+    finally:
+        sys.path.remove(str(directory / "src"))
+    return model, data
