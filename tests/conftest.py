@@ -88,3 +88,17 @@ def pytest_collection_modifyitems(config, items):
 # Objects alive when a test starts are left out of its collections (Keras's
 # clear_session() runs a full gc.collect(), many times a test): see the plugin.
 pytest_plugins = ["tests.scripts.plugins.kjs_gc_freeze"]
+
+
+# ------------------------------------------------------------------ working folder
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _own_working_folder(tmp_path_factory, monkeypatch):
+    """Each test (and each process it starts) runs in a folder of its own: a project's
+    `train` writes `runs/latest` relative to the working folder, and two workers
+    training in the same one raced on it (CI, stop 24: a `best.keras` moved away
+    under the other run)."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
