@@ -144,14 +144,18 @@ def write_project(directory: Path, name: str = "runs_probe", **answers) -> Path:
 
 
 def run_project_tests(project: Path, *args: str) -> tuple[int, str]:
-    """pytest on the project's tests (``args``: test files relative to the project,
-    options) in this process, its src on sys.path: (exit code, output). Installing a
-    project takes longer than its tests."""
+    """pytest on the project's tests (``args``: test files or node ids relative to the
+    project, options) in this process, its src on sys.path: (exit code, output).
+    Installing a project takes longer than its tests."""
     import pytest
 
     src = str(project / "src")
     output = project / "pytest-output.txt"
-    paths = [str(project / a) if (project / a).exists() else a for a in args]
+    paths = []
+    for arg in args:
+        path, separator, node = arg.partition("::")
+        exists = (project / path).exists()
+        paths.append(f"{project / path}{separator}{node}" if exists else arg)
     sys.path.insert(0, src)
     try:
         with (
