@@ -39,6 +39,13 @@ os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
 os.environ["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "0"
 atexit.register(shutil.rmtree, _JAX_CACHE, ignore_errors=True)
 
+# XLA's optimisations off (JAX's `jax_disable_most_optimizations`): compiling is most
+# of the time of a test that trains a tiny model, and this takes ~30% off it. Every
+# comparison compiles both of its sides the same way. Run the suite with
+# `JAX_DISABLE_MOST_OPTIMIZATIONS=0` for the optimised build (it passes too); tests
+# that take the `xla_optimizations` fixture below always use it.
+os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
+
 
 # --------------------------------------------------------------------------- order
 
@@ -102,3 +109,14 @@ def _own_working_folder(tmp_path_factory, monkeypatch):
     training in the same one raced on it (CI, stop 24: a `best.keras` moved away
     under the other run)."""
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+@pytest.fixture
+def xla_optimizations():
+    """XLA's optimisations on for this test (the session turns them off, above)."""
+    import jax
+
+    before = jax.config.read("jax_disable_most_optimizations")
+    jax.config.update("jax_disable_most_optimizations", False)
+    yield
+    jax.config.update("jax_disable_most_optimizations", before)

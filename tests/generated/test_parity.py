@@ -85,10 +85,12 @@ def _regularized_layers(module):
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("xla_optimizations")
 @pytest.mark.parametrize("model_type", MODEL_TYPES)
 def test_regularizers_dropout_batchnorm(tmp_path, model_type):
     """Losses from add_loss (activity regularizers) and weight regularizers are trained
-    on and logged; Dropout's seed and BatchNorm's statistics come out of the step."""
+    on and logged; Dropout's seed and BatchNorm's statistics come out of the step.
+    Compiled with XLA's optimisations on, as users run it (the suite turns them off)."""
     module = support.generate(tmp_path, model_type=model_type, **CONFIGS["sparse"])
 
     def build(cls):
