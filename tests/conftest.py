@@ -46,6 +46,17 @@ atexit.register(shutil.rmtree, _JAX_CACHE, ignore_errors=True)
 # that take the `xla_optimizations` fixture below always use it.
 os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 
+# One core per pytest-xdist worker, when there are no more workers than cores: XLA
+# sizes its CPU thread pools by the cores a process may use, and two workers each
+# spinning threads on both cores of a 2-core machine took more CPU for the same tests
+# than one worker alone. The processes a test starts inherit the worker's core.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_CORES = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+if _WORKER.startswith("gw") and 1 < int(
+    os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")
+) <= len(_CORES):
+    os.sched_setaffinity(0, {_CORES[int(_WORKER[2:]) % len(_CORES)]})
+
 
 # --------------------------------------------------------------------------- order
 
@@ -60,7 +71,7 @@ LONGEST_FIRST = (
     "tests/generated/test_keras_suite.py::test_keras_test_files_pass_with_generated_steps",
     (
         "tests/generated/test_multi_network_recipes.py::"
-        "test_installed_recipe_project_passes_its_tests"
+        "test_a_recipe_project_passes_its_own_tests"
     ),
     "tests/projects/test_project.py::test_installed_project_tests_and_training",
     "tests/projects/test_project.py::test_project_parity_test_catches_a_changed_step",
@@ -70,7 +81,7 @@ LONGEST_FIRST = (
     ),
     "tests/generated/test_wgan_gp.py::test_data_parallel_on_four_cpu_devices",
     "tests/generated/test_mixup_adversarial.py::test_the_project_passes_its_own_tests",
-    "tests/generated/test_optax.py::test_an_installed_optax_project_passes_its_own_tests",
+    "tests/generated/test_optax.py::test_an_optax_project_passes_its_own_tests",
     "tests/projects/test_step_contract.py::test_a_fresh_project_passes_its_step_contract",
     (
         "tests/generated/test_recipes.py::"
@@ -99,7 +110,7 @@ pytest_plugins = ["tests.scripts.plugins.kjs_gc_freeze"]
 
 # ------------------------------------------------------------------ working folder
 
-import pytest  # noqa: E402
+import pytest
 
 
 @pytest.fixture(autouse=True)
