@@ -240,7 +240,9 @@ def run_variants(directory: Path) -> tuple[list[str], dict[str, str], dict[str, 
     """The generated steps' run, then Keras's own steps on the tests that did not
     pass with them: `(files run, left-out files, {variant: Run})`."""
     files, left_out = select_files()
-    runs = finish([start("module", directory, files, render_steps(directory))], directory)
+    runs = finish(
+        [start("module", directory, files, render_steps(directory))], directory
+    )
     tests = [node_id(test, files) for test in sorted(not_passed(runs["module"]))]
     runs |= finish([start("keras", directory, files, tests=tests)], directory)
     return files, left_out, runs

@@ -354,39 +354,33 @@ def test_recipe_projects_pass_ruff(tmp_path):
         ("wgan-gp", "functional"),
     ],
 )
-def test_installed_recipe_project_passes_its_tests(tmp_path, recipe, model_type):
-    """The project's own tests (its oracle and negative controls, save/load, smoke;
-    its DataParallel test is left to `test_data_parallel_on_four_cpu_devices` above
-    and tests/generated/test_wgan_gp.py)."""
+def test_a_recipe_project_passes_its_own_tests(tmp_path, recipe, model_type):
+    """The project `new --project --recipe R` writes passes its own tests (its oracle
+    and negative controls, save/load, smoke, the step contract), run in this process;
+    installing a project (the same pyproject for every recipe) is tested in
+    tests/projects/test_project.py, its DataParallel test by
+    `test_data_parallel_on_four_cpu_devices` above and tests/generated/test_wgan_gp.py.
+    """
     import re
-    import sys
 
-    from tests.helpers.projects import clean_env, install, paths_on_disk, run
+    from tests.helpers.cli import invoke
+    from tests.helpers.projects import paths_on_disk, run_project_tests
 
     name = f"{recipe.replace('-', '_')}_project"
-    env = clean_env()
     flags = {"gan": ["--loss", "bce", "-m", "none"], "vae": ["--loss", "mse"]}
-    command = [sys.executable, "-m", "keras_jax_scaffold", "new", name, "--project"]
-    command += ["--no-input", "--recipe", recipe, "--model-type", model_type]
-    command += ["-o", tmp_path, *flags.get(recipe, [])]
-    generated = run(command, tmp_path, env)
-    assert generated.returncode == 0, generated.stderr
+    generated = invoke(
+        "new", name, "--project", "--no-input", "--recipe", recipe,
+        "--model-type", model_type, "-o", tmp_path, *flags.get(recipe, []),
+    )  # fmt: skip
+    assert generated.exit_code == 0, generated.output
     project = tmp_path / name
     on_disk = {
         p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()
     }
     assert on_disk == paths_on_disk(name)
-    python = install(project, tmp_path / "venv", env)
 
-    tests = run(
-        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-        + ["-k", "not data_parallel"],
-        project,
-        env,
-        timeout=900,
-    )
-    output = tests.stdout + tests.stderr
-    assert tests.returncode == 0, output[-6000:]
+    code, output = run_project_tests(project, "tests", "-k", "not data_parallel")
+    assert code == 0, output[-6000:]
     summary = output.strip().splitlines()[-1]
     # Smoke 4 (its data files and `train.main` too), its oracle and negative
     # control (wgan-gp: three), save/load, the step contract (a test per check and 3

@@ -18,7 +18,6 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import inspect
 import re
-import sys
 from pathlib import Path
 
 import jax
@@ -507,25 +506,22 @@ def test_data_parallel_on_four_cpu_devices(tmp_path):
 
 
 @pytest.mark.slow
-def test_an_installed_optax_project_passes_its_own_tests(tmp_path):
-    """A project with `--optimizer optax:lion` (subclassed): its parity proof against
-    Keras's built-in steps, save/load, smoke and DataParallel tests, with optax as
-    one of its dependencies."""
-    from tests.helpers.projects import PROJECT_TESTS, clean_env, install, run
+def test_an_optax_project_passes_its_own_tests(tmp_path):
+    """A project with `--optimizer optax:lion` (subclassed) passes its own tests, run
+    in this process: its parity proof against Keras's built-in steps, save/load, smoke,
+    DataParallel and the step contract (its optax dependency:
+    `test_projects_depend_on_optax_only_when_they_use_it`; installing a project:
+    tests/projects/test_project.py)."""
+    from tests.helpers.cli import invoke
+    from tests.helpers.projects import PROJECT_TESTS, run_project_tests
 
-    env = clean_env()
-    command = [sys.executable, "-m", "keras_jax_scaffold", "new", "optax_project"]
-    command += ["--project", "--no-input", "--model-type", "subclassed"]
-    command += ["--optimizer", "optax:lion", "-o", tmp_path]
-    generated = run(command, tmp_path, env)
-    assert generated.returncode == 0, generated.stderr
-    project = tmp_path / "optax_project"
-    python = install(project, tmp_path / "venv", env)
-    tests = run(
-        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, env, 900
-    )
-    output = tests.stdout + tests.stderr
-    assert tests.returncode == 0, output[-6000:]
+    generated = invoke(
+        "new", "optax_project", "--project", "--no-input", "--model-type",
+        "subclassed", "--optimizer", "optax:lion", "-o", tmp_path,
+    )  # fmt: skip
+    assert generated.exit_code == 0, generated.output
+    code, output = run_project_tests(tmp_path / "optax_project", "tests")
+    assert code == 0, output[-6000:]
     summary = output.strip().splitlines()[-1]
     # Every test a project has: smoke, parity proof, save/load, DataParallel and the
     # step contract.

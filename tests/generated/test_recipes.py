@@ -715,31 +715,14 @@ def test_update_switches_recipes_with_a_3_way_merge_and_keeps_a_user_edit(tmp_pa
 )
 def test_a_project_ships_the_recipe_proof_as_its_own_test(tmp_path, recipe, model_type):
     """The rendered project's tests/test_parity.py (the recipe against its oracle)
-    passes, run with the project's sources on the path; a broken step fails it."""
-    import subprocess
-    import sys
+    passes, run in this process with the project's sources on the path; a broken step
+    fails it."""
+    from tests.helpers.projects import run_project_tests, write_project
 
-    from keras_jax_scaffold.project import render_project
-
-    project = tmp_path / "proj"
-    spec = build_spec(Answers(name="proj", recipe=recipe, model_type=model_type))
-    for relative, source in render_project(spec, (), project).items():
-        path = project / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(source, encoding="utf-8")
+    project = write_project(tmp_path, "proj", recipe=recipe, model_type=model_type)
     assert f"{recipe} recipe" in (project / "tests/test_parity.py").read_text()
-    env = {**os.environ, "PYTHONPATH": str(project / "src"), "KERAS_BACKEND": "jax"}
-
-    def run_parity():
-        return subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
-             "tests/test_parity.py"],
-            cwd=project, env=env, capture_output=True, text=True, timeout=900,
-            check=False,
-        )  # fmt: skip
-
-    completed = run_parity()
-    assert completed.returncode == 0, completed.stdout[-3000:]
+    code, output = run_project_tests(project, "tests/test_parity.py", "-x")
+    assert code == 0, output[-3000:]
     # Negative control: a bias added to the gradients before the update is detected.
     steps = project / "src/proj/steps.py"
     source = steps.read_text(encoding="utf-8")
@@ -749,4 +732,5 @@ def test_a_project_ships_the_recipe_proof_as_its_own_test(tmp_path, recipe, mode
         source.replace(anchor, "        grads = [g + 1e-3 for g in grads]\n" + anchor),
         encoding="utf-8",
     )
-    assert run_parity().returncode != 0
+    code, output = run_project_tests(project, "tests/test_parity.py", "-x")
+    assert code == 1, output[-3000:]

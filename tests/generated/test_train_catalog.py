@@ -14,7 +14,6 @@ import sys
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
-import jax
 import keras
 import numpy as np
 import pytest
@@ -60,24 +59,6 @@ def test_cases_cover_every_loss_task_and_model_type():
         assert len(losses) >= 3, (model_type, losses)
 
 
-@pytest.fixture
-def fast_compile():
-    """Skip most XLA optimisations while a case runs: compiling the train, test and
-    predict steps is most of a case's time, and these steps run on tiny data. The
-    setting is part of JAX's compilation cache key and is restored afterwards, so
-    other tests neither see it nor reuse what was compiled under it."""
-    option = "jax_disable_most_optimizations"
-    if option not in jax.config.values:  # not in every JAX: run unchanged
-        yield
-        return
-    previous = jax.config.values[option]
-    jax.config.update(option, True)
-    try:
-        yield
-    finally:
-        jax.config.update(option, previous)
-
-
 def _metric_names(spec):
     """The log keys of the compiled metrics: each is created with an explicit
     `name=` (the name as given, e.g. `mae`), so Keras logs it under that name."""
@@ -91,7 +72,6 @@ def _assert_finite(label, value):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
-@pytest.mark.usefixtures("fast_compile")
 def test_loss_trains_with_all_compatible_metrics(case, tmp_path):
     loss, task, model_type, metrics = case
     index = CASES.index(case)

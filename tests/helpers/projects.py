@@ -145,8 +145,9 @@ def write_project(directory: Path, name: str = "runs_probe", **answers) -> Path:
 
 def run_project_tests(project: Path, *args: str) -> tuple[int, str]:
     """pytest on the project's tests (``args``: test files or node ids relative to the
-    project, options) in this process, its src on sys.path: (exit code, output).
-    Installing a project takes longer than its tests."""
+    project, options) in this process, its src on sys.path and on PYTHONPATH (for the
+    processes its tests start, as if installed): (exit code, output). Installing a
+    project takes longer than its tests."""
     import pytest
 
     src = str(project / "src")
@@ -157,6 +158,8 @@ def run_project_tests(project: Path, *args: str) -> tuple[int, str]:
         exists = (project / path).exists()
         paths.append(f"{project / path}{separator}{node}" if exists else arg)
     sys.path.insert(0, src)
+    python_path = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [src, python_path]))
     try:
         with (
             open(output, "w", encoding="utf-8") as out,
@@ -167,6 +170,10 @@ def run_project_tests(project: Path, *args: str) -> tuple[int, str]:
             code = pytest.main([*paths, *options])
     finally:
         sys.path.remove(src)
+        if python_path is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = python_path
         # The project's package, conftest and test modules: the next project has
         # modules of the same names.
         for name, module in list(sys.modules.items()):

@@ -13,7 +13,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from keras_jax_scaffold.runtime import contract
 
 from tests.helpers.check_plants import NEEDS, PLANT_INDEX, planted
@@ -76,7 +75,9 @@ def test_the_step_contract_fails_on_a_planted_mistake(tmp_path, plant):
     else:
         # Its own check's test fails, and only that one.
         assert code == 1, output
-        failed = re.findall(r"^_+ test_step_contract\[(\S+)\] _+$", output, re.M)
+        failed = re.findall(
+            r"^_+ test_step_contract\[(\S+)\] _+$", output, re.MULTILINE
+        )
         assert failed == [plant.check], output
         assert summary.startswith(f"1 failed, {checks - 1} passed"), output
 
