@@ -30,6 +30,7 @@ from tests.helpers.projects import (
     paths_on_disk,
     render,
     run,
+    run_project_tests,
     write,
 )
 
@@ -287,60 +288,58 @@ def update_to_named_io(project: Path, name: str, env: dict) -> None:
     assert '"image": "x_image",' in data and '"box": "y_box",' in data
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("model_type", MODEL_TYPES)
-def test_installed_project_tests_and_training(tmp_path, model_type):
-    """A project installed into a fresh venv passes its own tests. The functional one
-    is first updated to two named inputs and outputs, runs every project test and its
-    entry point (train, checkpoint, resume, CSV log, a bad .npz); the others run the
-    tests that depend on the model type (MODEL_TYPE_TESTS)."""
-    name = f"demo_{model_type}"
-    named_io = model_type == "functional"
-    env = clean_env()
+def new_project(directory: Path, name: str, model_type: str, env: dict) -> Path:
+    """`python -m keras_jax_scaffold new NAME --project`: the project folder, holding
+    exactly its render, the update record and the answers file."""
     generated = run(
-        [
-            sys.executable,
-            "-m",
-            "keras_jax_scaffold",
-            "new",
-            name,
-            "--project",
-            "--no-input",
-            "--model-type",
-            model_type,
-            "-o",
-            tmp_path,
-        ],
-        tmp_path,
+        [sys.executable, "-m", "keras_jax_scaffold", "new", name, "--project"]
+        + ["--no-input", "--model-type", model_type, "-o", directory],
+        directory,
         env,
     )
     assert generated.returncode == 0, generated.stderr
-    project = tmp_path / name
+    project = directory / name
     on_disk = {
         p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()
     }
     assert on_disk == paths_on_disk(name)
-    if named_io:
-        update_to_named_io(project, name, env)
+    return project
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model_type", ["sequential", "subclassed"])
+def test_project_tests_that_depend_on_the_model_type(tmp_path, model_type):
+    """The other model types' projects pass the tests that depend on the model type
+    (MODEL_TYPE_TESTS), run in this process (installing is the functional one's)."""
+    project = new_project(tmp_path, f"demo_{model_type}", model_type, clean_env())
+    code, output = run_project_tests(project, *MODEL_TYPE_TESTS)
+    assert code == 0, output[-6000:]
+    summary = output.strip().splitlines()[-1]
+    assert re.search(rf"\b{MODEL_TYPE_TEST_COUNT} passed\b", summary), summary
+    assert not re.search(r"failed|error|skipped|deselected", summary), summary
+
+
+@pytest.mark.slow
+def test_installed_project_tests_and_training(tmp_path):
+    """A functional project, edited and updated to two named inputs and outputs,
+    installed into a fresh venv: it passes every one of its own tests (with its own
+    pytest settings), and its entry point trains, checkpoints, resumes, writes a CSV
+    log and refuses a bad .npz in one line."""
+    name = "demo_functional"
+    env = clean_env()
+    project = new_project(tmp_path, name, "functional", env)
+    update_to_named_io(project, name, env)
 
     python = install(project, tmp_path / "venv", env)
 
     # The project's own tests, with its own pytest settings.
-    selection = [] if named_io else list(MODEL_TYPE_TESTS)
-    tests = run(
-        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *selection],
-        project,
-        env,
-    )
+    tests = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, env)
     output = tests.stdout + tests.stderr
     assert tests.returncode == 0, output[-6000:]
     summary = output.strip().splitlines()[-1]
     # Named outputs: one more parity test (a loss per output, per-output weights).
-    count = PROJECT_TESTS + 1 if named_io else MODEL_TYPE_TEST_COUNT
-    assert re.search(rf"\b{count} passed\b", summary), summary
+    assert re.search(rf"\b{PROJECT_TESTS + 1} passed\b", summary), summary
     assert not re.search(r"failed|error|skipped|deselected", summary), summary
-    if not named_io:
-        return
 
     # `python -m PKG.train`: trains, prints a finite loss, writes a checkpoint.
     checkpoints = tmp_path / "checkpoints"
@@ -378,20 +377,15 @@ def test_installed_project_tests_and_training(tmp_path, model_type):
 
     # A bad .npz: one `error:` line naming the file and the array, no traceback.
     bad = tmp_path / "bad.npz"
-    if named_io:  # x_image misshapen: the array, its shape and the expected one
-        np.savez(
-            bad,
-            x_features=np.zeros((4, 6), "float32"),
-            x_image=np.zeros((4, 4, 2), "float32"),
-            y_label=np.zeros(4, "int32"),
-            y_box=np.zeros((4, 1), "float32"),
-        )
-        message = (
-            f"error: {bad}: array 'x_image' has shape (4, 4, 2), expected (4, 4, 3)"
-        )
-    else:
-        np.savez(bad, x=np.zeros((4, 3), "float32"), y=np.zeros(4, "int32"))
-        message = f"error: {bad}: array 'x' has shape (4, 3)"
+    # x_image misshapen: the array, its shape and the expected one.
+    np.savez(
+        bad,
+        x_features=np.zeros((4, 6), "float32"),
+        x_image=np.zeros((4, 4, 2), "float32"),
+        y_label=np.zeros(4, "int32"),
+        y_box=np.zeros((4, 1), "float32"),
+    )
+    message = f"error: {bad}: array 'x_image' has shape (4, 4, 2), expected (4, 4, 3)"
     failed = run([script, "--data", bad, "--epochs", "1"], tmp_path, env)
     assert failed.returncode == 1
     assert "Traceback" not in failed.stderr

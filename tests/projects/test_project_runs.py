@@ -1,36 +1,17 @@
 """Negative controls for a project's own tests, which `tests/projects/test_project.py`
 runs in an installed project: a project is rendered into a temp dir and its tests run
-from the sources (`PYTHONPATH=src`) in a subprocess, after a deliberate break of the
-algorithm: they must fail. (The runtime's whole runs, killed and resumed, on several
-processes, are tested in tests/runtime/.)
+from the sources in this process (tests/helpers/projects.run_project_tests), after a
+deliberate break of the algorithm: they must fail. (The runtime's whole runs, killed
+and resumed, on several processes, are tested in tests/runtime/.)
 """
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from tests.helpers.projects import break_file, write_project
-
-
-def run_project_tests(project: Path, *selection: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
-    env["PYTHONPATH"] = str(project / "src")
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
-        + ["-p", "no:xdist", "-p", "no:randomly", *selection],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-        check=False,
-    )
+from tests.helpers.projects import break_file, run_project_tests, write_project
 
 
 @pytest.mark.slow
@@ -50,9 +31,8 @@ def test_named_outputs_parity_detects_lost_per_output_loss_trackers(tmp_path):
         metrics=("label:accuracy", "box:mae"),
     )
     test = "tests/test_parity.py::test_same_as_builtin_steps_with_weights_per_output"
-    completed = run_project_tests(project, test)
-    output = completed.stdout + completed.stderr
-    assert completed.returncode == 0, output[-3000:]
+    code, output = run_project_tests(project, test, "-x")
+    assert code == 0, output[-3000:]
     # The box head's target scaling (set from the data by the test's `build_with`):
     # a step whose loss skips the model's `compute_loss` (`TargetScaling`: the loss
     # on standardized targets) trains on the targets' units, and the test sees it.
@@ -61,9 +41,8 @@ def test_named_outputs_parity_detects_lost_per_output_loss_trackers(tmp_path):
     break_file(
         steps, "loss = self.compute_loss(", "loss = keras.Model.compute_loss(self, "
     )
-    completed = run_project_tests(project, test)
-    output = completed.stdout + completed.stderr
-    assert completed.returncode == 1, output[-3000:]
+    code, output = run_project_tests(project, test, "-x")
+    assert code == 1, output[-3000:]
     assert "Not equal to tolerance" in output, output[-3000:]
     steps.write_text(original)
     break_file(
@@ -73,8 +52,7 @@ def test_named_outputs_parity_detects_lost_per_output_loss_trackers(tmp_path):
         "        ]\n        metrics_variables = list(metrics_variables)"
         "\n\n        unscaled_loss",
     )
-    completed = run_project_tests(project, test)
-    output = completed.stdout + completed.stderr
-    assert completed.returncode == 1, output[-3000:]
+    code, output = run_project_tests(project, test, "-x")
+    assert code == 1, output[-3000:]
     assert "1 failed" in output and "Not equal to tolerance" in output, output[-3000:]
     assert re.search(r"\b(label|box)_loss\b", output), output[-3000:]
