@@ -100,14 +100,7 @@ LONGEST_FIRST = (
 
 
 def pytest_collection_modifyitems(config, items):
-    """LONGEST_FIRST, then the other slow tests, then the fast ones (each well under a
-    second or two): the workers' last tests are short, so they finish together."""
-    items.sort(
-        key=lambda item: (
-            not item.nodeid.startswith(LONGEST_FIRST),
-            item.get_closest_marker("slow") is None,
-        )
-    )
+    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))
 
 
 # Objects alive when a test starts are left out of its collections (Keras's

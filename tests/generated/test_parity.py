@@ -23,9 +23,25 @@ from tests.helpers.support import assert_same, compare, fit_and_evaluate
 MODEL_TYPES = ("sequential", "functional", "subclassed")
 
 
+# The sparse classifier on every model type, each other loss on one: a loss and its
+# metrics are compiled the same way whatever model computes y_pred (every model type
+# is also proven with class weights, regularizers, mixed precision and DataParallel).
+SAMPLE_WEIGHT_CASES = [
+    *(("sparse", model_type) for model_type in MODEL_TYPES),
+    ("binary", "functional"),
+    ("regression", "subclassed"),
+    ("onehot", "sequential"),
+]
+
+
+def test_sample_weight_cases_cover_every_config_and_model_type():
+    assert {config for config, _ in SAMPLE_WEIGHT_CASES} == set(CONFIGS)
+    for model_type in MODEL_TYPES:
+        assert sum(m == model_type for _, m in SAMPLE_WEIGHT_CASES) >= 2, model_type
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("model_type", MODEL_TYPES)
-@pytest.mark.parametrize("config", sorted(CONFIGS))
+@pytest.mark.parametrize("config, model_type", SAMPLE_WEIGHT_CASES)
 def test_sample_weight_short_last_batch_and_validation(tmp_path, model_type, config):
     """37 samples in batches of 8 (last batch 5), per-sample weights, validation data."""
     module = support.generate(tmp_path, model_type=model_type, **CONFIGS[config])
@@ -349,13 +365,14 @@ def test_keras_private_loss_tracker_contract():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model_type", MODEL_TYPES)
-def test_data_parallel_four_cpu_devices(tmp_path, model_type):
-    """keras.distribution.DataParallel over 4 simulated CPU devices (fresh process)."""
+def test_data_parallel_four_cpu_devices(tmp_path):
+    """keras.distribution.DataParallel over 4 simulated CPU devices, every model type
+    (one fresh process)."""
     stdout = support.run_check_script(
-        "dataparallel_check.py", tmp_path, model_type, timeout=600
+        "dataparallel_check.py", tmp_path, "single", *MODEL_TYPES, timeout=600
     )
-    assert "dataparallel-ok" in stdout
+    for model_type in MODEL_TYPES:
+        assert f"dataparallel-ok {model_type} " in stdout, stdout
 
 
 def _sparse_rows(module, nonzeros_per_row):

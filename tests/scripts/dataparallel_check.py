@@ -1,8 +1,10 @@
 """Run by generated/test_parity.py and generated/test_multi_io_parity.py in a fresh
 process: 4 simulated CPU devices need XLA_FLAGS set before JAX starts.
 
-Usage: python tests/scripts/dataparallel_check.py DIR MODEL_TYPE [multi_io]
-(multi_io: the generated two-input, two-output model, helpers/parity.TWO_IO)
+Usage: python tests/scripts/dataparallel_check.py DIR VARIANT MODEL_TYPE...
+(VARIANT: `single`, the sparse classifier, or `multi_io`, the generated two-input,
+two-output model, helpers/parity.TWO_IO); one process for every model type, as
+starting one (and importing Keras) costs more than a check.
 """
 
 import os
@@ -24,26 +26,28 @@ from tests.helpers.parity import CONFIGS, TWO_IO
 from tests.helpers.support import compare
 
 
-def main(directory: str, model_type: str, variant: str = "") -> None:
+def main(directory: str, variant: str, *model_types: str) -> None:
     assert len(jax.devices()) == 4, jax.devices()
-    if variant == "multi_io":  # the generated two-input, two-output model
-        answers = TWO_IO
-    else:
-        answers = CONFIGS["sparse"]
-    module = support.generate(Path(directory), model_type=model_type, **answers)
-    x, y = module.make_dataset(num_samples=64, seed=1)
+    assert model_types and variant in ("single", "multi_io"), (variant, model_types)
+    answers = TWO_IO if variant == "multi_io" else CONFIGS["sparse"]
+    for model_type in model_types:
+        module = support.generate(
+            Path(directory) / model_type, name=f"demo_{model_type}",
+            model_type=model_type, **answers,
+        )  # fmt: skip
+        x, y = module.make_dataset(num_samples=64, seed=1)
 
-    def build(cls):
-        keras.distribution.set_distribution(
-            keras.distribution.DataParallel(devices=jax.devices())
-        )
-        model = support.build_with(module, cls)
-        kernel = model.trainable_variables[0].value
-        assert len(kernel.sharding.device_set) == 4, kernel.sharding
-        return model
+        def build(cls, module=module):
+            keras.distribution.set_distribution(
+                keras.distribution.DataParallel(devices=jax.devices())
+            )
+            model = support.build_with(module, cls)
+            kernel = model.trainable_variables[0].value
+            assert len(kernel.sharding.device_set) == 4, kernel.sharding
+            return model
 
-    result = compare(module, x, y, {"batch_size": 16, "epochs": 2}, build=build)
-    print("dataparallel-ok", result["history"]["loss"])
+        result = compare(module, x, y, {"batch_size": 16, "epochs": 2}, build=build)
+        print("dataparallel-ok", model_type, result["history"]["loss"])
 
 
 if __name__ == "__main__":
