@@ -5,7 +5,10 @@ Settings, made before any test module is imported:
 * ``KERAS_BACKEND=jax`` (importing keras first would pick another backend);
 * the formatted-source cache (``keras_jax_scaffold.format``) and JAX's compilation
   cache live in temporary directories, removed at exit: the suite never writes to the
-  user's cache directories. Subprocesses inherit them.
+  user's cache directories. Subprocesses inherit them;
+* XLA's optimisations off (the ``xla_optimizations`` fixture turns them on for a test),
+  and one core per pytest-xdist worker;
+* each test runs in a working folder of its own.
 
 Layout: ``generator/`` tests the tool, ``generated/`` proves generated modules train
 exactly, ``projects/`` renders, installs and runs projects, ``runtime/`` tests the
