@@ -97,6 +97,22 @@ def build_with(module, cls):
         setattr(module, module.TEST_CLASS_NAME, original)
 
 
+def build_data_parallel(module, cls):
+    """``build_with`` under ``keras.distribution.DataParallel`` over every device (the
+    scripts that run with 4 simulated CPU devices); its first kernel is checked to be
+    laid out on all of them."""
+    import jax
+    import keras
+
+    keras.distribution.set_distribution(
+        keras.distribution.DataParallel(devices=jax.devices())
+    )
+    model = build_with(module, cls)
+    kernel = model.trainable_variables[0].value
+    assert len(kernel.sharding.device_set) == len(jax.devices()), kernel.sharding
+    return model
+
+
 def fit_and_evaluate(build, x, y, fit_kwargs, eval_kwargs=None):
     """Train a fresh ``build()`` from seed 7; history, evaluate, predict and weights."""
     import keras

@@ -7,6 +7,7 @@ two-output model, helpers/parity.TWO_IO); one process for every model type, as
 starting one (and importing Keras) costs more than a check.
 """
 
+import functools
 import os
 import sys
 
@@ -16,7 +17,6 @@ os.environ["KERAS_BACKEND"] = "jax"
 from pathlib import Path
 
 import jax
-import keras
 
 # The repository root, for `tests`.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -36,16 +36,7 @@ def main(directory: str, variant: str, *model_types: str) -> None:
             model_type=model_type, **answers,
         )  # fmt: skip
         x, y = module.make_dataset(num_samples=64, seed=1)
-
-        def build(cls, module=module):
-            keras.distribution.set_distribution(
-                keras.distribution.DataParallel(devices=jax.devices())
-            )
-            model = support.build_with(module, cls)
-            kernel = model.trainable_variables[0].value
-            assert len(kernel.sharding.device_set) == 4, kernel.sharding
-            return model
-
+        build = functools.partial(support.build_data_parallel, module)
         result = compare(module, x, y, {"batch_size": 16, "epochs": 2}, build=build)
         print("dataparallel-ok", model_type, result["history"]["loss"])
 

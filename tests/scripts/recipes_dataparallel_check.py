@@ -14,7 +14,6 @@ os.environ["KERAS_BACKEND"] = "jax"
 from pathlib import Path
 
 import jax
-import keras
 import numpy as np
 
 # The repository root, for `tests`.
@@ -33,16 +32,6 @@ SETTINGS = {
 }
 
 
-def distributed(module, cls):
-    keras.distribution.set_distribution(
-        keras.distribution.DataParallel(devices=jax.devices())
-    )
-    model = support.build_with(module, cls)
-    kernel = model.trainable_variables[0].value
-    assert len(kernel.sharding.device_set) == 4, kernel.sharding
-    return model
-
-
 def main(directory: str, model_type: str) -> None:
     assert len(jax.devices()) == 4, jax.devices()
     oracle_module = support.generate(Path(directory) / "default", model_type=model_type)
@@ -57,7 +46,12 @@ def main(directory: str, model_type: str) -> None:
         weights = np.linspace(0.5, 2.0, num=64).astype("float32")
         fit_kwargs = {"batch_size": 16, "epochs": 2, "sample_weight": weights}
         compare_with_oracle(
-            module, x, y, fit_kwargs, build=distributed, oracle_module=oracle_module
+            module,
+            x,
+            y,
+            fit_kwargs,
+            build=support.build_data_parallel,
+            oracle_module=oracle_module,
         )
         print("dataparallel-ok", recipe, flush=True)
 
