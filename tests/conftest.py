@@ -25,6 +25,8 @@ import os
 import shutil
 import tempfile
 
+import pytest
+
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 CACHE_ENV = "KERAS_JAX_SCAFFOLD_CACHE_DIR"  # keras_jax_scaffold.format.CACHE_ENV
@@ -112,8 +114,6 @@ pytest_plugins = ["tests.scripts.plugins.kjs_gc_freeze"]
 
 
 # ------------------------------------------------------------------ working folder
-
-import pytest
 
 
 @pytest.fixture(autouse=True)
