@@ -36,13 +36,12 @@ def test_examples_cover_every_model_type():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", EXAMPLE_FILES)
-def test_example_trains(name, monkeypatch):
+def test_example_trains(name):
     """`python examples/NAME.py` trains and prints a finite evaluation loss (run as
     `__main__` in this process: a fresh one would spend most of the test importing
     Keras)."""
     import keras
 
-    monkeypatch.syspath_prepend(str(EXAMPLES_DIR))
     keras.backend.clear_session()
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):

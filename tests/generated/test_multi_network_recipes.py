@@ -364,7 +364,11 @@ def test_a_recipe_project_passes_its_own_tests(tmp_path, recipe, model_type):
     import re
 
     from tests.helpers.cli import invoke
-    from tests.helpers.projects import paths_on_disk, run_project_tests
+    from tests.helpers.projects import (
+        files_on_disk,
+        paths_on_disk,
+        run_project_tests,
+    )
 
     name = f"{recipe.replace('-', '_')}_project"
     flags = {"gan": ["--loss", "bce", "-m", "none"], "vae": ["--loss", "mse"]}
@@ -374,9 +378,7 @@ def test_a_recipe_project_passes_its_own_tests(tmp_path, recipe, model_type):
     )  # fmt: skip
     assert generated.exit_code == 0, generated.output
     project = tmp_path / name
-    on_disk = {
-        p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()
-    }
+    on_disk = files_on_disk(project)
     assert on_disk == paths_on_disk(name)
 
     code, output = run_project_tests(project, "tests", "-k", "not data_parallel")

@@ -34,6 +34,13 @@ def expected_paths(name: str) -> set[str]:
     return rendered | set(verbatim_paths("project", name)) | {ANSWERS_FILE}
 
 
+def files_on_disk(project: Path) -> set[str]:
+    """Every file under ``project``, as a path relative to it."""
+    return {
+        p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()
+    }
+
+
 def paths_on_disk(name: str) -> set[str]:
     """A written project: its render and the base, a copy of each generated file."""
     generated = expected_paths(name) - {ANSWERS_FILE}

@@ -26,6 +26,7 @@ from tests.helpers.projects import (
     PROJECT_TESTS,
     clean_env,
     expected_paths,
+    files_on_disk,
     install,
     paths_on_disk,
     render,
@@ -299,9 +300,7 @@ def new_project(directory: Path, name: str, model_type: str, env: dict) -> Path:
     )
     assert generated.returncode == 0, generated.stderr
     project = directory / name
-    on_disk = {
-        p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()
-    }
+    on_disk = files_on_disk(project)
     assert on_disk == paths_on_disk(name)
     return project
 

@@ -13,7 +13,7 @@ from keras_jax_scaffold.spec import Answers, build_spec
 
 from tests.helpers import support
 from tests.helpers.cli import assert_rejected, deny_writes, invoke, snapshot
-from tests.helpers.projects import expected_paths
+from tests.helpers.projects import expected_paths, files_on_disk
 
 FLAGS = ("--model-type", "subclassed", "--loss", "bce", "-m", "auc,precision")
 
@@ -32,9 +32,7 @@ def test_project_files_and_status_lines(tmp_path):
     expected = expected_paths("proj")
     generated = expected - {ANSWERS_FILE}
     base = {f"{BASE_DIR}/{path}" for path in generated}
-    written = {
-        p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()
-    }
+    written = files_on_disk(project)
     assert written == generated | {ANSWERS_FILE} | base
     # One status line per file, and one for the base (no line per base file).
     for relative in generated | {ANSWERS_FILE}:
