@@ -6,8 +6,8 @@ Settings, made before any test module is imported:
 * the formatted-source cache (``keras_jax_scaffold.format``) and JAX's compilation
   cache live in temporary directories, removed at exit: the suite never writes to the
   user's cache directories. Subprocesses inherit them;
-* XLA's optimisations off (the ``xla_optimizations`` fixture turns them on for a test),
-  and one core per pytest-xdist worker;
+* XLA's optimisations off (the ``xla_optimizations`` fixture turns them on for a test)
+  and its faster-compiling CPU code generator, and one core per pytest-xdist worker;
 * each test runs in a working folder of its own.
 
 Layout: ``generator/`` tests the tool, ``generated/`` proves generated modules train
@@ -50,6 +50,23 @@ atexit.register(shutil.rmtree, _JAX_CACHE, ignore_errors=True)
 # `JAX_DISABLE_MOST_OPTIMIZATIONS=0` for the optimised build (it passes too); tests
 # that take the `xla_optimizations` fixture below always use it.
 os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
+
+# XLA's older CPU code generator instead of its MLIR fusion emitters: with the above,
+# it compiles a tiny model's steps in about half the time (the suite: 12 min 58 s ->
+# 7 min 44 s on two cores). Both sides of every comparison compile the same way. It
+# does not give the same bits from two differently built programs (a scan of steps
+# and the steps one by one) as the default one does: tests that assert those bits are
+# marked `default_codegen`, and this session runs them in a process of their own with
+# the default code generator (tests/test_default_codegen.py). Added to XLA_FLAGS
+# unless the run sets that flag itself (`XLA_FLAGS=--xla_cpu_use_fusion_emitters=true
+# pytest` runs everything with the default one); the processes a test starts inherit
+# it, and the scripts that simulate CPU devices append their device count.
+CODEGEN_FLAG = "--xla_cpu_use_fusion_emitters"
+if CODEGEN_FLAG not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (
+        f"{os.environ.get('XLA_FLAGS', '')} {CODEGEN_FLAG}=false".strip()
+    )
+FAST_CODEGEN = f"{CODEGEN_FLAG}=false" in os.environ["XLA_FLAGS"].split()
 
 # One core per pytest-xdist worker, when there are no more workers than cores: XLA
 # sizes its CPU thread pools by the cores a process may use, and two workers each
@@ -104,8 +121,24 @@ LONGEST_FIRST = (
 )
 
 
+_DEFAULT_CODEGEN = pytest.StashKey[list]()
+
+
 def pytest_collection_modifyitems(config, items):
+    if FAST_CODEGEN:
+        default = [item for item in items if item.get_closest_marker("default_codegen")]
+        if default:
+            items[:] = [item for item in items if item not in default]
+            config.hook.pytest_deselected(items=default)
+        config.stash[_DEFAULT_CODEGEN] = [item.nodeid for item in default]
     items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))
+
+
+@pytest.fixture
+def default_codegen_tests(request) -> list[str]:
+    """The node ids of the `default_codegen` tests this session deselected (it
+    compiles with the faster code generator, above)."""
+    return request.config.stash.get(_DEFAULT_CODEGEN, [])
 
 
 # Objects alive when a test starts are left out of its collections (Keras's

@@ -134,8 +134,9 @@ PLUGINS = {"PYTHONPATH": str(SCRIPTS / "plugins"), "PYTEST_PLUGINS": "kjs_gc_fre
 
 def clean_env() -> dict:
     """This environment without what would change the project's behaviour (and with
-    the suite's gc plugin, PLUGINS)."""
-    drop = ("KERAS_BACKEND", "XLA_FLAGS", "PYTEST_ADDOPTS", "PYTHONPATH")
+    the suite's gc plugin, PLUGINS). XLA_FLAGS stays: the suite's compile flags
+    (conftest.py), which the project's DataParallel test replaces with its own."""
+    drop = ("KERAS_BACKEND", "PYTEST_ADDOPTS", "PYTHONPATH")
     kept = {
         key: value
         for key, value in os.environ.items()

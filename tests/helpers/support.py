@@ -191,18 +191,16 @@ def vars_template_dir(directory: Path, *keys: str) -> Path:
 
 
 def run_check_script(name: str, *args, timeout: int = 900) -> str:
-    """Run ``tests/scripts/NAME`` in a fresh Python process (its own XLA device flags,
-    e.g. 4 simulated CPU devices) with ``args``; its stdout, after asserting it
-    exited 0."""
+    """Run ``tests/scripts/NAME`` in a fresh Python process with ``args`` (the script
+    appends its XLA device flags to XLA_FLAGS, e.g. 4 simulated CPU devices); its
+    stdout, after asserting it exited 0."""
     import subprocess
 
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     completed = subprocess.run(
         [sys.executable, str(SCRIPTS / name), *map(str, args)],
         check=False,
         capture_output=True,
         text=True,
-        env=env,
         timeout=timeout,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]

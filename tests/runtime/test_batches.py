@@ -108,6 +108,7 @@ def fit_on(data, cls=EpochBatches, **kwargs):
 
 
 @pytest.mark.slow
+@pytest.mark.default_codegen
 def test_shards_and_workers_train_like_the_same_data_in_memory(tmp_path):
     """45 samples in batches of 8: the same weights and logs from arrays in memory,
     from .npy shards (memory-mapped) and from shards read ahead by 2 worker threads;

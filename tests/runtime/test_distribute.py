@@ -31,11 +31,10 @@ def free_port() -> int:
 
 
 def start_train(project: Path, devices: int, out: Path, *train_args: str):
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     command = [sys.executable, str(CHECK), "train", str(project / "src")]
     command += [project.name, str(devices), str(out), *ARGS, *train_args]
     return subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
 
 

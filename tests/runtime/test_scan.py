@@ -99,6 +99,7 @@ def programs(model):
 
 
 @pytest.mark.slow
+@pytest.mark.default_codegen
 @pytest.mark.parametrize("steps_per_execution", [1, 4, 16])
 def test_scanned_executions_train_like_keras_loop(steps_per_execution):
     mine = train(scanned_class(scan.ScannedExecution), steps_per_execution)
@@ -117,6 +118,7 @@ def test_scanned_executions_train_like_keras_loop(steps_per_execution):
 
 
 @pytest.mark.slow
+@pytest.mark.default_codegen
 @pytest.mark.parametrize(
     ("steps_per_execution", "count", "compiled"),
     [(4, 37, ["scan", "step"]), (64, 37, ["scan", "step"]), (4, 36, ["scan"])],

@@ -164,7 +164,10 @@ def data_parallel(package: str, devices: int) -> None:
 
 if __name__ == "__main__":
     mode, src, package, devices, *rest = sys.argv[1:]
-    os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "")
+        + f" --xla_force_host_platform_device_count={devices}"
+    )
     os.environ["KERAS_BACKEND"] = "jax"
     os.environ["JAX_PLATFORMS"] = "cpu"
     sys.path[:0] = src.split(os.pathsep)  # SRC: one or more source folders

@@ -8,7 +8,9 @@ Usage: python tests/scripts/wgan_gp_dataparallel_check.py DIR
 import os
 import sys
 
-os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
+os.environ["XLA_FLAGS"] = (
+    os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4"
+)
 os.environ["KERAS_BACKEND"] = "jax"
 
 from pathlib import Path
