@@ -31,8 +31,9 @@ Make a directory ``templates/recipes/NAME/`` with:
       own: add a field of that name to ``spec.Answers`` and ``spec.Spec`` (the type
       checker reads them; ``tests/generator/test_answers.py`` says which);
     - ``logs`` (what ``fit`` logs besides the loss and compiled metrics),
-      ``loss_logs`` (the logged losses a project's NaN stop watches; default
-      ``["loss"]``);
+      ``train_only_logs`` (those of ``logs`` that ``evaluate`` does not log: a
+      training value such as a gradient norm), ``loss_logs`` (the logged losses a
+      project's NaN stop watches; default ``["loss"]``);
     - what it accepts: ``model_types`` (+ ``model_types_reason``), ``losses`` (snake
       names; none = any), ``takes_metrics``, ``refused_metrics``, ``networks`` (the
       networks its model holds; they take one unnamed input and output);
@@ -130,6 +131,7 @@ DESCRIPTION_KEYS = (
     "order",
     "settings",
     "logs",
+    "train_only_logs",
     "loss_logs",
     "model_types",
     "model_types_reason",
@@ -164,7 +166,12 @@ SETTING_KEYS = (
     "requires",
 )
 # "choice": one of the setting's "choices" (a str, like a path).
-SETTING_TYPES: dict[str, type] = {"int": int, "float": float, "path": str, "choice": str}
+SETTING_TYPES: dict[str, type] = {
+    "int": int,
+    "float": float,
+    "path": str,
+    "choice": str,
+}
 
 
 @dataclass(frozen=True)
@@ -308,6 +315,8 @@ class Recipe:
     summary: str  # one line, for `recipes` and `--help`
     settings: tuple[Setting, ...]
     logs: tuple[str, ...]  # what it logs besides the loss and the compiled metrics
+    # Those of ``logs`` only `fit` logs, not `evaluate` (no val_ either).
+    train_only_logs: tuple[str, ...]
     # The losses `fit` logs, which the project's NaN stop watches: "loss", or the
     # gan's own (it logs no "loss"); the others among ``logs`` follow them.
     loss_logs: tuple[str, ...]
@@ -407,6 +416,7 @@ def read_recipe(directory: Path) -> tuple[int, Recipe]:
         summary=data["summary"],
         settings=tuple(_setting(name, s) for s in data.get("settings", ())),
         logs=tuple(data.get("logs", ())),
+        train_only_logs=tuple(data.get("train_only_logs", ())),
         loss_logs=tuple(data.get("loss_logs", ("loss",))),
         model_types=tuple(data.get("model_types", MODEL_TYPES)),
         model_types_reason=data.get("model_types_reason", ""),
@@ -434,6 +444,11 @@ def read_recipe(directory: Path) -> tuple[int, Recipe]:
         context=dict(data.get("context", {})),
         context_by_loss=dict(data.get("context_by_loss", {})),
     )
+    if not set(recipe.train_only_logs) <= set(recipe.logs):
+        raise ValueError(
+            f"recipe {name!r}: train_only_logs {list(recipe.train_only_logs)} must be "
+            f"among its logs {list(recipe.logs)}"
+        )
     return data["order"], recipe
 
 
@@ -637,6 +652,8 @@ def recipe_context(
         "logs": list(recipe.logs),
         # Every key `fit` logs besides compiled metrics.
         "log_keys": list(dict.fromkeys([*recipe.loss_logs, *recipe.logs])),
+        # Those `evaluate` does not log (a training value such as a gradient norm).
+        "train_only_logs": list(recipe.train_only_logs),
         # The logged losses: a non-finite one stops the project's training.
         "loss_logs": list(recipe.loss_logs),
         "networks": list(recipe.networks),

@@ -334,7 +334,10 @@ CONTEXT_DOCS = {
             "`signed`); none without class targets."
         ),
     ),
-    "class_target.output": ("str | NoneType", "The named output holding the classes, or none."),
+    "class_target.output": (
+        "str | NoneType",
+        "The named output holding the classes, or none.",
+    ),
     "class_target.kind": (
         "str",
         "How a sample's class is read: `index`, `onehot`, `binary` or `signed`.",
@@ -381,7 +384,7 @@ CONTEXT_DOCS = {
     "layers[].scaled": (
         "str",
         (
-            "The named input or output a scaling layer belongs to, \"\" for the one "
+            'The named input or output a scaling layer belongs to, "" for the one '
             "unnamed input or output (macro `build_shape` writes the shape it takes "
             "from it); only scaling layers have it."
         ),
@@ -661,6 +664,13 @@ CONTEXT_DOCS = {
     ),
     "recipe.imports": ("list[str]", "Standard-library modules its partials import."),
     "recipe.log_keys": ("list[str]", "Every key `fit` logs besides compiled metrics."),
+    "recipe.train_only_logs": (
+        "list[str]",
+        (
+            "Those of `recipe.logs` that `evaluate` does not log (clip-gradients' "
+            "`grad_norm`): the project's tests expect no `val_` twin."
+        ),
+    ),
     "recipe.loss_logs": (
         "list[str]",
         (

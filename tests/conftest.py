@@ -99,7 +99,7 @@ LONGEST_FIRST = (
     "tests/projects/test_project.py::test_project_parity_test_catches_a_changed_step",
     (
         "tests/generated/test_recipes.py::"
-        "test_a_project_ships_the_recipe_proof_as_its_own_test"
+        "test_a_recipe_project_installs_and_passes_its_own_tests"
     ),
     "tests/generated/test_wgan_gp.py::test_data_parallel_on_four_cpu_devices",
     "tests/generated/test_mixup_adversarial.py::test_the_project_passes_its_own_tests",

@@ -443,20 +443,21 @@ def test_adversarial_inputs_stay_within_epsilon_and_change_state_nowhere(tmp_pat
     "recipe, model_type", [("mixup", "subclassed"), ("adversarial", "sequential")]
 )
 def test_the_project_passes_its_own_tests(tmp_path, recipe, model_type):
-    """The project's whole suite, in this process: smoke, its proof (oracles, strength
-    0, negative control), save/load and the step contract with no finding (no false
-    positive, not even a warning). Its DataParallel test is left to
-    tests/generated/test_recipes.py's check; installing a project (the same for every
-    recipe) is tested in tests/projects/ and tests/generated/test_multi_network_recipes.py."""
+    """The project installed into a fresh venv passes its whole suite: smoke, its
+    proof (oracles, strength 0, negative control), save/load and the step contract with
+    no finding (no false positive, not even a warning). Its DataParallel test is left
+    to tests/generated/test_recipes.py's check."""
     import re
 
     from keras_jax_scaffold.runtime import contract
 
-    from tests.helpers.projects import run_project_tests, write_project
+    from tests.helpers.projects import installed_project_tests, write_project
 
     project = write_project(tmp_path, f"{recipe}_project", recipe=recipe,
                             model_type=model_type)  # fmt: skip
-    code, output = run_project_tests(project, "tests", "-k", "not data_parallel")
+    code, output = installed_project_tests(
+        project, tmp_path / "venv", "-k", "not data_parallel"
+    )
     assert code == 0, output[-6000:]
     summary = output.strip().splitlines()[-1]
     # Smoke 4, save/load 1, the step contract (a test per check and 3 more); the

@@ -507,20 +507,21 @@ def test_data_parallel_on_four_cpu_devices(tmp_path):
 
 @pytest.mark.slow
 def test_an_optax_project_passes_its_own_tests(tmp_path):
-    """A project with `--optimizer optax:lion` (subclassed) passes its own tests, run
-    in this process: its parity proof against Keras's built-in steps, save/load, smoke,
-    DataParallel and the step contract (its optax dependency:
-    `test_projects_depend_on_optax_only_when_they_use_it`; installing a project:
-    tests/projects/test_project.py)."""
+    """A project with `--optimizer optax:lion` (subclassed), installed into a fresh
+    venv, passes its own tests: its parity proof against Keras's built-in steps,
+    save/load, smoke, DataParallel and the step contract (its optax dependency:
+    `test_projects_depend_on_optax_only_when_they_use_it`)."""
     from tests.helpers.cli import invoke
-    from tests.helpers.projects import PROJECT_TESTS, run_project_tests
+    from tests.helpers.projects import PROJECT_TESTS, installed_project_tests
 
     generated = invoke(
         "new", "optax_project", "--project", "--no-input", "--model-type",
         "subclassed", "--optimizer", "optax:lion", "-o", tmp_path,
     )  # fmt: skip
     assert generated.exit_code == 0, generated.output
-    code, output = run_project_tests(tmp_path / "optax_project", "tests")
+    code, output = installed_project_tests(
+        tmp_path / "optax_project", tmp_path / "venv"
+    )
     assert code == 0, output[-6000:]
     summary = output.strip().splitlines()[-1]
     # Every test a project has: smoke, parity proof, save/load, DataParallel and the

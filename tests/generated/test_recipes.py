@@ -206,6 +206,11 @@ def test_a_bad_description_is_refused_by_name(tmp_path):
     )
     with pytest.raises(ValueError, match="setting 'k' needs a minimum"):
         recipes.read_recipes(tmp_path)
+    (directory / "recipe.json").write_text(
+        json.dumps({**description, "logs": ["a"], "train_only_logs": ["b"]})
+    )
+    with pytest.raises(ValueError, match=r"train_only_logs \['b'\] must be among"):
+        recipes.read_recipes(tmp_path)
     (directory / "recipe.json").write_text(json.dumps(description))
     [mine] = recipes.read_recipes(tmp_path)
     assert mine.templates.names("functional")["steps"] == "partials/steps.py.jinja"
@@ -700,7 +705,7 @@ def test_update_switches_recipes_with_a_3_way_merge_and_keeps_a_user_edit(tmp_pa
     assert edit in steps.read_text("utf-8")
 
 
-# --------------------------------------------- a project's own test carries the proof
+# ------------------------------------ a recipe's project installs and passes its tests
 
 
 @pytest.mark.slow
@@ -713,16 +718,35 @@ def test_update_switches_recipes_with_a_3_way_merge_and_keeps_a_user_edit(tmp_pa
         ("custom-trackers", "functional"),
     ],
 )
-def test_a_project_ships_the_recipe_proof_as_its_own_test(tmp_path, recipe, model_type):
-    """The rendered project's tests/test_parity.py (the recipe against its oracle)
-    passes, run in this process with the project's sources on the path; a broken step
-    fails it."""
-    from tests.helpers.projects import run_project_tests, write_project
+def test_a_recipe_project_installs_and_passes_its_own_tests(
+    tmp_path, recipe, model_type
+):
+    """The rendered project, installed into a fresh venv, passes its own tests (its
+    tests/test_parity.py is the recipe against its oracle; smoke, save/load, the step
+    contract); a broken step fails its proof (run in this process)."""
+    import re
+
+    from keras_jax_scaffold.runtime import contract
+
+    from tests.helpers.projects import (
+        installed_project_tests,
+        run_project_tests,
+        write_project,
+    )
 
     project = write_project(tmp_path, "proj", recipe=recipe, model_type=model_type)
-    assert f"{recipe} recipe" in (project / "tests/test_parity.py").read_text()
-    code, output = run_project_tests(project, "tests/test_parity.py", "-x")
-    assert code == 0, output[-3000:]
+    proof = (project / "tests/test_parity.py").read_text()
+    assert f"{recipe} recipe" in proof
+    code, output = installed_project_tests(
+        project, tmp_path / "venv", "-k", "not data_parallel"
+    )
+    assert code == 0, output[-6000:]
+    summary = output.strip().splitlines()[-1]
+    # Smoke 4, save/load 1, the step contract (a test per check and 3 more), the
+    # proof's tests.
+    count = 5 + len(contract.CHECKS) + 3 + proof.count("\ndef test_")
+    assert re.search(rf"\b{count} passed\b", summary), summary
+    assert not re.search(r"failed|error|skipped", summary), summary
     # Negative control: a bias added to the gradients before the update is detected.
     steps = project / "src/proj/steps.py"
     source = steps.read_text(encoding="utf-8")

@@ -154,8 +154,9 @@ def write_project(directory: Path, name: str = "runs_probe", **answers) -> Path:
 def run_project_tests(project: Path, *args: str) -> tuple[int, str]:
     """pytest on the project's tests (``args``: test files or node ids relative to the
     project, options) in this process, its src on sys.path and on PYTHONPATH (for the
-    processes its tests start, as if installed): (exit code, output). Installing a
-    project takes longer than its tests."""
+    processes its tests start, as if installed): (exit code, output). For a few of a
+    project's tests or a planted mistake; a whole suite runs installed
+    (``installed_project_tests``)."""
     import pytest
 
     src = str(project / "src")
@@ -188,6 +189,21 @@ def run_project_tests(project: Path, *args: str) -> tuple[int, str]:
             if str(getattr(module, "__file__", None) or "").startswith(str(project)):
                 del sys.modules[name]
     return int(code), output.read_text(encoding="utf-8")
+
+
+def installed_project_tests(project: Path, venv: Path, *args: str) -> tuple[int, str]:
+    """The project installed (``install``) into a fresh venv at ``venv``, then its own
+    pytest run there (``args``: its tests or options), from the project's folder with
+    its own settings and ``clean_env``: (exit code, output)."""
+    env = clean_env()
+    python = install(project, venv, env)
+    completed = run(
+        [python, "-m", "pytest", "-q", "-rw", "-p", "no:cacheprovider", *args],
+        project,
+        env,
+        timeout=900,
+    )
+    return completed.returncode, completed.stdout + completed.stderr
 
 
 def project_with_a_user_edit(directory: Path, model_type: str) -> tuple[Path, str]:

@@ -3,8 +3,8 @@ of recipe, and fails on a planted mistake (tests/helpers/check_plants.py) in the
 project's steps.py or model.py, in that check's test only (a warning's plant passes
 with a pytest warning); its determinism and save/load tests fail on their own mistakes.
 
-The project's tests run in this process (pytest.main, its src on sys.path): installing
-a project takes longer than its tests.
+The project's tests run in this process (pytest.main, its src on sys.path); the recipe
+projects' whole suites, the contract included, run installed in tests/generated/.
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ def run_contract_tests(project: Path, *args: str, test: str = "") -> tuple[int, 
 
 
 @pytest.mark.slow
-# The other recipes' projects run their whole suites, the step contract included:
-# gan, vae, distillation and wgan-gp in tests/generated/test_multi_network_recipes.py,
-# mixup and adversarial in tests/generated/test_mixup_adversarial.py.
+# The other recipes' projects run their whole suites installed, the step contract
+# included: tests/generated/test_recipes.py (gradient-accumulation, clip-gradients, sam,
+# custom-trackers), test_multi_network_recipes.py (gan, vae, distillation, wgan-gp),
+# test_mixup_adversarial.py (mixup, adversarial) and test_optax.py.
 @pytest.mark.parametrize("recipe", ["default"])
 def test_a_fresh_project_passes_its_step_contract(tmp_path, recipe):
     name = f"contract_{recipe}"
