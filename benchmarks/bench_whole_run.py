@@ -47,13 +47,12 @@ import textwrap
 import time
 from pathlib import Path
 
-import numpy as np
 from keras_jax_scaffold.project import render_project
 from keras_jax_scaffold.spec import Answers, build_spec
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from tests.helpers.projects import make_venv  # noqa: E402  (the tests' installer)
+from tests.helpers.projects import make_venv
 
 PLAIN_FIT = textwrap.dedent(
     '''
@@ -193,10 +192,16 @@ def main() -> None:
                 train += ["--data", data]
             commands[name] = {
                 "plain fit": lambda d=data, e=epochs, c=classes: [
-                    python, plain, d, str(e), str(c)
+                    python,
+                    plain,
+                    d,
+                    str(e),
+                    str(c),
                 ],
                 "first run": lambda t=train: [
-                    *t, "--compile-cache", tempfile.mkdtemp(dir=tmp)
+                    *t,
+                    "--compile-cache",
+                    tempfile.mkdtemp(dir=tmp),
                 ],
                 "second run": lambda t=train: [*t, "--compile-cache", warm_cache],
                 "imports": lambda: [python, "-c", "import keras, jax"],

@@ -439,7 +439,9 @@ def _setting_question(owners: tuple[str, ...], setting: recipes.Setting) -> Ques
         help=f"{setting.help[:1].upper()}{setting.help[1:]}. "
         f"Default: {setting.default!r}.",
         update_help=f"Change {setting.flag} (recipe {', '.join(owners)}).",
-        depends_on=("recipe", *setting.requires[:1]) if setting.requires else ("recipe",),
+        depends_on=("recipe", *setting.requires[:1])
+        if setting.requires
+        else ("recipe",),
         when=when,
         resolve=resolve,
         default=lambda a: setting.default,
@@ -727,8 +729,10 @@ ANSWERS: tuple[Question, ...] = (
         help="Output units for regression / embeddings. Default: 1 / 8.",
         update_help="Change the output units.",
         depends_on=("task", "loss", "outputs"),
-        when=lambda a: not a["recipe"].own_loss
-        and any(task.head_units == "output_units" for task in _head_tasks(a)),
+        when=lambda a: (
+            not a["recipe"].own_loss
+            and any(task.head_units == "output_units" for task in _head_tasks(a))
+        ),
         resolve=_resolve_output_units,
         default=_default_output_units,
         prompt="Output units",

@@ -398,8 +398,10 @@ CONTEXT_DOCS = {
     "loss.class_name": ("str", "Its Keras class name, e.g. `MeanSquaredError`."),
     "loss.from_logits": (
         "bool",
-        "Whether it takes logits (`from_logits=True`: recipes whose model ends "
-        "without an activation).",
+        (
+            "Whether it takes logits (`from_logits=True`: recipes whose model ends "
+            "without an activation)."
+        ),
     ),
     "metrics": ("list[dict]", "The compiled metrics, in order (may be empty)."),
     "metrics[].name": (
@@ -512,9 +514,11 @@ CONTEXT_DOCS = {
     ),
     "optimizer.optax": (
         "str",
-        "The optax optimizer's name (`--optimizer optax:NAME`), e.g. `adamw`, else "
-        "empty: the code defines `OptaxOptimizer` and `optax_transformation` "
-        "(`partials/optax_optimizer.py.jinja`) and imports optax.",
+        (
+            "The optax optimizer's name (`--optimizer optax:NAME`), e.g. `adamw`, else "
+            "empty: the code defines `OptaxOptimizer` and `optax_transformation` "
+            "(`partials/optax_optimizer.py.jinja`) and imports optax."
+        ),
     ),
     "optimizer.learning_rate": (
         "str",

@@ -260,14 +260,18 @@ def test_fit_evaluate_predict_callbacks_save_load_and_continue(tmp_path):
         ),
         (
             ["--loss", "bce"],
-            "recipe 'wgan-gp' has its own loss (the Wasserstein loss and the gradient "
-            "penalty) and takes no --loss: drop it",
+            (
+                "recipe 'wgan-gp' has its own loss (the Wasserstein loss and the gradient "
+                "penalty) and takes no --loss: drop it"
+            ),
         ),
         (["--task", "positive_regression"], "takes no --task: drop it"),
         (
             ["-m", "mae"],
-            "recipe 'wgan-gp' takes no metrics (got: mean_absolute_error): it logs "
-            "d_loss, g_loss, gp; give -m none",
+            (
+                "recipe 'wgan-gp' takes no metrics (got: mean_absolute_error): it logs "
+                "d_loss, g_loss, gp; give -m none"
+            ),
         ),
         (["--model-type", "sequential"], "use --model-type functional or subclassed"),
         (["--output", "real:mse"], "recipe 'wgan-gp' with named inputs or outputs"),
@@ -289,13 +293,17 @@ def test_bad_answers_are_one_line_errors(tmp_path, flags, message):
     [
         (
             ["--recipe", "gan", "--critic-steps", "3"],
-            "--critic-steps is a setting of recipe 'wgan-gp', not of 'gan': add "
-            "--recipe wgan-gp, or drop --critic-steps",
+            (
+                "--critic-steps is a setting of recipe 'wgan-gp', not of 'gan': add "
+                "--recipe wgan-gp, or drop --critic-steps"
+            ),
         ),
         (
             ["--noise-dim", "4"],
-            "--noise-dim is a setting of recipes 'gan' and 'wgan-gp', not of "
-            "'default': add --recipe gan or --recipe wgan-gp, or drop --noise-dim",
+            (
+                "--noise-dim is a setting of recipes 'gan' and 'wgan-gp', not of "
+                "'default': add --recipe gan or --recipe wgan-gp, or drop --noise-dim"
+            ),
         ),
     ],
 )

@@ -114,12 +114,12 @@ def test_loss_tasks_exist(loss):
 def test_every_keras_loss_is_in_the_catalog():
     keras_losses = _module_classes(keras.losses, keras.losses.Loss) - set(LOSS_BASES)
     listed = {loss.class_name for loss in catalog.LOSSES}
-    assert (
-        not keras_losses - listed
-    ), f"Keras has losses the catalog lacks: {sorted(keras_losses - listed)}"
-    assert (
-        not listed - keras_losses
-    ), f"not Keras losses: {sorted(listed - keras_losses)}"
+    assert not keras_losses - listed, (
+        f"Keras has losses the catalog lacks: {sorted(keras_losses - listed)}"
+    )
+    assert not listed - keras_losses, (
+        f"not Keras losses: {sorted(listed - keras_losses)}"
+    )
 
 
 # -------------------------------------------------------------------------- metrics

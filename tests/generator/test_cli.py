@@ -781,9 +781,9 @@ def test_help(command):
     assert result.exit_code == 0, result.output
     assert "Usage:" in result.stdout
     for option in HELP[command]:
-        assert re.search(
-            rf"(?<![\w-]){re.escape(option)}(?![\w-])", result.stdout
-        ), option
+        assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", result.stdout), (
+            option
+        )
 
 
 def test_multi_line_messages_are_printed_on_one_line(out_dir, monkeypatch):

@@ -270,7 +270,18 @@ def test_metric_menu_offers_only_metrics_that_fit_the_loss(tmp_path, terminal):
         "mse",
         "--task",
         "regression",
-        answers=["", "", "2, r2_score,2", "", "", "", "", "", "", ""],  # project, recipe
+        answers=[
+            "",
+            "",
+            "2, r2_score,2",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],  # project, recipe
     )
     assert result.exit_code == 0, result.output
     offered = catalog.compatible_metrics("regression")

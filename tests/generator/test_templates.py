@@ -956,12 +956,12 @@ def test_templates_help_lists_the_commands():
 def test_every_builtin_template_has_a_description(name):
     """First line: a Jinja comment ``{#- one line -#}`` (shown by `templates list`)."""
     source = builtin_source(name)
-    assert description(
-        source
-    ), f"templates/{name}: first line must be a comment {{#- what it renders -#}}"
-    assert source.startswith("{#-") and source.split("\n", 1)[0].endswith(
-        "-#}"
-    ), "use {#- ... -#} so the comment leaves no blank line in the output"
+    assert description(source), (
+        f"templates/{name}: first line must be a comment {{#- what it renders -#}}"
+    )
+    assert source.startswith("{#-") and source.split("\n", 1)[0].endswith("-#}"), (
+        "use {#- ... -#} so the comment leaves no blank line in the output"
+    )
 
 
 def test_every_block_is_documented_and_every_documented_block_exists():
@@ -1021,9 +1021,9 @@ def test_no_partial_reads_a_hidden_parameter():
     parameters; none reads a `{% set %}` of its includer through `| default`."""
     for name in BUILTIN_NAMES:
         source = builtin_source(name)
-        assert (
-            '| default("")' not in source and "{% set model_bases" not in source
-        ), name
+        assert '| default("")' not in source and "{% set model_bases" not in source, (
+            name
+        )
 
 
 def test_context_docs_match_build_context():

@@ -118,6 +118,6 @@ def assert_golden(path: Path, text: str, regenerate: str) -> None:
     """The committed file ``path`` is ``text`` byte for byte; else name the command
     (``regenerate``) that rewrites it."""
     assert path.exists(), f"{path} is missing; run: {regenerate}"
-    assert path.read_bytes() == text.encode(
-        "utf-8"
-    ), f"{path} drifted from what the code makes now; run: {regenerate}"
+    assert path.read_bytes() == text.encode("utf-8"), (
+        f"{path} drifted from what the code makes now; run: {regenerate}"
+    )

@@ -109,8 +109,9 @@ def mixup_draws(replay, alpha, batch_size):
 
 def _mix(tree, lam, permutation):
     return keras.tree.map_structure(
-        lambda a: lam * np.asarray(a)
-        + (np.float32(1) - lam) * np.asarray(a)[permutation],
+        lambda a: (
+            lam * np.asarray(a) + (np.float32(1) - lam) * np.asarray(a)[permutation]
+        ),
         tree,
     )
 

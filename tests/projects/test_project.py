@@ -168,8 +168,9 @@ def test_pyproject_and_readme(tmp_path):
     assert 'DTYPE_POLICY = "mixed_bfloat16"\n' in files["src/my_net/constants.py"]
     assert project["optional-dependencies"]["plots"] == ["matplotlib>=3.5"]
     assert "dtype_policy=DTYPE_POLICY" in files["src/my_net/train.py"]
-    assert "keras.optimizers.SGD(learning_rate=learning_rate)" in (
-        files["src/my_net/model.py"]
+    assert (
+        "keras.optimizers.SGD(learning_rate=learning_rate)"
+        in (files["src/my_net/model.py"])
     )
     readme = files["README.md"]
     for option in (

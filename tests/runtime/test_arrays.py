@@ -262,8 +262,9 @@ def test_class_labels_of_each_kind_of_class_target():
     }
     expected = {"index": [2, 0, 1], "binary": [0, 1, 1], "signed": [0, 1, 0]}
     for kind, targets in cases.items():
-        assert class_labels((None, targets, None), (None, kind)).tolist() == (
-            expected[kind]
+        assert (
+            class_labels((None, targets, None), (None, kind)).tolist()
+            == (expected[kind])
         )
     assert class_labels((None, y["box"], None), None) is None
 

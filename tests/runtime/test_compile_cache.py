@@ -20,7 +20,11 @@ HOME = Path.home()
         ({"XDG_CACHE_HOME": "/x"}, "linux", Path("/x/keras_jax_scaffold/jax")),
         ({}, "darwin", HOME / "Library" / "Caches" / "keras_jax_scaffold" / "jax"),
         ({"LOCALAPPDATA": "C:/L"}, "win32", Path("C:/L/keras_jax_scaffold/jax")),
-        ({"JAX_COMPILATION_CACHE_DIR": "/j", "XDG_CACHE_HOME": "/x"}, "linux", Path("/j")),
+        (
+            {"JAX_COMPILATION_CACHE_DIR": "/j", "XDG_CACHE_HOME": "/x"},
+            "linux",
+            Path("/j"),
+        ),
     ],
 )
 def test_default_directory(environ, platform, expected):

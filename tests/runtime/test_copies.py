@@ -42,7 +42,9 @@ def test_a_runtime_module_is_marked_and_imports_only_what_a_project_has(name):
         modules = (
             [alias.name for alias in node.names]
             if isinstance(node, ast.Import)
-            else [node.module] if isinstance(node, ast.ImportFrom) else []
+            else [node.module]
+            if isinstance(node, ast.ImportFrom)
+            else []
         )
         for module in modules:
             assert module.split(".")[0] in ALLOWED_IMPORTS, (name, module)

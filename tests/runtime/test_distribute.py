@@ -114,7 +114,8 @@ def test_two_processes_train_like_one(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("devices", "sizes"), [(4, "2"), (8, "all")]  # meshes (batch x model): 2x2, 1x8
+    ("devices", "sizes"),
+    [(4, "2"), (8, "all")],  # meshes (batch x model): 2x2, 1x8
 )
 def test_model_parallel_is_exact(tmp_path, devices, sizes):
     """`--model-parallel M` on simulated CPU devices: the same weights, optimizer

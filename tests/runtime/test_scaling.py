@@ -124,9 +124,7 @@ def test_as_built_the_layers_change_nothing_bit_for_bit():
     layers = scaling.scaling_layers(model)
     np.testing.assert_array_equal(np.asarray(layers["input_scaling"](x)), x)
     np.testing.assert_array_equal(np.asarray(layers["target_scaling"](y)), y)
-    np.testing.assert_array_equal(
-        np.asarray(scaling.standardize_targets(model, y)), y
-    )
+    np.testing.assert_array_equal(np.asarray(scaling.standardize_targets(model, y)), y)
 
 
 def test_named_inputs_and_outputs_get_their_own_layers():
@@ -167,7 +165,8 @@ def test_saved_and_loaded_with_the_model(tmp_path):
         path, custom_objects={"Scaled": Scaled}, compile=False
     )
     np.testing.assert_array_equal(
-        np.asarray(loaded.predict(x, verbose=0)), np.asarray(model.predict(x, verbose=0))
+        np.asarray(loaded.predict(x, verbose=0)),
+        np.asarray(model.predict(x, verbose=0)),
     )
     assert float(np.mean(np.asarray(loaded.predict(x, verbose=0)))) > 100  # units
 
@@ -181,9 +180,7 @@ def test_targets_of_scale_100_reach_the_r2_of_data_standardized_by_hand():
     moves R² by more than the tolerance, no scaling at all leaves R² far below."""
     raw, by_hand = make_data()
     scaled, history, model = fit_and_score(raw)
-    reference, reference_history, reference_model = fit_and_score(
-        by_hand, adapt=False
-    )
+    reference, reference_history, reference_model = fit_and_score(by_hand, adapt=False)
     assert reference > 0.5
     assert abs(scaled - reference) <= R2_TOLERANCE, (scaled, reference)
     # The loss is on the standardized scale: the same numbers in both runs.
