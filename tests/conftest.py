@@ -53,12 +53,12 @@ os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 
 # XLA's older CPU code generator instead of its MLIR fusion emitters: with the above,
 # it compiles a tiny model's steps in about half the time (the suite: 12 min 58 s ->
-# 7 min 44 s on two cores). Both sides of every comparison compile the same way. It
-# does not give the same bits from two differently built programs (a scan of steps
-# and the steps one by one) as the default one does: tests that assert those bits are
-# marked `default_codegen`, and this session runs them in a process of their own with
-# the default code generator (tests/test_default_codegen.py). Added to XLA_FLAGS
-# unless the run sets that flag itself (`XLA_FLAGS=--xla_cpu_use_fusion_emitters=true
+# 7 min 37 s on two cores). Both sides of every comparison compile the same way. It
+# does not give the same bits from runs that compile or place their data differently
+# (a scan of steps and the steps one by one) as the default one does: tests that assert
+# those bits are marked `default_codegen`, and this session runs them in a process of
+# their own with the default code generator (tests/test_default_codegen.py). Added to
+# XLA_FLAGS unless the run sets that flag itself (`XLA_FLAGS=--xla_cpu_use_fusion_emitters=true
 # pytest` runs everything with the default one); the processes a test starts inherit
 # it, and the scripts that simulate CPU devices append their device count.
 CODEGEN_FLAG = "--xla_cpu_use_fusion_emitters"

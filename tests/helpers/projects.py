@@ -191,12 +191,12 @@ def run_project_tests(project: Path, *args: str) -> tuple[int, str]:
     return int(code), output.read_text(encoding="utf-8")
 
 
-def installed_project_tests(project: Path, venv: Path, *args: str) -> tuple[int, str]:
-    """The project installed (``install``) into a fresh venv at ``venv``, then its own
-    pytest run there (``args``: its tests or options), from the project's folder with
-    its own settings and ``clean_env``: (exit code, output)."""
-    env = clean_env()
-    python = install(project, venv, env)
+def project_tests(
+    python: Path, project: Path, env: dict, *args: str
+) -> tuple[int, str]:
+    """The project's own pytest run by ``python`` (where it is installed; ``args``: its
+    tests or options), from the project's folder with its own settings: (exit code,
+    output)."""
     completed = run(
         [python, "-m", "pytest", "-q", "-rw", "-p", "no:cacheprovider", *args],
         project,
@@ -204,6 +204,13 @@ def installed_project_tests(project: Path, venv: Path, *args: str) -> tuple[int,
         timeout=900,
     )
     return completed.returncode, completed.stdout + completed.stderr
+
+
+def installed_project_tests(project: Path, venv: Path, *args: str) -> tuple[int, str]:
+    """``project_tests`` of the project installed (``install``) into a fresh venv at
+    ``venv``, with ``clean_env``."""
+    env = clean_env()
+    return project_tests(install(project, venv, env), project, env, *args)
 
 
 def project_with_a_user_edit(directory: Path, model_type: str) -> tuple[Path, str]:

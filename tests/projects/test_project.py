@@ -29,6 +29,7 @@ from tests.helpers.projects import (
     files_on_disk,
     install,
     paths_on_disk,
+    project_tests,
     render,
     run,
     run_project_tests,
@@ -333,9 +334,8 @@ def test_installed_project_tests_and_training(tmp_path):
     python = install(project, tmp_path / "venv", env)
 
     # The project's own tests, with its own pytest settings.
-    tests = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], project, env)
-    output = tests.stdout + tests.stderr
-    assert tests.returncode == 0, output[-6000:]
+    code, output = project_tests(python, project, env)
+    assert code == 0, output[-6000:]
     summary = output.strip().splitlines()[-1]
     # Named outputs: one more parity test (a loss per output, per-output weights).
     assert re.search(rf"\b{PROJECT_TESTS + 1} passed\b", summary), summary
